@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// nodeprof's entry: check the Node version, then run the built CLI.
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 20) {
+  process.stderr.write(`nodeprof: needs Node.js 20 or newer to run (this is ${process.version}); the processes it profiles may be Node.js 18 or newer\n`);
+  process.exit(1);
+}
+const { main } = await import('../dist/src/cli/main.js');
+const code = await main();
+// Let stdout drain before exiting; a pending write would otherwise be cut.
+process.exitCode = code;
+if (process.stdout.writableLength === 0) process.exit(code);
+else process.stdout.once('drain', () => process.exit(code));

@@ -1,0 +1,57 @@
+// The command line: parse once, run one command, turn every error into one line and an exit code.
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { EXIT_RUNTIME, NodeprofError, UsageError, errorMessage } from '../errors.js';
+import { attachCommand } from './attach.js';
+import type { CommandContext } from './context.js';
+import { installInterrupts } from './signals.js';
+
+export async function main(args: string[] = hideBin(process.argv)): Promise<number> {
+  let exitCode = 0;
+  const verbose = args.includes('--verbose');
+  const quiet = args.includes('--quiet') || args.includes('-q');
+  const log = (line: string) => {
+    process.stderr.write(`${line}\n`);
+  };
+  const ctx: CommandContext = {
+    log: (line) => {
+      if (!quiet || /^(error|warning)/.test(line)) log(line);
+    },
+    quiet: () => quiet,
+    interrupts: () => installInterrupts(log),
+    setExitCode: (c) => {
+      exitCode = c;
+    },
+  };
+  const parser = yargs(args)
+    .scriptName('nodeprof')
+    .usage('$0 <command> [options]\n\nProfile a running Node.js process through its inspector; write pprof for go tool pprof.')
+    .command(attachCommand(ctx))
+    .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'no progress or notes on stderr, errors only' })
+    .option('verbose', { type: 'boolean', global: true, describe: 'stack traces for errors' })
+    .demandCommand(1, 'give a command: attach')
+    .strict()
+    .help()
+    .version()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      // Throwing here is what stops yargs from running the handler after a usage error.
+      if (err) throw err;
+      throw new UsageError(`${msg} (see nodeprof --help)`);
+    });
+  try {
+    await parser.parseAsync();
+    return exitCode;
+  } catch (err) {
+    if (err instanceof NodeprofError) {
+      log(`nodeprof: ${err.message}`);
+      if (verbose && err.cause) log(String((err.cause as Error).stack ?? err.cause));
+      return err.exitCode;
+    }
+    log(`nodeprof: unexpected error: ${errorMessage(err)}${verbose ? '' : ' (run with --verbose for details)'}`);
+    if (verbose) log(String((err as Error).stack));
+    return EXIT_RUNTIME;
+  }
+}

@@ -1,0 +1,38 @@
+// What every collector provides to the collection window: start, stop into an artifact, and a
+// cleanup that leaves the target as it was found whatever happened before.
+
+import type { Profile } from 'pprof-format';
+import type { CdpSession } from '../target/session.js';
+
+export type ProfileKind = 'cpu' | 'heap' | 'allocs' | 'heapsnapshot' | 'trace';
+
+export type Format = 'pprof' | 'cpuprofile' | 'heapprofile' | 'collapsed' | 'heapsnapshot' | 'trace';
+
+export interface Artifact {
+  kind: ProfileKind;
+  format: Format;
+  /** The encoded bytes to write, or null when the job streamed its output to `writtenTo` itself. */
+  data: Uint8Array | string | null;
+  writtenTo?: string;
+  /** The pprof model behind the data, for --top. */
+  profile?: Profile;
+  /** Lines for the user about what was collected (stderr). */
+  notes: string[];
+}
+
+export interface JobContext {
+  session: CdpSession;
+  /** Wall-clock ms when the window started. */
+  startedAtMs: number;
+  /** True when the window ended early (Ctrl-C): the artifact holds what was collected so far. */
+  stoppedEarly: boolean;
+}
+
+export interface Job {
+  readonly kind: ProfileKind;
+  start(session: CdpSession): Promise<void>;
+  /** Stops collection in the target and returns what to write. */
+  stop(ctx: JobContext): Promise<Artifact>;
+  /** Best-effort and idempotent: stops anything of ours still running in the target. */
+  cleanup(session: CdpSession): Promise<void>;
+}

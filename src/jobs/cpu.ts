@@ -1,0 +1,42 @@
+// The CPU job: Profiler collection, converted to the requested format.
+
+import { CpuCollector } from '../collect/cpu.js';
+import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import { cpuProfileToPprof } from '../pprof/cpu-profile.js';
+import { encodePprof } from '../pprof/encode.js';
+import { toCollapsed } from '../output/collapsed.js';
+import type { CdpSession } from '../target/session.js';
+
+export const CPU_FORMATS: readonly Format[] = ['pprof', 'cpuprofile', 'collapsed'];
+
+export class CpuJob implements Job {
+  readonly kind = 'cpu' as const;
+  private readonly collector: CpuCollector;
+
+  constructor(
+    intervalUs: number,
+    private readonly format: Format,
+  ) {
+    this.collector = new CpuCollector(intervalUs);
+  }
+
+  start(session: CdpSession): Promise<void> {
+    return this.collector.start(session);
+  }
+
+  async stop(ctx: JobContext): Promise<Artifact> {
+    const rec = await this.collector.stop(ctx.session);
+    const samples = rec.profile.samples?.length ?? 0;
+    const notes = [`cpu: ${samples} samples over ${((rec.profile.endTime - rec.profile.startTime) / 1e6).toFixed(1)}s`];
+    if (this.format === 'cpuprofile') {
+      return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
+    }
+    const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs });
+    const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
+    return { kind: 'cpu', format: this.format, data, profile, notes };
+  }
+
+  cleanup(session: CdpSession): Promise<void> {
+    return this.collector.cleanup(session);
+  }
+}

@@ -1,0 +1,18 @@
+// Folded stacks (flamegraph.pl, speedscope, inferno): "root;caller;leaf value" per line.
+
+import type { Profile } from 'pprof-format';
+import { sampleTypeIndex, stacks } from '../pprof/query.js';
+
+export function toCollapsed(profile: Profile, sampleType?: string): string {
+  const idx = sampleTypeIndex(profile, sampleType);
+  const folded = new Map<string, number>();
+  for (const s of stacks(profile)) {
+    const v = s.values[idx] ?? 0;
+    if (v === 0) continue;
+    const thread = typeof s.labels.thread === 'string' ? [`[${s.labels.thread}]`] : [];
+    // ';' separates frames and newlines end records, so neither may appear inside a name.
+    const key = [...thread, ...s.frames.map((f) => f.name.replace(/[;\n]/g, '_')).reverse()].join(';');
+    folded.set(key, (folded.get(key) ?? 0) + v);
+  }
+  return [...folded].map(([k, v]) => `${k} ${v}`).join('\n') + (folded.size ? '\n' : '');
+}

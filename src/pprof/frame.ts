@@ -1,0 +1,51 @@
+// A stack frame as the pprof converters see it, and the mapping from CDP call frames to it.
+
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export interface Frame {
+  /** Display name: never empty (anonymous functions get one from their place). */
+  name: string;
+  /** A path for file:// scripts, the URL as is otherwise (node:internal/..., http://...), '' for VM frames. */
+  file: string;
+  /** 1-based line of this location, 0 when unknown. */
+  line: number;
+  /** 1-based column, 0 when unknown. */
+  column: number;
+  /** 1-based line where the function starts, 0 when unknown. */
+  startLine: number;
+}
+
+/** The CDP call-frame shape shared by Profiler, HeapProfiler and Runtime (0-based line and column). */
+export interface CdpCallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+  scriptId?: string;
+}
+
+export function scriptPath(url: string): string {
+  if (url.startsWith('file://')) {
+    try {
+      return fileURLToPath(url);
+    } catch {
+      return url;
+    }
+  }
+  return url;
+}
+
+export function functionName(name: string, file: string, line1: number): string {
+  if (name) return name;
+  if (!file) return '(anonymous)';
+  return `(anonymous ${path.basename(file)}:${line1})`;
+}
+
+/** The frame of a function's start (CDP 0-based positions, -1 for unknown). */
+export function frameFromCallFrame(cf: CdpCallFrame): Frame {
+  const file = scriptPath(cf.url);
+  const startLine = cf.lineNumber >= 0 ? cf.lineNumber + 1 : 0;
+  const column = cf.columnNumber >= 0 ? cf.columnNumber + 1 : 0;
+  return { name: functionName(cf.functionName, file, startLine), file, line: startLine, column, startLine };
+}

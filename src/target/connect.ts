@@ -1,0 +1,71 @@
+// Opens a target from its spelling: finds the websocket, connects, and learns who the process is.
+
+import { NodeprofError } from '../errors.js';
+import { findInspectorTarget } from './discover.js';
+import { connectWebSocket } from './remote.js';
+import type { CdpSession } from './session.js';
+import { formatHostPort, type TargetSpec } from './target-spec.js';
+
+export interface ProcessInfo {
+  pid: number;
+  nodeVersion: string;
+  argv: string[];
+  execArgv: string[];
+}
+
+export interface Target {
+  session: CdpSession;
+  /** How to name the target in messages: what the user typed, resolved. */
+  where: string;
+  info: ProcessInfo;
+  /** Undoes what opening the target did (closes the session; for pid targets, the inspector it opened). */
+  release(): Promise<void>;
+}
+
+export async function describeProcess(session: CdpSession): Promise<ProcessInfo> {
+  const res = await session.send('Runtime.evaluate', {
+    expression: 'JSON.stringify({pid: process.pid, nodeVersion: process.version, argv: process.argv, execArgv: process.execArgv})',
+    returnByValue: true,
+    silent: true,
+  });
+  if (res.exceptionDetails || typeof res.result.value !== 'string') {
+    throw new NodeprofError('the inspector target is not a Node.js process (process is not defined)');
+  }
+  return JSON.parse(res.result.value) as ProcessInfo;
+}
+
+export async function openTarget(spec: TargetSpec): Promise<Target> {
+  let url: string;
+  let where: string;
+  switch (spec.kind) {
+    case 'address':
+      where = formatHostPort(spec.host, spec.port);
+      url = (await findInspectorTarget(spec.host, spec.port)).webSocketDebuggerUrl;
+      break;
+    case 'websocket':
+      where = spec.url;
+      url = spec.url;
+      break;
+    case 'pid':
+      throw new NodeprofError(`pid targets are not supported yet: start the process with --inspect and give its port`);
+  }
+  const session = await connectWebSocket(url, where);
+  let info: ProcessInfo;
+  try {
+    info = await withTimeout(describeProcess(session), 5000, `${where} connected but did not answer Runtime.evaluate within 5s`);
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+  return { session, where, info, release: () => session.close() };
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NodeprofError(message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,86 @@
+// Finds the websocket of a Node inspector from host:port through its HTTP endpoints (/json/list).
+
+import http from 'node:http';
+import { NodeprofError } from '../errors.js';
+import { formatHostPort } from './target-spec.js';
+
+export interface InspectorTarget {
+  webSocketDebuggerUrl: string;
+  url: string;
+  title: string;
+  type: string;
+}
+
+const TIMEOUT_MS = 4000;
+
+function getJson(host: string, port: number, path: string): Promise<unknown> {
+  const where = formatHostPort(host, port);
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path, timeout: TIMEOUT_MS, headers: { host: formatHostPort(host, port) } }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > 1 << 20) req.destroy(new Error('answer too large'));
+        else chunks.push(c);
+      });
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        try {
+          if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
+          resolve(JSON.parse(body));
+        } catch {
+          reject(notInspector(where));
+        }
+      });
+      res.on('error', () => reject(notInspector(where)));
+    });
+    req.on('timeout', () =>
+      req.destroy(new NodeprofError(`${where} did not answer within ${TIMEOUT_MS / 1000}s: is it a Node.js inspector port (node --inspect)?`)),
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => reject(connectError(err, where)));
+  });
+}
+
+function notInspector(where: string): NodeprofError {
+  return new NodeprofError(`${where} is not a Node.js inspector (it does not answer GET /json/list like one): point nodeprof at the port given by --inspect`);
+}
+
+export function connectError(err: NodeJS.ErrnoException, where: string): NodeprofError {
+  if (err instanceof NodeprofError) return err;
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return new NodeprofError(`nothing is listening on ${where}: start the process with --inspect (or --inspect=0 and read the port it prints), or use pid:<PID>`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new NodeprofError(`cannot resolve the host of ${where}: check the target spelling`);
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return new NodeprofError(`${where} closed the connection: is it a Node.js inspector port?`);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+      return new NodeprofError(`${where} is unreachable (${err.code})`);
+    default:
+      return new NodeprofError(`cannot connect to ${where}: ${err.message}`);
+  }
+}
+
+/** The inspector's one Node target at host:port. */
+export async function findInspectorTarget(host: string, port: number): Promise<InspectorTarget> {
+  const list = await getJson(host, port, '/json/list');
+  const where = formatHostPort(host, port);
+  if (!Array.isArray(list)) throw notInspector(where);
+  const targets = list.filter(
+    (t): t is InspectorTarget => typeof t === 'object' && t !== null && typeof (t as InspectorTarget).webSocketDebuggerUrl === 'string',
+  );
+  const target = targets.find((t) => t.type === 'node') ?? targets[0];
+  if (!target) {
+    throw new NodeprofError(`${where} has no debuggable target: another debugger may hold it, or the process is shutting down`);
+  }
+  // Node advertises the address it bound; connect to the address the user gave (it may be a forwarded port).
+  const ws = new URL(target.webSocketDebuggerUrl);
+  ws.hostname = host.includes(':') ? `[${host}]` : host;
+  ws.port = String(port);
+  return { ...target, webSocketDebuggerUrl: ws.toString() };
+}

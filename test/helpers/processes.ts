@@ -1,0 +1,139 @@
+// Spawning real targets and the built CLI for end-to-end tests; everything spawned is tracked and
+// killed by killAll() (call it in afterEach).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const FIXTURES = path.join(ROOT, 'fixtures');
+export const CLI = path.join(ROOT, 'bin/nodeprof.js');
+
+const live = new Set<ChildProcess>();
+
+export interface RunningTarget {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the first stdout text matching re. */
+  waitForStdout(re: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+function track(proc: ChildProcess): ChildProcess {
+  live.add(proc);
+  proc.on('exit', () => live.delete(proc));
+  return proc;
+}
+
+export async function killAll(): Promise<void> {
+  const waits = [...live].map(
+    (p) =>
+      new Promise<void>((resolve) => {
+        if (p.exitCode !== null || p.signalCode !== null) return resolve();
+        p.once('exit', () => resolve());
+        p.kill('SIGKILL');
+      }),
+  );
+  await Promise.all(waits);
+}
+
+/** Starts `node [nodeArgs] --inspect=127.0.0.1:0 fixtures/<fixture>` and waits for its port and "ready". */
+export async function startTarget(fixture: string, opts: { nodeArgs?: string[]; args?: string[]; inspect?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTarget> {
+  const inspect = opts.inspect ?? true;
+  const proc = track(
+    spawn(process.execPath, [...(opts.nodeArgs ?? []), ...(inspect ? ['--inspect=127.0.0.1:0'] : []), path.join(FIXTURES, fixture), ...(opts.args ?? [])], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    }),
+  );
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const waitForStdout = (re: RegExp, timeoutMs = 20_000) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const m = re.exec(out);
+        if (m) {
+          cleanup();
+          resolve(m[0]);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`target ${fixture} did not print ${re} within ${timeoutMs}ms; stdout: ${out} stderr: ${err}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        proc.stdout!.off('data', check);
+      };
+      proc.stdout!.on('data', check);
+      check();
+    });
+  await waitForStdout(/ready \d+/);
+  let port = 0;
+  if (inspect) {
+    const deadline = Date.now() + 10_000;
+    while (!port && Date.now() < deadline) {
+      const m = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
+      if (m) port = Number(m[1]);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!port) throw new Error(`no inspector port from ${fixture}: ${err}`);
+  }
+  return { proc, pid: proc.pid!, port, stdout: () => out, stderr: () => err, waitForStdout, exited };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+  ms: number;
+}
+
+export interface CliRun {
+  proc: ChildProcess;
+  done: Promise<CliResult>;
+  /** Resolves when stderr matches re. */
+  waitForStderr(re: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/** Runs the built CLI (bin/nodeprof.js) with stdout piped (so not a TTY). */
+export function startCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliRun {
+  const started = Date.now();
+  const proc = track(spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } }));
+  const out: Buffer[] = [];
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => out.push(d));
+  proc.stderr!.on('data', (d) => (err += d));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const done = new Promise<CliResult>((resolve) =>
+    proc.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: err, ms: Date.now() - started });
+    }),
+  );
+  const waitForStderr = (re: RegExp, timeoutMs = 20_000) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`CLI stderr did not match ${re}: ${err}`)), timeoutMs);
+      const check = () => {
+        if (re.test(err)) {
+          clearTimeout(t);
+          proc.stderr!.off('data', check);
+          resolve();
+        }
+      };
+      proc.stderr!.on('data', check);
+      check();
+    });
+  return { proc, done, waitForStderr };
+}
+
+export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return startCli(args, opts).done;
+}
