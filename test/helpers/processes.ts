@@ -41,10 +41,13 @@ export async function killAll(): Promise<void> {
 }
 
 /** Starts `node [nodeArgs] --inspect=127.0.0.1:0 fixtures/<fixture>` and waits for its port and "ready". */
-export async function startTarget(fixture: string, opts: { nodeArgs?: string[]; args?: string[]; inspect?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTarget> {
+export async function startTarget(
+  fixture: string,
+  opts: { nodeArgs?: string[]; args?: string[]; inspect?: boolean; env?: NodeJS.ProcessEnv; node?: string } = {},
+): Promise<RunningTarget> {
   const inspect = opts.inspect ?? true;
   const proc = track(
-    spawn(process.execPath, [...(opts.nodeArgs ?? []), ...(inspect ? ['--inspect=127.0.0.1:0'] : []), path.join(FIXTURES, fixture), ...(opts.args ?? [])], {
+    spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), ...(inspect ? ['--inspect=127.0.0.1:0'] : []), path.join(FIXTURES, fixture), ...(opts.args ?? [])], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },
     }),
