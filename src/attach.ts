@@ -15,6 +15,8 @@ export interface AttachPlan {
   cpu?: { durationMs: number };
   /** CPU sampling interval, µs. */
   intervalUs: number;
+  /** Deoptimize once after Profiler.start so V8 22+ re-logs hot loop code (see collect/jit-reset.ts). */
+  jitReset?: boolean;
   format?: Format;
   output?: string;
   top: boolean;
@@ -60,7 +62,7 @@ export function planJobs(plan: AttachPlan): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
-    jobs.push({ job: new CpuJob(plan.intervalUs, format), format, durationMs: plan.cpu.durationMs });
+    jobs.push({ job: new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset }), format, durationMs: plan.cpu.durationMs });
   }
   if (jobs.length === 0) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
   return jobs;

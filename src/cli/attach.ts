@@ -23,6 +23,11 @@ export function attachCommand(ctx: CommandContext) {
         .option('interval', { type: 'string', default: '1ms', describe: 'CPU sampling interval' })
         .option('output', { alias: 'o', type: 'string', describe: "output file ('-' for stdout; a directory for several kinds)" })
         .option('format', { type: 'string', choices: FORMATS, describe: 'output format (default pprof)' })
+        .option('jit-reset', {
+          type: 'boolean',
+          default: true,
+          describe: 'on Node 22+, deoptimize once at start so hot loops compiled before attach are attributed (--no-jit-reset to skip)',
+        })
         .option('top', { type: 'boolean', default: false, describe: 'also print the top functions in the terminal' })
         .option('open', { type: 'boolean', default: false, describe: 'open the result with go tool pprof -http' })
         .strict()
@@ -33,6 +38,7 @@ export function attachCommand(ctx: CommandContext) {
         target: parseTarget(String(argv.target)),
         cpu: argv.cpu !== undefined ? { durationMs: parseDuration(String(argv.cpu), '--cpu duration') } : undefined,
         intervalUs: parseDurationMicros(String(argv.interval), '--interval'),
+        jitReset: argv.jitReset !== false,
         format: argv.format as Format | undefined,
         output: argv.output as string | undefined,
         top: Boolean(argv.top),

@@ -16,8 +16,9 @@ export class CpuJob implements Job {
   constructor(
     intervalUs: number,
     private readonly format: Format,
+    opts: { jitReset?: boolean } = {},
   ) {
-    this.collector = new CpuCollector(intervalUs);
+    this.collector = new CpuCollector(intervalUs, opts);
   }
 
   start(session: CdpSession): Promise<void> {
@@ -31,7 +32,8 @@ export class CpuJob implements Job {
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
-    const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs });
+    const comments = rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : [];
+    const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, comments });
     const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
     return { kind: 'cpu', format: this.format, data, profile, notes };
   }
