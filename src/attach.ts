@@ -44,6 +44,9 @@ export interface AttachIO {
   openInPprof(file: string): Promise<void>;
 }
 
+/** How long stopping may take before nodeprof gives up on a target that does not answer. */
+const STOP_TIMEOUT_MS = 30_000;
+
 interface PlannedJob {
   job: Job;
   format: Format;
@@ -79,6 +82,7 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
     const left = Math.max(0, ms - (Date.now() - started));
     io.progress.update(`${label} of pid ${target.info.pid} (${target.where}): ${formatDuration(Math.ceil(left / 1000) * 1000)} left, Ctrl-C to stop early`);
   };
+  io.log(`collecting ${label} from pid ${target.info.pid} (${target.where}) for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
   io.progress.start('');
   render();
   const tick = setInterval(render, 1000);
@@ -122,16 +126,27 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     stopReason = await runWindow(target, windowMs, io, kindLabel(planned.map((p) => p.job.kind)));
     if (stopReason === 'target-ended') {
       throw new NodeprofError(
-        `target ${target.where} (pid ${target.info.pid}) exited or closed its inspector after ${formatDuration(Date.now() - startedAtMs)}, before the profile was taken: V8 keeps a profile inside the target until it is stopped, so nothing could be kept`,
+        `lost target ${target.where} (pid ${target.info.pid}) after ${formatDuration(Date.now() - startedAtMs)}: it exited, closed its inspector or the connection dropped; V8 keeps a profile inside the target until it is stopped, so nothing could be kept`,
       );
     }
     if (stopReason === 'interrupted') {
       io.log(`stopped early after ${formatDuration(Date.now() - startedAtMs)}: writing what was collected`);
     }
     const ctx = { session: target.session, startedAtMs, stoppedEarly: stopReason === 'interrupted' };
-    const results = await Promise.allSettled(
-      planned.map((p) => Promise.race([p.job.stop(ctx), target.session.ended.then(() => Promise.reject(new Error('the target went away while the profile was being read')))])),
+    // A target blocked outside JavaScript (a long native call) answers nothing until it returns:
+    // say so, and give up after a bound instead of hanging.
+    const stopTimeoutMs = Number(process.env.NODEPROF_STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS;
+    const slow = setTimeout(
+      () => io.log(`waiting for pid ${target.info.pid} to hand over the profile: it is not answering, probably blocked in native code (giving up after ${formatDuration(stopTimeoutMs)}; Ctrl-C again to abort)`),
+      2000,
     );
+    const giveUp = new Promise<never>((_, reject) => {
+      const t = setTimeout(() => reject(new Error(`the target did not answer within ${formatDuration(stopTimeoutMs)} (blocked outside JavaScript?)`)), stopTimeoutMs);
+      t.unref();
+    });
+    const gone = target.session.ended.then(() => Promise.reject(new Error('the target went away while the profile was being read')));
+    const results = await Promise.allSettled(planned.map((p) => Promise.race([p.job.stop(ctx), gone, giveUp])));
+    clearTimeout(slow);
     const failures: string[] = [];
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') artifacts.push(r.value);

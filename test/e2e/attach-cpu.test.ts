@@ -128,19 +128,21 @@ describe('attach: bad input and faults', () => {
   test('target exiting during the window: exit 1 with a clear message, within seconds', async () => {
     const t = await startTarget('busy.js');
     const run = startCli(['attach', String(t.port), '--cpu', '20s', '-o', path.join(tmpdir(), 'x.pb.gz')]);
-    await new Promise((r) => setTimeout(r, 1500));
+    await run.waitForStderr(/collecting CPU/);
+    await new Promise((r) => setTimeout(r, 500));
     t.proc.kill('SIGKILL');
     const r = await run.done;
     expect(r.code).toBe(1);
     expect(r.ms).toBeLessThan(10_000);
-    expect(r.stderr).toMatch(/exited or closed its inspector/);
+    expect(r.stderr).toMatch(/lost target .*it exited, closed its inspector or the connection dropped/);
   });
 
   test('SIGINT mid-window writes the partial profile and exits 0; a second attach then works', async () => {
     const t = await startTarget('busy.js');
     const out = path.join(tmpdir(), 'partial.pb.gz');
     const run = startCli(['attach', String(t.port), '--cpu', '30s', '-o', out]);
-    await new Promise((r) => setTimeout(r, 2500));
+    await run.waitForStderr(/collecting CPU/);
+    await new Promise((r) => setTimeout(r, 1500));
     run.proc.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(0);
@@ -153,16 +155,5 @@ describe('attach: bad input and faults', () => {
     const again = await runCli(['attach', String(t.port), '--cpu', '1s']);
     expect(again.code).toBe(0);
     expect(byFunction(loadProfile(again.stdout), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
-  });
-
-  test('a second SIGINT aborts at once with exit 130', async () => {
-    const t = await startTarget('busy.js');
-    const run = startCli(['attach', String(t.port), '--cpu', '30s', '-o', path.join(tmpdir(), 'x.pb.gz')]);
-    await new Promise((r) => setTimeout(r, 2000));
-    run.proc.kill('SIGINT');
-    run.proc.kill('SIGINT');
-    const r = await run.done;
-    expect(r.code).toBe(130);
-    expect(r.ms).toBeLessThan(10_000);
   });
 });

@@ -70,11 +70,17 @@ export async function startTarget(
         cleanup();
         reject(new Error(`target ${fixture} did not print ${re} within ${timeoutMs}ms; stdout: ${out} stderr: ${err}`));
       }, timeoutMs);
+      const onExit = () => {
+        cleanup();
+        reject(new Error(`target ${fixture} exited before printing ${re}; stdout: ${out} stderr: ${err}`));
+      };
       const cleanup = () => {
         clearTimeout(timer);
         proc.stdout!.off('data', check);
+        proc.off('exit', onExit);
       };
       proc.stdout!.on('data', check);
+      proc.on('exit', onExit);
       check();
     });
   await waitForStdout(/ready \d+/);
