@@ -45,7 +45,9 @@ export class CpuJob implements Job {
       mapFrame = maps.mapFrame;
       notes.push(...maps.warnings);
       if (maps.stats.mapped > 0) {
-        notes.push(`source maps: ${maps.stats.mapped} of ${maps.stats.scripts} scripts mapped to their original sources (${maps.stats.ms.toFixed(0)}ms)`);
+        const { mapped, scripts, viaDebugger, ms } = maps.stats;
+        const how = viaDebugger > 0 ? `, ${viaDebugger} looked up through Debugger.scriptParsed` : '';
+        notes.push(`source maps: ${mapped} of ${scripts} scripts mapped to their original sources (${ms.toFixed(0)}ms${how})`);
       }
     }
     const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame });
