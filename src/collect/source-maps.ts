@@ -56,13 +56,32 @@ export interface LoadOptions {
   useDebugger?: boolean;
   /** Debugger.enable timeout (default 5 s). */
   debuggerTimeoutMs?: number;
+  /**
+   * Keeps what was learned per script across profiles of one target (serve: one per attached
+   * session, as script ids are per isolate), so a script's map is read and parsed, and its
+   * warning printed, once.
+   */
+  cache?: SourceMapCache;
+}
+
+/** What is known about one script's map. */
+interface ScriptMap {
+  map?: TraceMap;
+  /** Why its map cannot be used (one warning line). */
+  problem?: string;
+  /** Local source files the map names that do not exist. */
+  missing: string[];
+}
+
+export class SourceMapCache {
+  readonly scripts = new Map<string, ScriptMap>();
 }
 
 const JS_FILE = /\.(?:js|mjs|cjs)$/i;
 /** How many warnings to print one by one before summarising the rest. */
 const MAX_WARNINGS = 5;
 
-type Located = { scriptId: string; url: string } & ({ mapUrl: string } | { needsProtocol: true } | { none: true } | { error: string });
+type Located = ScriptRef & ({ mapUrl: string } | { needsProtocol: true } | { none: true });
 
 /** Loads the maps for a CPU profile's scripts (see loadSourceMaps). */
 export function sourceMapsForCpuProfile(session: CdpSession | undefined, profile: Protocol.Profiler.Profile, opts?: LoadOptions): Promise<SourceMaps> {
@@ -85,15 +104,17 @@ export function sourceMapsForHeapProfile(
  */
 export async function loadSourceMaps(session: CdpSession | undefined, scripts: readonly ScriptRef[], opts: LoadOptions = {}): Promise<SourceMaps> {
   const t0 = performance.now();
+  const cache = opts.cache ?? new SourceMapCache();
+  const key = (s: ScriptRef) => `${s.scriptId}\u0000${s.url}`;
   const candidates = scripts.filter((s) => mayHaveMap(s.url));
+  const fresh = candidates.filter((s) => !cache.scripts.has(key(s)));
   const problems: string[] = [];
-  const missing = new Set<string>();
 
-  let located = await Promise.all(candidates.map(locateOnDisk));
+  let located = await Promise.all(fresh.map(locateOnDisk));
   const viaProtocol = located.filter((l) => 'needsProtocol' in l);
   let viaDebugger = 0;
   if (viaProtocol.length > 0) {
-    let fromDebugger = new Map<string, string>();
+    let fromDebugger: Map<string, string> | undefined;
     if (session && !session.isEnded && opts.useDebugger !== false) {
       try {
         fromDebugger = await sourceMapURLsFromDebugger(session, new Set(viaProtocol.map((l) => l.scriptId)), opts.debuggerTimeoutMs ?? 5000);
@@ -102,39 +123,46 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
         problems.push(`warning: could not ask the target for source map URLs (${(err as Error).message}); ${viaProtocol.length} script(s) stay in generated code`);
       }
     }
-    located = located.map((l) => {
-      if (!('needsProtocol' in l)) return l;
+    // Without an answer (no session, or it failed) these stay unknown: not cached, asked again next time.
+    located = located.flatMap((l): Located[] => {
+      if (!('needsProtocol' in l)) return [l];
+      if (!fromDebugger) return [];
       const u = fromDebugger.get(l.scriptId);
-      return u ? { scriptId: l.scriptId, url: l.url, mapUrl: u } : { scriptId: l.scriptId, url: l.url, none: true };
+      return [u ? { scriptId: l.scriptId, url: l.url, mapUrl: u } : { scriptId: l.scriptId, url: l.url, none: true }];
     });
   }
 
-  const maps = new Map<string, TraceMap>();
+  // One read and parse per map even when several scripts (or several loads of one script) share it.
   const byMapUrl = new Map<string, Promise<TraceMap>>();
   await Promise.all(
     located.map(async (l) => {
-      const where = scriptPath(l.url);
-      if ('error' in l) {
-        problems.push(`warning: source map for ${where}: ${l.error}; its frames stay in the generated JavaScript`);
-        return;
-      }
-      if (!('mapUrl' in l)) return;
-      try {
-        // One parse per map even when several scripts (or several loads of one script) share it.
-        const key = `${l.url}\u0000${l.mapUrl}`;
-        let p = byMapUrl.get(key);
+      const entry: ScriptMap = { missing: [] };
+      if ('mapUrl' in l) {
+        const k = `${l.url}\u0000${l.mapUrl}`;
+        let p = byMapUrl.get(k);
         if (!p) {
           p = readMap(l.url, l.mapUrl);
-          byMapUrl.set(key, p);
+          byMapUrl.set(k, p);
         }
-        const map = await p;
-        maps.set(l.scriptId, map);
-        for (const m of missingSources(map, existsSync)) missing.add(m);
-      } catch (err) {
-        problems.push(`warning: source map for ${where}: ${(err as Error).message}; its frames stay in the generated JavaScript`);
+        try {
+          entry.map = await p;
+          entry.missing = missingSources(entry.map, existsSync);
+        } catch (err) {
+          entry.problem = `warning: source map for ${scriptPath(l.url)}: ${(err as Error).message}; its frames stay in the generated JavaScript`;
+        }
       }
+      cache.scripts.set(key(l), entry);
+      if (entry.problem) problems.push(entry.problem);
     }),
   );
+
+  const maps = new Map<string, TraceMap>();
+  const missing = new Set<string>();
+  for (const s of candidates) {
+    const e = cache.scripts.get(key(s));
+    if (e?.map) maps.set(s.scriptId, e.map);
+  }
+  for (const l of located) for (const m of cache.scripts.get(key(l))?.missing ?? []) missing.add(m);
 
   const warnings = problems.length > MAX_WARNINGS ? [...problems.slice(0, MAX_WARNINGS - 1), `warning: ${problems.length - MAX_WARNINGS + 1} more scripts have unusable source maps`] : problems;
   if (missing.size > 0) {

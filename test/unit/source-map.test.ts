@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Protocol } from 'devtools-protocol';
-import { loadSourceMaps } from '../../src/collect/source-maps.js';
+import { SourceMapCache, loadSourceMaps, sourceMapsForHeapProfile } from '../../src/collect/source-maps.js';
+import { heapProfileToPprof } from '../../src/pprof/heap-profile.js';
 import { cpuProfileToPprof } from '../../src/pprof/cpu-profile.js';
 import { frameFromCallFrame } from '../../src/pprof/frame.js';
 import { stacks } from '../../src/pprof/query.js';
@@ -149,5 +150,50 @@ describe('maps that cannot be used never fail the profile', () => {
     expect(maps.stats).toMatchObject({ scripts: 1, mapped: 0 });
     expect([...byLeaf]).toEqual([['work /nowhere/app.js:5', 2]]);
     expect(frameFromCallFrame({ functionName: '', url: 'node:internal/timers', lineNumber: 0, columnNumber: 0 }).file).toBe('node:internal/timers');
+  });
+});
+
+describe('reuse: heap profiles and a cache across profiles (serve)', () => {
+  const js = sm('tsc-cjs/hot.js');
+  const ts = hotSpot(sm('src/tsc-cjs/hot.ts'));
+  const jsStart = lineOf(js, 'function hotFunction');
+  const heap: Protocol.HeapProfiler.SamplingHeapProfile = {
+    head: {
+      callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 },
+      selfSize: 0,
+      id: 1,
+      children: [
+        {
+          callFrame: { functionName: 'hotFunction', scriptId: '82', url: fileUrl('tsc-cjs/hot.js'), lineNumber: jsStart - 1, columnNumber: 20 },
+          selfSize: 1 << 20,
+          id: 2,
+          children: [],
+        },
+      ],
+    },
+    samples: [{ size: 1 << 20, nodeId: 2, ordinal: 1 }],
+  };
+
+  test('sourceMapsForHeapProfile maps heap frames to the .ts function and line', async () => {
+    const maps = await sourceMapsForHeapProfile(undefined, heap);
+    const p = heapProfileToPprof(heap, { mode: 'inuse', intervalBytes: 512 * 1024, mapFrame: maps.mapFrame });
+    expect(validateProfile(p)).toEqual([]);
+    expect(stacks(p).map((s) => s.frames[0])).toEqual([{ name: 'hotFunction', file: ts.file, line: ts.startLine }]);
+  });
+
+  test('with a cache, a script is loaded once and its warning printed once', async () => {
+    const cache = new SourceMapCache();
+    const scripts = [
+      { scriptId: '82', url: fileUrl('tsc-cjs/hot.js') },
+      { scriptId: '83', url: fileUrl('broken-map/hot.js') },
+    ];
+    const first = await loadSourceMaps(undefined, scripts, { cache });
+    expect(first.warnings).toHaveLength(1);
+    expect(first.stats.mapped).toBe(1);
+    const second = await loadSourceMaps(undefined, scripts, { cache });
+    expect(second.warnings).toEqual([]);
+    expect(second.stats.mapped).toBe(1);
+    const f = second.mapFrame({ name: 'hotFunction', file: js, line: jsStart, column: 21, startLine: jsStart }, '82');
+    expect(f).toMatchObject({ file: ts.file, startLine: ts.startLine });
   });
 });
