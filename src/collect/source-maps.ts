@@ -200,12 +200,35 @@ async function locateOnDisk(s: ScriptRef): Promise<Located> {
   if (!file || !JS_FILE.test(file)) return { ...s, needsProtocol: true };
   let source: string;
   try {
-    source = await fs.readFile(file, 'utf8');
+    source = await readTail(file);
   } catch {
     return { ...s, needsProtocol: true };
   }
   const mapUrl = sourceMappingURLOf(source);
   return mapUrl ? { ...s, mapUrl } : { ...s, none: true };
+}
+
+/** How much of a script's end to read first: the map comment is on its last lines. */
+const TAIL_BYTES = 64 * 1024;
+
+/**
+ * The last whole lines of a file, enough for sourceMappingURLOf: bundles can be tens of MB and
+ * only their end matters. The whole file when it is small or its last line (an inline map) is long.
+ */
+async function readTail(file: string): Promise<string> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size <= TAIL_BYTES) return (await fh.readFile()).toString('utf8');
+    const buf = Buffer.alloc(TAIL_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, TAIL_BYTES, size - TAIL_BYTES);
+    const tail = buf.subarray(0, bytesRead).toString('utf8');
+    const firstWhole = tail.slice(tail.indexOf('\n') + 1);
+    if (tail.indexOf('\n') >= 0 && firstWhole.trim() !== '') return firstWhole;
+    return (await fs.readFile(file)).toString('utf8');
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The map's text and its own URL (against which its sources resolve). */

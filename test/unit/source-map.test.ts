@@ -123,6 +123,27 @@ describe('CPU profiles through source maps (map files, inline maps, bundles)', (
   });
 });
 
+describe('big scripts: only their end is read for the map comment', () => {
+  test('a 3 MB script with a map file, and one whose inline map line is longer than what is read first', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-sm-'));
+    try {
+      const body = 'var a = 1;\n'.repeat(300_000);
+      const map = JSON.parse(fs.readFileSync(sm('bundle/bundle.js.map'), 'utf8'));
+      map.sources = map.sources.map((s: string) => sm('src/bundle', path.basename(s)));
+      fs.writeFileSync(path.join(dir, 'file.js.map'), JSON.stringify(map));
+      fs.writeFileSync(path.join(dir, 'file.js'), `${body}//# sourceMappingURL=file.js.map\n`);
+      const inline = { ...map, sourcesContent: ['x'.repeat(200_000), '', ''] };
+      fs.writeFileSync(path.join(dir, 'inline.js'), `${body}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(inline)).toString('base64')}\n`);
+      fs.writeFileSync(path.join(dir, 'none.js'), `${body}//# sourceMappingURL=not-last.map\nfoo();\n`);
+      const r = await loadSourceMaps(undefined, ['file', 'inline', 'none'].map((n, i) => ({ scriptId: String(i + 1), url: pathToFileURL(path.join(dir, `${n}.js`)).href })));
+      expect(r.warnings).toEqual([]);
+      expect(r.stats).toMatchObject({ scripts: 3, mapped: 2 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('maps that cannot be used never fail the profile', () => {
   test('broken map, missing map file: frames stay generated, one warning each naming the map', async () => {
     for (const dir of ['broken-map', 'missing-map']) {
