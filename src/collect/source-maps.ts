@@ -82,7 +82,7 @@ const JS_FILE = /\.(?:js|mjs|cjs)$/i;
 /** How many warnings to print one by one before summarising the rest. */
 const MAX_WARNINGS = 5;
 
-type Located = ScriptRef & ({ mapUrl: string } | { needsProtocol: true } | { none: true });
+type Located = ScriptRef & ({ mapUrl: string; mtimeMs?: number } | { needsProtocol: true } | { none: true });
 
 /** Loads the maps for a CPU profile's scripts (see loadSourceMaps). */
 export function sourceMapsForCpuProfile(session: CdpSession | undefined, profile: Protocol.Profiler.Profile, opts?: LoadOptions): Promise<SourceMaps> {
@@ -132,6 +132,7 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
       return [u ? { scriptId: l.scriptId, url: l.url, mapUrl: u } : { scriptId: l.scriptId, url: l.url, none: true }];
     });
   }
+  problems.push(...(await staleScripts(session, located)));
 
   // One read and parse per map even when several scripts (or several loads of one script) share it.
   const byMapUrl = new Map<string, Promise<TraceMap>>();
@@ -199,14 +200,14 @@ async function locateOnDisk(s: ScriptRef): Promise<Located> {
   const file = toFilePath(s.url);
   // Not a JavaScript file on this machine: only the target knows what it ran.
   if (!file || !JS_FILE.test(file)) return { ...s, needsProtocol: true };
-  let source: string;
+  let tail: { text: string; mtimeMs: number };
   try {
-    source = await readTail(file);
+    tail = await readTail(file);
   } catch {
     return { ...s, needsProtocol: true };
   }
-  const mapUrl = sourceMappingURLOf(source);
-  return mapUrl ? { ...s, mapUrl } : { ...s, none: true };
+  const mapUrl = sourceMappingURLOf(tail.text);
+  return mapUrl ? { ...s, mapUrl, mtimeMs: tail.mtimeMs } : { ...s, none: true };
 }
 
 /** How much of a script's end to read first: the map comment is on its last lines. */
@@ -216,20 +217,45 @@ const TAIL_BYTES = 64 * 1024;
  * The last whole lines of a file, enough for sourceMappingURLOf: bundles can be tens of MB and
  * only their end matters. The whole file when it is small or its last line (an inline map) is long.
  */
-async function readTail(file: string): Promise<string> {
+async function readTail(file: string): Promise<{ text: string; mtimeMs: number }> {
   const fh = await fs.open(file, 'r');
   try {
-    const { size } = await fh.stat();
-    if (size <= TAIL_BYTES) return (await fh.readFile()).toString('utf8');
+    const { size, mtimeMs } = await fh.stat();
+    if (size <= TAIL_BYTES) return { text: (await fh.readFile()).toString('utf8'), mtimeMs };
     const buf = Buffer.alloc(TAIL_BYTES);
     const { bytesRead } = await fh.read(buf, 0, TAIL_BYTES, size - TAIL_BYTES);
     const tail = buf.subarray(0, bytesRead).toString('utf8');
     const firstWhole = tail.slice(tail.indexOf('\n') + 1);
-    if (tail.indexOf('\n') >= 0 && firstWhole.trim() !== '') return firstWhole;
-    return (await fs.readFile(file)).toString('utf8');
+    if (tail.indexOf('\n') >= 0 && firstWhole.trim() !== '') return { text: firstWhole, mtimeMs };
+    return { text: (await fs.readFile(file)).toString('utf8'), mtimeMs };
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Warnings for scripts read from disk that changed after the target started (a rebuild while it
+ * runs): the map next to them then describes the new code, not the code that runs. They are mapped
+ * anyway. Costs one Runtime.evaluate, and only when a map came from disk.
+ */
+async function staleScripts(session: CdpSession | undefined, located: readonly Located[]): Promise<string[]> {
+  const fromDisk = located.filter((l): l is Located & { mapUrl: string; mtimeMs: number } => 'mapUrl' in l && l.mtimeMs !== undefined);
+  if (fromDisk.length === 0 || !session || session.isEnded) return [];
+  let startedAtMs: number;
+  try {
+    const res = await Promise.race([
+      session.send('Runtime.evaluate', { expression: 'Date.now() - process.uptime() * 1000', returnByValue: true, silent: true }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+    ]);
+    if (typeof res.result.value !== 'number') return [];
+    startedAtMs = res.result.value;
+  } catch {
+    return [];
+  }
+  // A second of slack for clock granularity and a build that finished as the process started.
+  return fromDisk
+    .filter((l) => l.mtimeMs > startedAtMs + 1000)
+    .map((l) => `warning: ${scriptPath(l.url)} changed on disk after the target started: its source map may not match the code that runs (frames are mapped anyway)`);
 }
 
 /** The map's text and its own URL (against which its sources resolve). */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Profile } from 'pprof-format';
 import { stacks } from '../../src/pprof/query.js';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
-import { killAll, runCli, startTarget } from '../helpers/processes.js';
+import { FIXTURES, killAll, runCli, startTarget } from '../helpers/processes.js';
 import { hotSpot, lineOf, sm } from '../helpers/source-maps.js';
 
 afterEach(killAll);
@@ -126,5 +126,22 @@ describe('unusable maps never fail the profile', () => {
     const r = await runCli(['attach', String(t.port), '--cpu', '500ms', '--quiet']);
     expect(r.code).toBe(0);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^warning: source map for .*hot\.js: /)]);
+  });
+});
+
+describe('a script rebuilt while the target runs', () => {
+  test('its map may not match what runs: mapped anyway, with one warning', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-sm-rebuilt-'));
+    fs.cpSync(sm('tsc-cjs'), path.join(dir, 'tsc-cjs'), { recursive: true });
+    fs.cpSync(sm('src/tsc-cjs'), path.join(dir, 'src/tsc-cjs'), { recursive: true });
+    const t = await startTarget(path.relative(FIXTURES, path.join(dir, 'tsc-cjs/main.js')));
+    const hotJs = path.join(dir, 'tsc-cjs/hot.js');
+    const later = new Date(Date.now() + 10_000);
+    fs.utimesSync(hotJs, later, later);
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s']);
+    expect(r.code).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning'));
+    expect(warnings).toEqual([`warning: ${hotJs} changed on disk after the target started: its source map may not match the code that runs (frames are mapped anyway)`]);
+    expect(hot(loadProfile(r.stdout)).files).toEqual([path.join(dir, 'src/tsc-cjs/hot.ts')]);
   });
 });
