@@ -164,7 +164,10 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
     const e = cache.scripts.get(key(s));
     if (e?.map) maps.set(s.scriptId, e.map);
   }
-  for (const l of located) for (const m of cache.scripts.get(key(l))?.missing ?? []) missing.add(m);
+  for (const l of located) {
+    // Packages that ship maps without their sources are common and nothing the user can fix.
+    for (const m of cache.scripts.get(key(l))?.missing ?? []) if (!m.split(path.sep).includes('node_modules')) missing.add(m);
+  }
 
   const warnings = problems.length > MAX_WARNINGS ? [...problems.slice(0, MAX_WARNINGS - 1), `warning: ${problems.length - MAX_WARNINGS + 1} more scripts have unusable source maps`] : problems;
   if (missing.size > 0) {
