@@ -2,7 +2,7 @@
 // converters can name original files and lines (TypeScript, bundles).
 //
 // Where a script's map comes from, cheapest first:
-// 1. The script file itself, read from local disk (file:// URLs of .js/.mjs/.cjs): its trailing
+// 1. The script file itself, read from local disk (file:// URLs, not .ts/.tsx/...): its trailing
 //    `//# sourceMappingURL=` comment, an inline data: URL or a map file next to it. Costs the target
 //    nothing.
 // 2. Only for scripts that cannot be read that way (the file is not on this machine, or the URL is
@@ -78,7 +78,8 @@ export class SourceMapCache {
   readonly scripts = new Map<string, ScriptMap>();
 }
 
-const JS_FILE = /\.(?:js|mjs|cjs)$/i;
+/** Files a loader transforms in memory: what ran is not what is on disk. */
+const TRANSFORMED = /\.(?:[mc]?tsx?|jsx|coffee|vue|svelte)$/i;
 /** How many warnings to print one by one before summarising the rest. */
 const MAX_WARNINGS = 5;
 
@@ -183,9 +184,9 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
   };
 }
 
-/** Node's own and VM scripts never have maps worth loading. */
+/** Node's own, VM and WebAssembly scripts never have maps worth loading. */
 function mayHaveMap(url: string): boolean {
-  return url !== '' && !url.startsWith('node:') && !url.startsWith('evalmachine.');
+  return url !== '' && !url.startsWith('node:') && !url.startsWith('evalmachine.') && !url.startsWith('wasm://');
 }
 
 function toFilePath(url: string): string | undefined {
@@ -201,8 +202,9 @@ function toFilePath(url: string): string | undefined {
 
 async function locateOnDisk(s: ScriptRef): Promise<Located> {
   const file = toFilePath(s.url);
-  // Not a JavaScript file on this machine: only the target knows what it ran.
-  if (!file || !JS_FILE.test(file)) return { ...s, needsProtocol: true };
+  // Not a file on this machine, or one a loader transformed: only the target knows what it ran.
+  // (Other extensions, none included, are JavaScript: bin scripts have none.)
+  if (!file || TRANSFORMED.test(file)) return { ...s, needsProtocol: true };
   let tail: { text: string; mtimeMs: number };
   try {
     tail = await readTail(file);

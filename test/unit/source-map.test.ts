@@ -144,6 +144,32 @@ describe('big scripts: only their end is read for the map comment', () => {
   });
 });
 
+describe('which scripts are read from disk', () => {
+  test('a script without an extension (a bin script) is read from disk; .ts and wasm are not', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-sm-'));
+    try {
+      const js = fs.readFileSync(sm('tsc-cjs/hot.js'), 'utf8').replace('sourceMappingURL=hot.js.map', `sourceMappingURL=${fileUrl('tsc-cjs/hot.js.map')}`);
+      fs.writeFileSync(path.join(dir, 'hotbin'), js);
+      // the same text under a .ts name: a loader's output, so only the target could say; no session here
+      fs.writeFileSync(path.join(dir, 'hot.ts'), js);
+      const r = await loadSourceMaps(undefined, [
+        { scriptId: '1', url: pathToFileURL(path.join(dir, 'hotbin')).href },
+        { scriptId: '2', url: pathToFileURL(path.join(dir, 'hot.ts')).href },
+        { scriptId: '3', url: 'wasm://wasm/8c5b1f2a' },
+      ]);
+      expect(r.warnings).toEqual([]);
+      expect(r.stats).toMatchObject({ scripts: 2, mapped: 1, viaDebugger: 0 });
+      const jsStart = lineOf(sm('tsc-cjs/hot.js'), 'function hotFunction');
+      expect(r.mapFrame({ name: 'hotFunction', file: path.join(dir, 'hotbin'), line: jsStart, column: 21, startLine: jsStart }, '1')).toMatchObject({
+        file: sm('src/tsc-cjs/hot.ts'),
+        startLine: hotSpot(sm('src/tsc-cjs/hot.ts')).startLine,
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('maps that cannot be used never fail the profile', () => {
   test('broken map, missing map file: frames stay generated, one warning each naming the map', async () => {
     for (const dir of ['broken-map', 'missing-map']) {
