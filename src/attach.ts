@@ -21,6 +21,8 @@ export interface AttachPlan {
   output?: string;
   top: boolean;
   open: boolean;
+  /** Map frames through source maps (default true). */
+  sourceMaps?: boolean;
 }
 
 export interface Progress {
@@ -65,7 +67,11 @@ export function planJobs(plan: AttachPlan): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
-    jobs.push({ job: new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset }), format, durationMs: plan.cpu.durationMs });
+    jobs.push({
+      job: new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset, sourceMaps: plan.sourceMaps }),
+      format,
+      durationMs: plan.cpu.durationMs,
+    });
   }
   if (jobs.length === 0) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
   return jobs;

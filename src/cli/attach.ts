@@ -30,6 +30,7 @@ export function attachCommand(ctx: CommandContext) {
         })
         .option('top', { type: 'boolean', default: false, describe: 'also print the top functions in the terminal' })
         .option('open', { type: 'boolean', default: false, describe: 'open the result with go tool pprof -http' })
+        .option('source-maps', { type: 'boolean', default: true, describe: 'map frames to original sources (TypeScript, bundles) through source maps; --no-source-maps to keep generated JavaScript' })
         .strict()
         .example('$0 attach 9229 --cpu 30s', 'CPU profile for 30s, written to a file')
         .example('$0 attach 9229 --cpu 10s > cpu.pb.gz && go tool pprof -top cpu.pb.gz', 'to stdout'),
@@ -43,6 +44,7 @@ export function attachCommand(ctx: CommandContext) {
         output: argv.output as string | undefined,
         top: Boolean(argv.top),
         open: Boolean(argv.open),
+        sourceMaps: argv.sourceMaps !== false,
       };
       if (!plan.cpu) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
       const interrupts = ctx.interrupts();

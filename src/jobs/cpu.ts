@@ -2,12 +2,20 @@
 
 import { CpuCollector } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
-import { cpuProfileToPprof } from '../pprof/cpu-profile.js';
+import { sourceMapsForCpuProfile } from '../collect/source-maps.js';
+import { cpuProfileToPprof, type FrameMapper } from '../pprof/cpu-profile.js';
 import { encodePprof } from '../pprof/encode.js';
 import { toCollapsed } from '../output/collapsed.js';
 import type { CdpSession } from '../target/session.js';
 
 export const CPU_FORMATS: readonly Format[] = ['pprof', 'cpuprofile', 'collapsed'];
+
+export interface CpuJobOptions {
+  /** Map frames to original sources through source maps (default true; --no-source-maps). */
+  sourceMaps?: boolean;
+  /** Deoptimize once after Profiler.start on Node 22+ (default true; --no-jit-reset). */
+  jitReset?: boolean;
+}
 
 export class CpuJob implements Job {
   readonly kind = 'cpu' as const;
@@ -16,7 +24,7 @@ export class CpuJob implements Job {
   constructor(
     intervalUs: number,
     private readonly format: Format,
-    opts: { jitReset?: boolean } = {},
+    private readonly opts: CpuJobOptions = {},
   ) {
     this.collector = new CpuCollector(intervalUs, opts);
   }
@@ -32,8 +40,20 @@ export class CpuJob implements Job {
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
+    let mapFrame: FrameMapper | undefined;
+    if (this.opts.sourceMaps !== false) {
+      // After Profiler.stop: only the scripts that appear in this profile are looked at.
+      const maps = await sourceMapsForCpuProfile(ctx.session, rec.profile);
+      mapFrame = maps.mapFrame;
+      notes.push(...maps.warnings);
+      if (maps.stats.mapped > 0) {
+        const { mapped, scripts, viaDebugger, ms } = maps.stats;
+        const how = viaDebugger > 0 ? `, ${viaDebugger} looked up through Debugger.scriptParsed` : '';
+        notes.push(`source maps: ${mapped} of ${scripts} scripts mapped to their original sources (${ms.toFixed(0)}ms${how})`);
+      }
+    }
     const comments = rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : [];
-    const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, comments });
+    const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
     const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
     return { kind: 'cpu', format: this.format, data, profile, notes };
   }
