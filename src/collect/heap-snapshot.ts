@@ -12,6 +12,8 @@ export interface SnapshotStreamOptions {
   write(chunk: string): void;
   /** Called after each chunk with the running byte count (UTF-8 length of the chunks). */
   onProgress?(bytes: number): void;
+  /** Called while V8 builds the snapshot graph, before the first chunk (it can take a while). */
+  onBuildProgress?(done: number, total: number): void;
   /** Rejecting this abandons the stream with its reason (Ctrl-C). */
   abort?: Promise<never>;
 }
@@ -34,13 +36,21 @@ export async function streamHeapSnapshot(session: CdpSession, opts: SnapshotStre
       fail(err);
     }
   });
+  const offBuild = session.on('HeapProfiler.reportHeapSnapshotProgress', ({ done, total }) => opts.onBuildProgress?.(done, total));
+  const wentAway = () => new Error(`the target went away after ${bytes} bytes of the heap snapshot`);
   const ended = session.ended.then(() => {
-    throw new Error(`the target went away after ${bytes} bytes of the heap snapshot`);
+    throw wentAway();
+  });
+  // The pending command may fail first ("WebSocket connection closed") when the target dies.
+  const taken = session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: opts.onBuildProgress !== undefined }).catch(async (err: unknown) => {
+    await new Promise((r) => setTimeout(r, 50));
+    throw session.isEnded || /closed/i.test(String((err as Error)?.message)) ? wentAway() : err;
   });
   try {
-    await Promise.race([session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false }), failure, ended, ...(opts.abort ? [opts.abort] : [])]);
+    await Promise.race([taken, failure, ended, ...(opts.abort ? [opts.abort] : [])]);
     return { bytes, chunks };
   } finally {
     off();
+    offBuild();
   }
 }

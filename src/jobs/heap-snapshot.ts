@@ -53,6 +53,7 @@ export class HeapSnapshotJob implements Job {
       const res = await streamHeapSnapshot(ctx.session, {
         write,
         abort,
+        onBuildProgress: ctx.progress && ((done, total) => ctx.progress!(`heap snapshot: building, ${Math.floor((100 * done) / Math.max(1, total))}%`)),
         onProgress: (b) => {
           bytes = b;
           ctx.progress?.(`heap snapshot: ${formatBytes(b)} written`);

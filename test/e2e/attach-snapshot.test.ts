@@ -27,7 +27,7 @@ function checkSnapshot(text: string): Snapshot {
 }
 
 /** Resolves once `file` exists and has some bytes: the snapshot is being streamed. */
-async function whenGrowing(file: string, timeoutMs = 30_000): Promise<void> {
+async function whenGrowing(file: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if ((fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) > 0) return;
@@ -69,30 +69,32 @@ describe('attach --heap-snapshot', () => {
   });
 
   test('target dying mid-snapshot: exit 1, clear message, the partial file removed', async () => {
-    const t = await startTarget('bigheap.js', { args: ['300000'] });
+    const t = await startTarget('bigheap.js', { args: ['150000'] });
     const dir = tmpdir();
     const out = path.join(dir, 'big.heapsnapshot');
     const run = startCli(['attach', String(t.port), '--heap-snapshot', '-o', out]);
     await whenGrowing(`${out}.partial`);
+    const killedAt = Date.now();
     t.proc.kill('SIGKILL');
     const r = await run.done;
     expect(r.code).toBe(1);
-    expect(r.ms).toBeLessThan(30_000);
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
     expect(r.stderr).toMatch(/target went away after \d+ bytes of the heap snapshot .*the partial file was removed/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(fs.readdirSync(dir)).toEqual([]);
-  });
+  }, 150_000);
 
   test('Ctrl-C mid-snapshot: exit 130, partial file removed, the target runs on', async () => {
-    const t = await startTarget('bigheap.js', { args: ['300000'] });
+    const t = await startTarget('bigheap.js', { args: ['150000'] });
     const dir = tmpdir();
     const out = path.join(dir, 'big.heapsnapshot');
     const run = startCli(['attach', String(t.port), '--heap-snapshot', '-o', out]);
     await whenGrowing(`${out}.partial`);
+    const interruptedAt = Date.now();
     run.proc.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(130);
-    expect(r.ms).toBeLessThan(30_000);
+    expect(Date.now() - interruptedAt).toBeLessThan(10_000);
     expect(r.stderr).toMatch(/interrupted while streaming the heap snapshot .*the partial file was removed/);
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(t.proc.exitCode).toBeNull();
