@@ -96,6 +96,19 @@ describe('attach --heap', () => {
     // V8 stops a sampler when the session that started it closes (what makes a killed nodeprof harmless)
     expect(await heapSamplerRunning(t.port)).toBe(false);
   });
+
+  test('nodeprof killed with SIGKILL mid-window: no sampler is left in the target', async () => {
+    const t = await startTarget('retain.js');
+    const run = startCli(['attach', String(t.port), '--allocs', '60s']);
+    await run.waitForStderr(/allocs: sampling every allocation from now/);
+    expect(await heapSamplerRunning(t.port)).toBe(true);
+    run.proc.kill('SIGKILL');
+    await run.done;
+    // the inspector notices the closed socket and its session's disable stops the sampler
+    const deadline = Date.now() + 5000;
+    while ((await heapSamplerRunning(t.port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await heapSamplerRunning(t.port)).toBe(false);
+  });
 });
 
 describe('attach --allocs', () => {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killAll, runCli, startTarget } from '../helpers/processes.js';
+import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { enabledTraceCategories } from '../helpers/inspect.js';
 
 afterEach(killAll);
@@ -64,6 +64,29 @@ describe('attach --trace', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/unknown trace category 'nope': the target offers node, .*v8.*--list-categories/);
+    expect(await enabledTraceCategories(t.port)).toBe('');
+  });
+
+  test('Ctrl-C mid-window writes the trace so far (exit 0); SIGKILL of nodeprof leaves no tracer', async () => {
+    const t = await startTarget('retain.js');
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-trace-')), 'trace.json');
+    const run = startCli(['attach', String(t.port), '--trace', '60s', '--categories', 'node', '-o', out]);
+    while ((await enabledTraceCategories(t.port)) === '') await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
+    run.proc.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/stopped early/);
+    const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as TraceFile;
+    expect(trace.traceEvents.filter((e) => e.ph !== 'M').length).toBeGreaterThan(0);
+    expect(await enabledTraceCategories(t.port)).toBe('');
+
+    const killed = startCli(['attach', String(t.port), '--trace', '60s', '-o', out]);
+    while ((await enabledTraceCategories(t.port)) === '') await new Promise((r) => setTimeout(r, 100));
+    killed.proc.kill('SIGKILL');
+    await killed.done;
+    const deadline = Date.now() + 5000;
+    while ((await enabledTraceCategories(t.port)) !== '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await enabledTraceCategories(t.port)).toBe('');
   });
 });
