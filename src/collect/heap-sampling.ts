@@ -3,7 +3,7 @@
 // V8 has ONE sampler per isolate: a second session's startSampling appears to succeed, and
 // stopping in any session stops it for all. So start() refuses when a sampler is already running
 // (someone else's: a nodeprof serve, DevTools) instead of taking it over and stopping it.
-// Closing the inspector session stops the sampler in V8 too (observed on Node 20.20.2), so a
+// Closing the inspector session stops the sampler in V8 too (observed on Node 18, 20, 22, 24), so a
 // nodeprof that dies without cleaning up does not leave one behind.
 
 import type { Protocol } from 'devtools-protocol';

@@ -1,6 +1,6 @@
 // Node trace events through the NodeTracing domain; knows CDP, not file formats.
 //
-// Order observed on Node 20.20.2: after NodeTracing.stop, `tracingComplete` and the stop
+// Order observed on Node 18.20.8, 20.20.2, 22.23.3 and 24.21.0: after NodeTracing.stop, `tracingComplete` and the stop
 // response come FIRST, and the buffered events follow as one or more `dataCollected` messages
 // (each ends with the `__metadata` events: process and thread names), sometimes in the same
 // websocket read as the response. So stop() does not resolve on tracingComplete: it waits for a

@@ -26,7 +26,7 @@ async function heapWhileRetaining(t: RunningTarget, args: string[]) {
 }
 
 describe('attach --heap', () => {
-  test('retainMemory carries the retained bytes (±25 % at the default 512 KiB interval); churned garbage does not show', async () => {
+  test('retainMemory carries the retained bytes (±30 % at the default 512 KiB interval: ~130 samples, 1 σ ≈ 9 %); churned garbage does not show', async () => {
     const t = await startTarget('retain.js');
     const out = path.join(tmpdir(), 'heap.pb.gz');
     const r = await heapWhileRetaining(t, ['--heap-window', '4s', '-o', out]);
@@ -37,8 +37,8 @@ describe('attach --heap', () => {
     expect(p.stringTable.strings[Number(p.defaultSampleType)]).toBe('inuse_space');
     const space = byFunction(p, 'inuse_space');
     const retained = space.flat.get('retainMemory') ?? 0;
-    expect(retained).toBeGreaterThan(RETAINED_BYTES * 0.75);
-    expect(retained).toBeLessThan(RETAINED_BYTES * 1.25);
+    expect(retained).toBeGreaterThan(RETAINED_BYTES * 0.7);
+    expect(retained).toBeLessThan(RETAINED_BYTES * 1.3);
     // churnGarbage allocates ~30 MB/s but frees it all: in-use (after nodeprof's GC) it is noise.
     expect(space.cum.get('churnGarbage') ?? 0).toBeLessThan(retained * 0.05);
     // Objects are estimated (V8 reports bytes): each array is two objects, of 32 B and 1 KiB.
@@ -78,7 +78,7 @@ describe('attach --heap', () => {
     const r = await run.done;
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/stopped early/);
-    expect(byFunction(loadProfile(out), 'inuse_space').flat.get('retainMemory')).toBeGreaterThan(RETAINED_BYTES * 0.75);
+    expect(byFunction(loadProfile(out), 'inuse_space').flat.get('retainMemory')).toBeGreaterThan(RETAINED_BYTES * 0.7);
     expect(await heapSamplerRunning(t.port)).toBe(false);
   });
 

@@ -25,7 +25,7 @@ function tmpfile(name: string): string {
 }
 
 describe('go tool pprof reads attach --heap / --allocs output', () => {
-  test('-top -sample_index=inuse_space: retainMemory first, with the retained bytes (±25 %); no warnings', async () => {
+  test('-top -sample_index=inuse_space: retainMemory first, with the retained bytes (±30 %); no warnings', async () => {
     const t = await startTarget('retain.js');
     const file = tmpfile('heap.pb.gz');
     const run = startCli(['attach', String(t.port), '--heap', '--heap-window', '4s', '-o', file]);
@@ -40,8 +40,8 @@ describe('go tool pprof reads attach --heap / --allocs output', () => {
     expect(top.stderr).not.toMatch(/symboliz|warning|unrecognized|failed/i);
     expect(parseTop(top.stdout)[0]!.name).toBe('retainMemory');
     const retained = flatOf(top.stdout, 'retainMemory');
-    expect(retained).toBeGreaterThan(RETAINED_BYTES * 0.75);
-    expect(retained).toBeLessThan(RETAINED_BYTES * 1.25);
+    expect(retained).toBeGreaterThan(RETAINED_BYTES * 0.7);
+    expect(retained).toBeLessThan(RETAINED_BYTES * 1.3);
     // the default sample type is the space one, as Go's
     const dflt = await goPprof(['-top', file]);
     expect(dflt.stdout).toMatch(/Type: inuse_space/);
