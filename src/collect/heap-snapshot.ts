@@ -16,7 +16,16 @@ export interface SnapshotStreamOptions {
   onBuildProgress?(done: number, total: number): void;
   /** Rejecting this abandons the stream with its reason (Ctrl-C). */
   abort?: Promise<never>;
+  /**
+   * Give up when the target has sent nothing of the snapshot (no build progress, no chunk) this
+   * long after the request: a target blocked outside JavaScript never starts it. Default 30 s
+   * (NODEPROF_STOP_TIMEOUT_MS). Once it has started there is no bound: V8 can go quiet for many
+   * seconds while building a big snapshot (5.6 s on a 55 MiB heap here), and Ctrl-C stops it.
+   */
+  startTimeoutMs?: number;
 }
+
+export const SNAPSHOT_START_TIMEOUT_MS = 30_000;
 
 export async function streamHeapSnapshot(session: CdpSession, opts: SnapshotStreamOptions): Promise<{ bytes: number; chunks: number }> {
   let bytes = 0;
@@ -36,21 +45,35 @@ export async function streamHeapSnapshot(session: CdpSession, opts: SnapshotStre
       fail(err);
     }
   });
-  const offBuild = session.on('HeapProfiler.reportHeapSnapshotProgress', ({ done, total }) => opts.onBuildProgress?.(done, total));
+  const startMs = opts.startTimeoutMs ?? (Number(process.env.NODEPROF_STOP_TIMEOUT_MS) || SNAPSHOT_START_TIMEOUT_MS);
+  let heard = false;
+  let startTimer: NodeJS.Timeout | undefined;
+  const notStarted = new Promise<never>((_, reject) => {
+    startTimer = setTimeout(() => {
+      if (!heard) reject(new Error(`the target did not start the heap snapshot within ${Math.round(startMs / 1000)}s (blocked outside JavaScript?)`));
+    }, startMs);
+  });
+  const offHeard = session.on('HeapProfiler.addHeapSnapshotChunk', () => (heard = true));
+  const offBuild = session.on('HeapProfiler.reportHeapSnapshotProgress', ({ done, total }) => {
+    heard = true;
+    opts.onBuildProgress?.(done, total);
+  });
   const wentAway = () => new Error(`the target went away after ${bytes} bytes of the heap snapshot`);
   const ended = session.ended.then(() => {
     throw wentAway();
   });
   // The pending command may fail first ("WebSocket connection closed") when the target dies.
-  const taken = session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: opts.onBuildProgress !== undefined }).catch(async (err: unknown) => {
+  const taken = session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: true }).catch(async (err: unknown) => {
     await new Promise((r) => setTimeout(r, 50));
     throw session.isEnded || /closed/i.test(String((err as Error)?.message)) ? wentAway() : err;
   });
   try {
-    await Promise.race([taken, failure, ended, ...(opts.abort ? [opts.abort] : [])]);
+    await Promise.race([taken, failure, ended, notStarted, ...(opts.abort ? [opts.abort] : [])]);
     return { bytes, chunks };
   } finally {
+    clearTimeout(startTimer);
     off();
+    offHeard();
     offBuild();
   }
 }
