@@ -17,6 +17,7 @@ export class HeapSnapshotJob implements Job {
   readonly kind = 'heapsnapshot' as const;
   private fd: number | undefined;
   private partial: string | undefined;
+  private stdoutError: NodeJS.ErrnoException | undefined;
 
   async start(): Promise<void> {
     // Nothing runs in the target until the window ends: the snapshot is one instant.
@@ -40,7 +41,10 @@ export class HeapSnapshotJob implements Job {
         fs.writeSync(fd, chunk);
       };
     } else {
+      // A closed pipe (| head) shows up as an async 'error' on stdout: keep it, fail the next write.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => (this.stdoutError ??= err));
       write = (chunk) => {
+        this.throwIfStdoutFailed();
         process.stdout.write(chunk);
       };
     }
@@ -60,6 +64,10 @@ export class HeapSnapshotJob implements Job {
         },
       });
       bytes = res.bytes;
+      if (dest.type === 'stdout') {
+        await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+        this.throwIfStdoutFailed();
+      }
     } catch (err) {
       const where = dest.type === 'file' ? 'the partial file was removed' : 'the snapshot on stdout is incomplete: discard it';
       this.removePartial();
@@ -75,6 +83,11 @@ export class HeapSnapshotJob implements Job {
       return { kind: this.kind, format: 'heapsnapshot', data: null, writtenTo: dest.path, notes };
     }
     return { kind: this.kind, format: 'heapsnapshot', data: null, notes };
+  }
+
+  private throwIfStdoutFailed(): void {
+    const err = this.stdoutError;
+    if (err) throw new Error(err.code === 'EPIPE' ? 'stdout was closed before the heap snapshot was written' : `cannot write to stdout: ${err.message}`);
   }
 
   private removePartial(): void {

@@ -68,6 +68,16 @@ describe('attach --heap-snapshot', () => {
     checkSnapshot(fs.readFileSync(path.join(dir, files[1]!), 'utf8'));
   });
 
+  test('stdout closed by the reader mid-snapshot (| head): exit 1, one line saying the output is incomplete', async () => {
+    const t = await startTarget('retain.js');
+    const run = startCli(['attach', String(t.port), '--heap-snapshot']);
+    run.proc.stdout!.once('data', () => run.proc.stdout!.destroy());
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/stdout was closed before the heap snapshot was written .*incomplete/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   test('target dying mid-snapshot: exit 1, clear message, the partial file removed', async () => {
     const t = await startTarget('bigheap.js', { args: ['150000'] });
     const dir = tmpdir();
