@@ -5,10 +5,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 
-afterEach(killAll);
+// Snapshots are megabytes each: remove them after every test.
+const dirs: string[] = [];
+afterEach(async () => {
+  await killAll();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
 
 function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-snapshot-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-snapshot-'));
+  dirs.push(d);
+  return d;
 }
 
 interface Snapshot {
