@@ -5,6 +5,10 @@ import type { Artifact, Format, Job, ProfileKind } from './collect/job.js';
 import { NodeprofError, UsageError, errorMessage } from './errors.js';
 import { formatDuration } from './duration.js';
 import { CpuJob, CPU_FORMATS } from './jobs/cpu.js';
+import { HeapJob, HEAP_FORMATS } from './jobs/heap.js';
+import { HeapSnapshotJob, HEAP_SNAPSHOT_FORMATS } from './jobs/heap-snapshot.js';
+import { TraceJob, TRACE_FORMATS } from './jobs/trace.js';
+import { traceCategories } from './collect/trace.js';
 import { chooseDestinations, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
@@ -13,6 +17,13 @@ import type { TargetSpec } from './target/target-spec.js';
 export interface AttachPlan {
   target: TargetSpec;
   cpu?: { durationMs: number };
+  /** --heap: in-use heap, sampled over the window (windowMs from --heap-window, else see planJobs). */
+  heap?: { windowMs?: number };
+  allocs?: { durationMs: number };
+  /** Heap sampling interval, bytes (--heap-interval). */
+  heapIntervalBytes?: number;
+  heapSnapshot?: boolean;
+  trace?: { durationMs: number; categories: string[] };
   /** CPU sampling interval, µs. */
   intervalUs: number;
   /** Deoptimize once after Profiler.start so V8 22+ re-logs hot loop code (see collect/jit-reset.ts). */
@@ -63,6 +74,18 @@ function pickFormat(kind: ProfileKind, allowed: readonly Format[], wanted: Forma
   return wanted;
 }
 
+/** --heap's window when it is alone and --heap-window is not given. */
+export const DEFAULT_HEAP_WINDOW_MS = 10_000;
+export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
+
+/**
+ * Kinds with one format of their own (heapsnapshot, trace) ignore a --format meant for the other
+ * kinds of the same run; alone, a --format that does not fit them is a usage error.
+ */
+function pickOwnFormat(kind: ProfileKind, allowed: readonly Format[], wanted: Format | undefined, alone: boolean): Format {
+  return alone || (wanted && allowed.includes(wanted)) ? pickFormat(kind, allowed, wanted) : allowed[0]!;
+}
+
 export function planJobs(plan: AttachPlan): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
@@ -73,12 +96,63 @@ export function planJobs(plan: AttachPlan): PlannedJob[] {
       durationMs: plan.cpu.durationMs,
     });
   }
-  if (jobs.length === 0) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
+  if (plan.heap && plan.allocs) {
+    throw new UsageError(
+      '--heap and --allocs cannot share one window: V8 has one heap sampler per process, recording either live objects or all allocations; run them one after the other',
+    );
+  }
+  const intervalBytes = plan.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES;
+  if (plan.allocs) {
+    const format = pickFormat('allocs', HEAP_FORMATS, plan.format);
+    jobs.push({ job: new HeapJob('allocs', intervalBytes, format), format, durationMs: plan.allocs.durationMs });
+  }
+  if (plan.trace) {
+    const alone = !plan.cpu && !plan.heap && !plan.allocs && !plan.heapSnapshot;
+    const format = pickOwnFormat('trace', TRACE_FORMATS, plan.format, alone);
+    jobs.push({ job: new TraceJob(plan.trace.categories), format, durationMs: plan.trace.durationMs });
+  }
+  if (plan.heap) {
+    // --heap has no duration of its own: --heap-window, else the longest other window, else 10s.
+    const others = jobs.map((j) => j.durationMs);
+    const durationMs = plan.heap.windowMs ?? (others.length > 0 ? Math.max(...others) : DEFAULT_HEAP_WINDOW_MS);
+    const format = pickFormat('heap', HEAP_FORMATS, plan.format);
+    jobs.push({ job: new HeapJob('heap', intervalBytes, format), format, durationMs });
+  }
+  if (plan.heapSnapshot) {
+    // Taken once, at the end of the window, after the other kinds have stopped.
+    const format = pickOwnFormat('heapsnapshot', HEAP_SNAPSHOT_FORMATS, plan.format, jobs.length === 0);
+    jobs.push({ job: new HeapSnapshotJob(), format, durationMs: 0 });
+  }
+  if (jobs.length === 0) {
+    throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s), --heap, --allocs <duration>, --heap-snapshot or --trace <duration>');
+  }
   return jobs;
 }
 
+/** `--list-categories`: the trace categories the target offers. */
+export async function listTraceCategories(spec: TargetSpec): Promise<string[]> {
+  const target = await openTarget(spec);
+  try {
+    return await withTimeout(traceCategories(target.session), 5000, `${target.where} did not answer NodeTracing.getCategories within 5s`);
+  } finally {
+    await target.release();
+  }
+}
+
+/** What the user should know while the window runs (said once, before it starts). */
+function windowNotes(planned: PlannedJob[]): string[] {
+  const notes: string[] = [];
+  for (const p of planned) {
+    if (p.job.kind === 'heap') {
+      notes.push(`heap: sampling allocations from now for ${formatDuration(p.durationMs)}; the profile shows those still live at the end (objects allocated before now are not seen)`);
+    }
+    if (p.job.kind === 'allocs') notes.push(`allocs: sampling every allocation from now for ${formatDuration(p.durationMs)}`);
+  }
+  return notes;
+}
+
 function kindLabel(kinds: ProfileKind[]): string {
-  return kinds.map((k) => (k === 'cpu' ? 'CPU' : k)).join(' + ');
+  return kinds.filter((k) => k !== 'heapsnapshot').map((k) => (k === 'cpu' ? 'CPU' : k)).join(' + ') || 'waiting';
 }
 
 /** Waits for the window to end, a Ctrl-C, or the target to go away; says which. */
@@ -112,6 +186,18 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
   const planned = planJobs(plan);
   const windowMs = Math.max(...planned.map((p) => p.durationMs));
   const target = await openTarget(plan.target);
+  let destinations: Map<ProfileKind, Destination>;
+  try {
+    // Chosen before collecting: a streamed kind (heap snapshot) writes while it is collected.
+    destinations = await chooseDestinations(
+      planned.map((p) => ({ kind: p.job.kind, format: p.format })),
+      { output: plan.output, stdoutIsTTY: io.stdoutIsTTY, needFile: plan.open },
+      target.info.pid,
+    );
+  } catch (err) {
+    await target.release();
+    throw err;
+  }
   const started: PlannedJob[] = [];
   const cleanupAll = async () => {
     await Promise.all(started.map((p) => withTimeout(p.job.cleanup(target.session), 2000, 'cleanup timed out').catch(() => undefined)));
@@ -122,6 +208,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
   });
 
   let artifacts: Artifact[] = [];
+  let failureStatus = 0;
   let stopReason: 'done' | 'interrupted' | 'target-ended';
   const startedAtMs = Date.now();
   try {
@@ -129,6 +216,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
       await p.job.start(target.session);
       started.push(p);
     }
+    for (const n of windowNotes(planned)) io.log(n);
     stopReason = await runWindow(target, windowMs, io, kindLabel(planned.map((p) => p.job.kind)));
     if (stopReason === 'target-ended') {
       throw new NodeprofError(
@@ -138,9 +226,22 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     if (stopReason === 'interrupted') {
       io.log(`stopped early after ${formatDuration(Date.now() - startedAtMs)}: writing what was collected`);
     }
-    const ctx = { session: target.session, startedAtMs, stoppedEarly: stopReason === 'interrupted' };
+    let spinning = false;
+    const ctx = {
+      session: target.session,
+      startedAtMs,
+      stoppedEarly: stopReason === 'interrupted',
+      // A Ctrl-C that ended the window asked to stop collecting, not to drop a snapshot that follows.
+      interrupted: stopReason === 'interrupted' ? undefined : io.interrupted,
+      progress: (text: string) => {
+        if (!spinning) io.progress.start(text);
+        else io.progress.update(text);
+        spinning = true;
+      },
+    };
     // A target blocked outside JavaScript (a long native call) answers nothing until it returns:
-    // say so, and give up after a bound instead of hanging.
+    // say so, and give up after a bound instead of hanging. The snapshot is exempt: a large one
+    // legitimately takes minutes, and it bounds its own start.
     const stopTimeoutMs = Number(process.env.NODEPROF_STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS;
     const slow = setTimeout(
       () => io.log(`waiting for pid ${target.info.pid} to hand over the profile: it is not answering, probably blocked in native code (giving up after ${formatDuration(stopTimeoutMs)}; Ctrl-C again to abort)`),
@@ -150,33 +251,44 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
       const t = setTimeout(() => reject(new Error(`the target did not answer within ${formatDuration(stopTimeoutMs)} (blocked outside JavaScript?)`)), stopTimeoutMs);
       t.unref();
     });
-    const gone = target.session.ended.then(() => Promise.reject(new Error('the target went away while the profile was being read')));
-    const results = await Promise.allSettled(planned.map((p) => Promise.race([p.job.stop(ctx), gone, giveUp])));
+    giveUp.catch(() => undefined);
+    // The target went away: the job's own error (which may say more) wins if it comes at once.
+    const gone = () =>
+      target.session.ended
+        .then(() => new Promise((r) => setTimeout(r, 100)))
+        .then(() => Promise.reject(new Error('the target went away while the profile was being read')));
+    const stopOne = (p: PlannedJob, bounded: boolean) =>
+      Promise.race([p.job.stop({ ...ctx, destination: destinations.get(p.job.kind) }), gone(), ...(bounded ? [giveUp] : [])]);
+    // The snapshot comes last, once the other kinds are stopped, so it does not distort them.
+    const late = (p: PlannedJob) => p.job.kind === 'heapsnapshot';
+    const results = await Promise.allSettled(planned.filter((p) => !late(p)).map((p) => stopOne(p, true)));
     clearTimeout(slow);
+    results.push(...(await Promise.allSettled(planned.filter(late).map((p) => stopOne(p, false)))));
+    if (spinning) io.progress.stop();
+    const order = [...planned.filter((p) => !late(p)), ...planned.filter(late)];
     const failures: string[] = [];
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') artifacts.push(r.value);
-      else failures.push(`${planned[i]!.job.kind}: ${errorMessage(r.reason)}`);
+      else {
+        failures.push(`${order[i]!.job.kind}: ${errorMessage(r.reason)}`);
+        failureStatus = Math.max(failureStatus, r.reason instanceof NodeprofError ? r.reason.exitCode : 1);
+      }
     });
     if (artifacts.length === 0) {
-      throw new NodeprofError(`could not read the profile from ${target.where}: ${failures.join('; ')}`);
+      throw new NodeprofError(`could not read the profile from ${target.where}: ${failures.join('; ')}`, failureStatus);
     }
-    for (const f of failures) io.log(`warning: ${f}`);
+    // The kinds that were read are still written; the run fails for the one that was not.
+    for (const f of failures) io.log(`error: ${f}`);
   } finally {
     await cleanupAll();
     await target.release();
     io.setAbortHook(undefined);
   }
 
-  return writeArtifacts(artifacts, plan, io, target.info.pid);
+  return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io));
 }
 
-async function writeArtifacts(artifacts: Artifact[], plan: AttachPlan, io: AttachIO, pid: number): Promise<number> {
-  const destinations = await chooseDestinations(
-    artifacts.map((a) => ({ kind: a.kind, format: a.format })),
-    { output: plan.output, stdoutIsTTY: io.stdoutIsTTY, needFile: plan.open },
-    pid,
-  );
+async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKind, Destination>, plan: AttachPlan, io: AttachIO): Promise<number> {
   let status = 0;
   const written = new Map<Artifact, string>();
   for (const a of artifacts) {

@@ -1,7 +1,9 @@
 // `nodeprof attach <target> ...`: parses flags into an AttachPlan and hands it to runAttach.
 
 import type { Argv } from 'yargs';
-import { runAttach, type AttachPlan } from '../attach.js';
+import { listTraceCategories, planJobs, runAttach, type AttachPlan } from '../attach.js';
+import { DEFAULT_TRACE_CATEGORIES } from '../collect/trace.js';
+import { parseSize } from '../size.js';
 import type { Format } from '../collect/job.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -10,7 +12,7 @@ import { openInPprof } from './open.js';
 import { createProgress } from './progress.js';
 import type { CommandContext } from './context.js';
 
-const FORMATS: Format[] = ['pprof', 'cpuprofile', 'heapprofile', 'collapsed'];
+const FORMATS: Format[] = ['pprof', 'cpuprofile', 'heapprofile', 'collapsed', 'heapsnapshot', 'trace'];
 
 export function attachCommand(ctx: CommandContext) {
   return {
@@ -21,6 +23,14 @@ export function attachCommand(ctx: CommandContext) {
         .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229 or ws://host:port/<id>', demandOption: true })
         .option('cpu', { type: 'string', describe: 'CPU profile for this long (30s, 500ms, 2m, 1m30s)' })
         .option('interval', { type: 'string', default: '1ms', describe: 'CPU sampling interval' })
+        .option('heap', { type: 'boolean', describe: 'in-use heap: sampled allocations made during the window and still live at its end' })
+        .option('heap-window', { type: 'string', describe: '--heap window (default: the longest other duration given, else 10s)' })
+        .option('allocs', { type: 'string', describe: 'every sampled allocation over this long, freed ones included' })
+        .option('heap-interval', { type: 'string', default: '512KiB', describe: 'heap sampling interval: about one sample per this many bytes allocated' })
+        .option('heap-snapshot', { type: 'boolean', describe: 'full V8 heap snapshot (.heapsnapshot), streamed to disk, at the end of the window' })
+        .option('trace', { type: 'string', describe: 'Node trace events over this long (Chrome trace JSON)' })
+        .option('categories', { type: 'string', default: DEFAULT_TRACE_CATEGORIES.join(','), describe: 'trace categories, comma-separated' })
+        .option('list-categories', { type: 'boolean', describe: 'print the trace categories the target offers, and exit' })
         .option('output', { alias: 'o', type: 'string', describe: "output file ('-' for stdout; a directory for several kinds)" })
         .option('format', { type: 'string', choices: FORMATS, describe: 'output format (default pprof)' })
         .option('jit-reset', {
@@ -33,20 +43,42 @@ export function attachCommand(ctx: CommandContext) {
         .option('source-maps', { type: 'boolean', default: true, describe: 'map frames to original sources (TypeScript, bundles) through source maps; --no-source-maps to keep generated JavaScript' })
         .strict()
         .example('$0 attach 9229 --cpu 30s', 'CPU profile for 30s, written to a file')
-        .example('$0 attach 9229 --cpu 10s > cpu.pb.gz && go tool pprof -top cpu.pb.gz', 'to stdout'),
+        .example('$0 attach 9229 --cpu 10s > cpu.pb.gz && go tool pprof -top cpu.pb.gz', 'to stdout')
+        .example('$0 attach 9229 --heap --heap-window 30s', 'what the next 30s allocate and keep')
+        .example('$0 attach 9229 --cpu 10s --allocs 10s', 'two files from one window')
+        .example('$0 attach 9229 --heap-snapshot -o app.heapsnapshot', 'full snapshot for Chrome DevTools')
+        .example('$0 attach 9229 --trace 5s --categories node.fs.sync,v8', 'trace events for Perfetto'),
     handler: async (argv: Record<string, unknown>) => {
+      if (argv['list-categories']) {
+        const cats = await listTraceCategories(parseTarget(String(argv.target)));
+        process.stdout.write(cats.map((c) => `${c}\n`).join(''));
+        return;
+      }
+      const str = (name: string) => (argv[name] === undefined ? undefined : String(argv[name]));
+      const categories = String(argv.categories)
+        .split(',')
+        .map((c) => c.trim())
+        .filter((c) => c.length > 0);
+      if (categories.length === 0) throw new UsageError('--categories is empty: give trace categories such as node,v8 (see --list-categories)');
+      const heapWindow = str('heap-window');
+      if (heapWindow !== undefined && !argv.heap) throw new UsageError('--heap-window applies to --heap only');
       const plan: AttachPlan = {
         target: parseTarget(String(argv.target)),
         cpu: argv.cpu !== undefined ? { durationMs: parseDuration(String(argv.cpu), '--cpu duration') } : undefined,
         intervalUs: parseDurationMicros(String(argv.interval), '--interval'),
         jitReset: argv.jitReset !== false,
+        heap: argv.heap ? { windowMs: heapWindow !== undefined ? parseDuration(heapWindow, '--heap-window') : undefined } : undefined,
+        allocs: str('allocs') !== undefined ? { durationMs: parseDuration(str('allocs')!, '--allocs duration') } : undefined,
+        heapIntervalBytes: parseSize(String(argv['heap-interval']), '--heap-interval'),
+        heapSnapshot: Boolean(argv['heap-snapshot']),
+        trace: str('trace') !== undefined ? { durationMs: parseDuration(str('trace')!, '--trace duration'), categories } : undefined,
         format: argv.format as Format | undefined,
         output: argv.output as string | undefined,
         top: Boolean(argv.top),
         open: Boolean(argv.open),
         sourceMaps: argv.sourceMaps !== false,
       };
-      if (!plan.cpu) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
+      planJobs(plan); // usage errors (nothing to collect, clashing kinds, formats) before connecting
       const interrupts = ctx.interrupts();
       try {
         ctx.setExitCode(

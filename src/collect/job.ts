@@ -26,6 +26,12 @@ export interface JobContext {
   startedAtMs: number;
   /** True when the window ended early (Ctrl-C): the artifact holds what was collected so far. */
   stoppedEarly: boolean;
+  /** Where this job's artifact goes, for jobs that stream their output themselves (heap snapshot). */
+  destination?: { type: 'stdout' } | { type: 'file'; path: string };
+  /** Settles on a Ctrl-C that comes while stop() runs (not one that ended the window). */
+  interrupted?: Promise<void>;
+  /** Progress text for long stops (bytes streamed); shown on a TTY only. */
+  progress?: (text: string) => void;
 }
 
 export interface Job {

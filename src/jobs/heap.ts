@@ -1,0 +1,62 @@
+// The --heap and --allocs jobs: V8's sampling heap profiler, converted to pprof or kept as V8 JSON.
+//
+// --heap samples from the start of the window and runs a full GC before reading, so what it shows
+// is "sampled allocations made during the window that are still live at its end". It cannot see
+// objects allocated before nodeprof attached: V8's sampler only records allocations after it
+// starts. --allocs keeps samples of objects the GC already freed: everything allocated in the window.
+
+import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import { HeapSamplingCollector } from '../collect/heap-sampling.js';
+import { formatDuration } from '../duration.js';
+import { encodePprof } from '../pprof/encode.js';
+import { heapProfileToPprof } from '../pprof/heap-profile.js';
+import { formatBytes } from '../size.js';
+import { toCollapsed } from '../output/collapsed.js';
+import type { CdpSession } from '../target/session.js';
+
+export const HEAP_FORMATS: readonly Format[] = ['pprof', 'heapprofile', 'collapsed'];
+
+export class HeapJob implements Job {
+  private readonly collector: HeapSamplingCollector;
+
+  constructor(
+    readonly kind: 'heap' | 'allocs',
+    private readonly intervalBytes: number,
+    private readonly format: Format,
+  ) {
+    const inuse = kind === 'heap';
+    this.collector = new HeapSamplingCollector({ intervalBytes, includeCollected: !inuse, gcBeforeRead: inuse });
+  }
+
+  start(session: CdpSession): Promise<void> {
+    return this.collector.start(session);
+  }
+
+  async stop(ctx: JobContext): Promise<Artifact> {
+    const rec = await this.collector.stop(ctx.session);
+    const windowText = formatDuration(rec.stoppedAtMs - rec.startedAtMs);
+    const what =
+      this.kind === 'heap'
+        ? `sampled allocations made in the ${windowText} window and still live at its end (after a full GC); objects allocated before the window are not seen`
+        : `sampled allocations made in the ${windowText} window, including objects already freed`;
+    const samples = rec.profile.samples?.length ?? 0;
+    const bytes = (rec.profile.samples ?? []).reduce((a, s) => a + s.size, 0);
+    const notes = [`${this.kind}: ${formatBytes(bytes)} in ${samples} samples (interval ${formatBytes(rec.intervalBytes)}): ${what}`];
+    if (this.format === 'heapprofile') {
+      return { kind: this.kind, format: this.format, data: JSON.stringify(rec.profile), notes };
+    }
+    const profile = heapProfileToPprof(rec.profile, {
+      mode: this.kind === 'heap' ? 'inuse' : 'alloc',
+      intervalBytes: rec.intervalBytes,
+      startedAtMs: rec.startedAtMs,
+      durationNanos: (rec.stoppedAtMs - rec.startedAtMs) * 1e6,
+      comments: [`nodeprof ${this.kind}: ${what}`, 'objects counts are estimates from V8 sample sizes (V8 reports bytes only)'],
+    });
+    const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
+    return { kind: this.kind, format: this.format, data, profile, notes };
+  }
+
+  cleanup(session: CdpSession): Promise<void> {
+    return this.collector.cleanup(session);
+  }
+}

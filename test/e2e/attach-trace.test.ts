@@ -1,0 +1,92 @@
+// `nodeprof attach --trace`: Chrome trace JSON from NodeTracing, categories checked.
+import { afterEach, describe, expect, test } from '@jest/globals';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { enabledTraceCategories } from '../helpers/inspect.js';
+
+afterEach(killAll);
+
+interface TraceFile {
+  traceEvents: Array<{ ph: string; ts: number; pid: number; tid: number; cat: string; name: string }>;
+}
+
+/** Whether a comma-separated event category belongs to one of the requested categories. */
+function fromCategories(cat: string, requested: string[]): boolean {
+  return cat.split(',').some((c) => requested.some((r) => c === r || c.startsWith(`${r}.`)));
+}
+
+describe('attach --trace', () => {
+  test('--categories v8 -o file: valid Chrome trace JSON, every event from v8, tracing stopped after', async () => {
+    const t = await startTarget('retain.js');
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-trace-')), 'trace.json');
+    const r = await runCli(['attach', String(t.port), '--trace', '2s', '--categories', 'v8', '-o', out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/open it in https:\/\/ui\.perfetto\.dev or chrome:\/\/tracing/);
+    expect(r.stderr).not.toMatch(/warning/);
+    const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as TraceFile;
+    const events = trace.traceEvents.filter((e) => e.ph !== 'M');
+    expect(events.length).toBeGreaterThan(10);
+    for (const e of trace.traceEvents) {
+      expect(typeof e.ph).toBe('string');
+      expect(typeof e.ts).toBe('number');
+      expect(e.pid).toBe(t.pid);
+    }
+    for (const e of events) expect(fromCategories(e.cat, ['v8'])).toBe(true);
+    // the process-name metadata (sent last, after tracingComplete) made it into the file
+    expect(trace.traceEvents.some((e) => e.ph === 'M' && e.name === 'process_name')).toBe(true);
+    expect(await enabledTraceCategories(t.port)).toBe('');
+  });
+
+  test('default categories, piped to stdout: node events are there', async () => {
+    const t = await startTarget('retain.js');
+    const r = await runCli(['attach', String(t.port), '--trace', '1s']);
+    expect(r.code).toBe(0);
+    const trace = JSON.parse(r.stdout.toString('utf8')) as TraceFile;
+    const events = trace.traceEvents.filter((e) => e.ph !== 'M');
+    expect(events.some((e) => fromCategories(e.cat, ['node']))).toBe(true);
+    for (const e of events) expect(fromCategories(e.cat, ['node', 'v8'])).toBe(true);
+  });
+
+  test('--list-categories prints what the target offers', async () => {
+    const t = await startTarget('retain.js');
+    const r = await runCli(['attach', String(t.port), '--list-categories']);
+    expect(r.code).toBe(0);
+    const cats = r.stdout.toString().trim().split('\n');
+    expect(cats).toContain('v8');
+    expect(cats).toContain('node.fs.sync');
+  });
+
+  test('an unknown category is a clear one-line error (exit 2) and nothing is left tracing', async () => {
+    const t = await startTarget('retain.js');
+    const r = await runCli(['attach', String(t.port), '--trace', '1s', '--categories', 'v8,nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/unknown trace category 'nope': the target offers node, .*v8.*--list-categories/);
+    expect(await enabledTraceCategories(t.port)).toBe('');
+  });
+
+  test('Ctrl-C mid-window writes the trace so far (exit 0); SIGKILL of nodeprof leaves no tracer', async () => {
+    const t = await startTarget('retain.js');
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-trace-')), 'trace.json');
+    const run = startCli(['attach', String(t.port), '--trace', '60s', '--categories', 'node', '-o', out]);
+    while ((await enabledTraceCategories(t.port)) === '') await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
+    run.proc.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/stopped early/);
+    const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as TraceFile;
+    expect(trace.traceEvents.filter((e) => e.ph !== 'M').length).toBeGreaterThan(0);
+    expect(await enabledTraceCategories(t.port)).toBe('');
+
+    const killed = startCli(['attach', String(t.port), '--trace', '60s', '-o', out]);
+    while ((await enabledTraceCategories(t.port)) === '') await new Promise((r) => setTimeout(r, 100));
+    killed.proc.kill('SIGKILL');
+    await killed.done;
+    const deadline = Date.now() + 5000;
+    while ((await enabledTraceCategories(t.port)) !== '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await enabledTraceCategories(t.port)).toBe('');
+  });
+});
