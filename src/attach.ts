@@ -19,6 +19,10 @@ export interface AttachPlan {
   output?: string;
   top: boolean;
   open: boolean;
+  /** pid targets: leave an inspector that nodeprof opened open. */
+  keepInspector?: boolean;
+  /** Also profile worker threads (NodeWorker); samples carry a thread label. */
+  workers?: boolean;
 }
 
 export interface Progress {
@@ -60,7 +64,7 @@ export function planJobs(plan: AttachPlan): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
-    jobs.push({ job: new CpuJob(plan.intervalUs, format), format, durationMs: plan.cpu.durationMs });
+    jobs.push({ job: new CpuJob(plan.intervalUs, format, { workers: plan.workers }), format, durationMs: plan.cpu.durationMs });
   }
   if (jobs.length === 0) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
   return jobs;
@@ -99,7 +103,7 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
 export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number> {
   const planned = planJobs(plan);
   const windowMs = Math.max(...planned.map((p) => p.durationMs));
-  const target = await openTarget(plan.target);
+  const target = await openTarget(plan.target, { keepInspector: plan.keepInspector, log: io.log });
   const started: PlannedJob[] = [];
   const cleanupAll = async () => {
     await Promise.all(started.map((p) => withTimeout(p.job.cleanup(target.session), 2000, 'cleanup timed out').catch(() => undefined)));

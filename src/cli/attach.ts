@@ -5,7 +5,7 @@ import { runAttach, type AttachPlan } from '../attach.js';
 import type { Format } from '../collect/job.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { parseTarget } from '../target/target-spec.js';
+import { parseTarget, type TargetSpec } from '../target/target-spec.js';
 import { openInPprof } from './open.js';
 import { createProgress } from './progress.js';
 import type { CommandContext } from './context.js';
@@ -14,11 +14,14 @@ const FORMATS: Format[] = ['pprof', 'cpuprofile', 'heapprofile', 'collapsed'];
 
 export function attachCommand(ctx: CommandContext) {
   return {
-    command: 'attach <target>',
+    command: 'attach [target]',
     describe: 'Attach to a running Node.js process and collect profiles',
     builder: (y: Argv) =>
       y
-        .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229 or ws://host:port/<id>', demandOption: true })
+        .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>' })
+        .option('pid', { type: 'number', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
+        .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
+        .option('workers', { type: 'boolean', default: false, describe: 'also profile worker threads; samples get a thread label' })
         .option('cpu', { type: 'string', describe: 'CPU profile for this long (30s, 500ms, 2m, 1m30s)' })
         .option('interval', { type: 'string', default: '1ms', describe: 'CPU sampling interval' })
         .option('output', { alias: 'o', type: 'string', describe: "output file ('-' for stdout; a directory for several kinds)" })
@@ -27,16 +30,19 @@ export function attachCommand(ctx: CommandContext) {
         .option('open', { type: 'boolean', default: false, describe: 'open the result with go tool pprof -http' })
         .strict()
         .example('$0 attach 9229 --cpu 30s', 'CPU profile for 30s, written to a file')
+        .example('$0 attach pid:1234 --cpu 30s', 'a process started without --inspect (opened with SIGUSR1, closed after)')
         .example('$0 attach 9229 --cpu 10s > cpu.pb.gz && go tool pprof -top cpu.pb.gz', 'to stdout'),
     handler: async (argv: Record<string, unknown>) => {
       const plan: AttachPlan = {
-        target: parseTarget(String(argv.target)),
+        target: targetFromArgs(argv),
         cpu: argv.cpu !== undefined ? { durationMs: parseDuration(String(argv.cpu), '--cpu duration') } : undefined,
         intervalUs: parseDurationMicros(String(argv.interval), '--interval'),
         format: argv.format as Format | undefined,
         output: argv.output as string | undefined,
         top: Boolean(argv.top),
         open: Boolean(argv.open),
+        keepInspector: Boolean(argv['keep-inspector']),
+        workers: Boolean(argv.workers),
       };
       if (!plan.cpu) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
       const interrupts = ctx.interrupts();
@@ -57,4 +63,13 @@ export function attachCommand(ctx: CommandContext) {
       }
     },
   };
+}
+
+/** The positional target or --pid (exactly one of them); shared by the commands that take a target. */
+export function targetFromArgs(argv: Record<string, unknown>): TargetSpec {
+  const hasPid = argv.pid !== undefined;
+  if (hasPid && argv.target !== undefined) throw new UsageError('give either a target or --pid, not both');
+  if (hasPid) return parseTarget(`pid:${String(argv.pid)}`);
+  if (argv.target === undefined) throw new UsageError('give a target: a port (9229), host:port, ws://..., pid:<PID> or --pid <PID>');
+  return parseTarget(String(argv.target));
 }
