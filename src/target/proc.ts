@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface Listener {
@@ -75,18 +76,22 @@ export async function socketInodes(pid: number): Promise<Set<number>> {
   return inodes;
 }
 
+// /proc prints addresses as host-order 32-bit words: on little-endian hosts each word's bytes come reversed.
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+function wordBytes(word: string): number[] {
+  const b = [0, 2, 4, 6].map((i) => parseInt(word.slice(i, i + 2), 16));
+  return LITTLE_ENDIAN ? b.reverse() : b;
+}
+
 function hexToIPv4(hex: string): string {
-  // /proc prints the address as the host-order 32-bit word; on little-endian hosts the bytes come reversed.
-  const b = [0, 2, 4, 6].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  return b.reverse().join('.');
+  return wordBytes(hex).join('.');
 }
 
 function hexToIPv6(hex: string): string {
   const bytes: number[] = [];
   for (let w = 0; w < 4; w++) {
-    const word = hex.slice(w * 8, w * 8 + 8);
-    const wb = [0, 2, 4, 6].map((i) => parseInt(word.slice(i, i + 2), 16)).reverse();
-    bytes.push(...wb);
+    bytes.push(...wordBytes(hex.slice(w * 8, w * 8 + 8)));
   }
   if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12).join('.');
   const groups: string[] = [];
@@ -106,12 +111,19 @@ export async function listeningSockets(pid: number | 'self'): Promise<Listener[]
     ['tcp6', true],
   ] as const) {
     const text = await fs.readFile(`/proc/${pid}/net/${file}`, 'utf8').catch(() => '');
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A = LISTEN
-      const [addr, port] = cols[1]!.split(':');
-      out.push({ host: v6 ? hexToIPv6(addr!) : hexToIPv4(addr!), port: parseInt(port!, 16), inode: Number(cols[9]) });
-    }
+    out.push(...parseProcNetTcp(text, v6));
+  }
+  return out;
+}
+
+/** The LISTEN rows of a /proc/net/tcp or tcp6 table. */
+export function parseProcNetTcp(text: string, v6: boolean): Listener[] {
+  const out: Listener[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 10 || cols[3] !== '0A') continue; // 0A = LISTEN
+    const [addr, port] = cols[1]!.split(':');
+    out.push({ host: v6 ? hexToIPv6(addr!) : hexToIPv4(addr!), port: parseInt(port!, 16), inode: Number(cols[9]) });
   }
   return out;
 }
