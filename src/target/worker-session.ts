@@ -11,10 +11,16 @@ export interface WorkerInfo {
   url: string;
 }
 
-/** The `thread` label of a worker: `worker <id> <name>` (Node titles workers "[worker <id>] <name>"). */
+/**
+ * The `thread` label of a worker: `worker <threadId> <name>`. Node titles workers "[worker
+ * <threadId>] <name>"; the id is the app's `worker.threadId`. NodeWorker's own workerId is only the
+ * order in which this session heard of them, so it is the fallback.
+ */
 export function workerThreadLabel(info: WorkerInfo): string {
-  const name = info.title.replace(/^\[worker \d+\]\s*/, '').trim();
-  return name ? `worker ${info.workerId} ${name}` : `worker ${info.workerId}`;
+  const m = /^\[worker (\d+)\]\s*(.*)$/.exec(info.title);
+  const id = m ? m[1] : info.workerId;
+  const name = (m ? m[2]! : info.title).trim();
+  return name ? `worker ${id} ${name}` : `worker ${id}`;
 }
 
 export const MAIN_THREAD = 'main';

@@ -60,7 +60,8 @@ describe('the inspector address a process is configured for', () => {
 });
 
 describe('labels and lines users read', () => {
-  test('worker thread labels: worker <id> <name>', () => {
+  test('worker thread labels: worker <threadId> <name>, the threadId from the title', () => {
+    expect(workerThreadLabel({ workerId: '1', title: '[worker 4] late', url: '' })).toBe('worker 4 late');
     expect(workerThreadLabel({ workerId: '1', title: '[worker 1] hasher', url: '' })).toBe('worker 1 hasher');
     expect(workerThreadLabel({ workerId: '3', title: '[worker 3]', url: '' })).toBe('worker 3');
     expect(workerThreadLabel({ workerId: '2', title: '[worker 2] my pool 2', url: '' })).toBe('worker 2 my pool 2');
