@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
-import { FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { CLI, FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { stacks } from '../../src/pprof/query.js';
 
 afterEach(killAll);
@@ -204,6 +204,17 @@ describe('pid targets: bad input, one clear line each', () => {
     } finally {
       proc.kill('SIGKILL');
     }
+  });
+
+  test("another user's process: permission denied, saying to run as that user", async () => {
+    const t = await startTarget('busy.js', { inspect: false });
+    // run nodeprof as nobody against our process (the tests run as root, as in CI)
+    const cli = spawn(process.execPath, [CLI, 'attach', `pid:${t.pid}`, '--cpu', '1s'], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    cli.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((r) => cli.on('close', r));
+    expect(code).toBe(1);
+    expect(err).toMatch(new RegExp(`permission denied for pid ${t.pid}: it belongs to another user; run nodeprof as that user \\(or as root\\)`));
   });
 
   test('usage: a target and --pid together, and a bad pid, are usage errors', async () => {
