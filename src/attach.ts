@@ -5,6 +5,8 @@ import type { Artifact, Format, Job, ProfileKind } from './collect/job.js';
 import { NodeprofError, UsageError, errorMessage } from './errors.js';
 import { formatDuration } from './duration.js';
 import { CpuJob, CPU_FORMATS } from './jobs/cpu.js';
+import { CpuThreadsJob } from './jobs/cpu-threads.js';
+import { CpuCollector } from './collect/cpu.js';
 import { chooseDestinations, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
@@ -64,7 +66,8 @@ export function planJobs(plan: AttachPlan): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
-    jobs.push({ job: new CpuJob(plan.intervalUs, format, { workers: plan.workers }), format, durationMs: plan.cpu.durationMs });
+    const job = plan.workers ? new CpuThreadsJob(format, () => new CpuCollector(plan.intervalUs)) : new CpuJob(plan.intervalUs, format);
+    jobs.push({ job, format, durationMs: plan.cpu.durationMs });
   }
   if (jobs.length === 0) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
   return jobs;

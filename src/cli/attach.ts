@@ -19,7 +19,7 @@ export function attachCommand(ctx: CommandContext) {
     builder: (y: Argv) =>
       y
         .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>' })
-        .option('pid', { type: 'number', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
+        .option('pid', { type: 'string', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
         .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
         .option('workers', { type: 'boolean', default: false, describe: 'also profile worker threads; samples get a thread label' })
         .option('cpu', { type: 'string', describe: 'CPU profile for this long (30s, 500ms, 2m, 1m30s)' })

@@ -27,14 +27,14 @@ export class CpuThreadsCollector {
   /** Why some threads are missing from the result, for the user. */
   readonly notes: string[] = [];
 
-  constructor(readonly intervalUs: number) {
-    this.main = new CpuCollector(intervalUs);
+  constructor(private readonly newCollector: () => CpuCollector) {
+    this.main = newCollector();
   }
 
   async start(session: CdpSession): Promise<void> {
     await this.main.start(session);
     this.watcher = new WorkerWatcher(session, (w) => {
-      const collector = new CpuCollector(this.intervalUs);
+      const collector = this.newCollector();
       const started = collector.start(w).then(
         () => true,
         (err: unknown) => {
