@@ -2,7 +2,7 @@
 
 import { execFile } from 'node:child_process';
 import { findOpenInspector } from './pid.js';
-import { allPids, listenersOf, looksLikeNode, readCmdline, readExe } from './proc.js';
+import { allPids, listenersOf, looksLikeNode, netNamespace, readCmdline, readExe } from './proc.js';
 import { formatHostPort } from './target-spec.js';
 import { inspectorVersion } from './discover.js';
 
@@ -32,6 +32,7 @@ function binaryVersion(exe: string, cache: Map<string, Promise<string | null>>):
 
 export async function listNodeProcesses(): Promise<NodeProcess[]> {
   const versions = new Map<string, Promise<string | null>>();
+  const ourNet = await netNamespace('self');
   const found = await Promise.all(
     (await allPids()).map(async (pid): Promise<NodeProcess | undefined> => {
       if (pid === process.pid) return undefined;
@@ -40,7 +41,10 @@ export async function listNodeProcesses(): Promise<NodeProcess[]> {
         const argv = await readCmdline(pid);
         if (argv.length === 0) return undefined; // a kernel thread or a zombie
         const exe = await readExe(pid);
-        const listeners = await listenersOf(pid).catch(() => []);
+        // In another network namespace (a container) its ports are not ours to probe: 127.0.0.1:9229
+        // here may be someone else's inspector.
+        const sameNet = (await netNamespace(pid).catch(() => ourNet)) === ourNet;
+        const listeners = sameNet ? await listenersOf(pid).catch(() => []) : [];
         const open = listeners.length ? await findOpenInspector(listeners) : undefined;
         const version = open
           ? await inspectorVersion(open.host, open.port)
