@@ -122,14 +122,24 @@ export async function checkNodeProcess(pid: number): Promise<void> {
   }
 }
 
-/** Of a process's listening sockets, the one that is its Node inspector. */
-export async function findOpenInspector(listeners: Listener[], prefer?: number): Promise<{ host: string; port: number } | undefined> {
-  const ordered = [...listeners].sort((a, b) => Number(b.port === prefer) - Number(a.port === prefer)).slice(0, 16);
-  for (const l of ordered) {
+/**
+ * Of a process's listening sockets, the one that is its Node inspector, probed with GET
+ * /json/version. Only sockets on the configured inspector port are probed (unless `anyPort`):
+ * probing every port would send stray requests to the app's own servers.
+ */
+export async function findOpenInspector(listeners: Listener[], port: number, anyPort = false): Promise<{ host: string; port: number } | undefined> {
+  const candidates = listeners.filter((l) => anyPort || l.port === port).sort((a, b) => Number(b.port === port) - Number(a.port === port));
+  for (const l of candidates.slice(0, 16)) {
     const host = connectHost(l.host);
     if (await inspectorVersion(host, l.port, 1500)) return { host, port: l.port };
   }
   return undefined;
+}
+
+/** The inspector a process already has open, if any: on its configured port, or anywhere when that is 0 (random). */
+export async function openInspectorOf(pid: number): Promise<{ host: string; port: number } | undefined> {
+  const wanted = configuredInspector(await nodeOptions(pid));
+  return findOpenInspector(await listenersOf(pid), wanted.port, wanted.port === 0);
 }
 
 export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promise<ResolvedPid> {
@@ -145,7 +155,7 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
     if (isEacces(err)) throw permissionDenied(pid);
     throw new NodeprofError(`cannot read the sockets of pid ${pid}: ${errorMessage(err)}`);
   }
-  const open = await findOpenInspector(before, wanted.port);
+  const open = await findOpenInspector(before, wanted.port, wanted.port === 0);
   if (open) return { pid, ...open, opened: false, release: async () => undefined };
 
   // Closed: SIGUSR1 opens it on the configured address, unless another process holds that port.
@@ -165,7 +175,7 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
     if (state !== 'alive') throw new NodeprofError(`pid ${pid} exited while nodeprof waited for its inspector to open (after SIGUSR1)`);
     const fresh = (await listenersOf(pid).catch(() => [] as Listener[])).filter((l) => !known.has(l.inode));
     if (fresh.length > 0) {
-      const found = await findOpenInspector(fresh, wanted.port);
+      const found = await findOpenInspector(fresh, wanted.port, true);
       if (found) {
         const where = formatHostPort(found.host, found.port);
         return {
@@ -185,6 +195,9 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
     }
     if (Date.now() > deadline) {
       await checkPortFree(pid, wanted);
+      // An inspector opened from code (inspector.open(port)) ignores SIGUSR1 and may sit on any port.
+      const elsewhere = await findOpenInspector(before, wanted.port, true);
+      if (elsewhere) return { pid, ...elsewhere, opened: false, release: async () => undefined };
       throw new NodeprofError(
         `pid ${pid} did not open its inspector within ${waitMs / 1000}s of SIGUSR1: it may handle SIGUSR1 itself or run with --disable-sigusr1; start it with --inspect instead`,
       );

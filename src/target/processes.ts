@@ -1,8 +1,8 @@
 // Local Node.js processes for `nodeprof ps`: pid, Node version, inspector address if open, command line.
 
 import { execFile } from 'node:child_process';
-import { findOpenInspector } from './pid.js';
-import { allPids, listenersOf, looksLikeNode, netNamespace, readCmdline, readExe } from './proc.js';
+import { openInspectorOf } from './pid.js';
+import { allPids, looksLikeNode, netNamespace, readCmdline, readExe } from './proc.js';
 import { formatHostPort } from './target-spec.js';
 import { inspectorVersion } from './discover.js';
 
@@ -44,8 +44,7 @@ export async function listNodeProcesses(): Promise<NodeProcess[]> {
         // In another network namespace (a container) its ports are not ours to probe: 127.0.0.1:9229
         // here may be someone else's inspector.
         const sameNet = (await netNamespace(pid).catch(() => ourNet)) === ourNet;
-        const listeners = sameNet ? await listenersOf(pid).catch(() => []) : [];
-        const open = listeners.length ? await findOpenInspector(listeners) : undefined;
+        const open = sameNet ? await openInspectorOf(pid).catch(() => undefined) : undefined;
         const version = open
           ? await inspectorVersion(open.host, open.port)
           : // the binary may have been replaced or deleted since the process started: /proc/<pid>/exe is the one it runs
