@@ -178,7 +178,7 @@ describe('pid targets: bad input, one clear line each', () => {
     await new Promise((r) => gone.on('exit', r));
     const r = await runCli(['attach', `pid:${gone.pid}`, '--cpu', '1s']);
     expect(r.code).toBe(1);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(r.ms).toBeLessThan(20_000); // generous: CLI start-up alone took up to 10 s on the shared test machine
     expect(r.stderr).toMatch(new RegExp(`no process with pid ${gone.pid}: .*nodeprof ps`));
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
@@ -187,7 +187,7 @@ describe('pid targets: bad input, one clear line each', () => {
     const t = await startTarget('exit-on-sigusr1.js', { inspect: false });
     const r = await runCli(['attach', `pid:${t.pid}`, '--cpu', '1s']);
     expect(r.code).toBe(1);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(r.ms).toBeLessThan(20_000); // generous: CLI start-up alone took up to 10 s on the shared test machine
     expect(r.stderr).toMatch(new RegExp(`pid ${t.pid} exited while nodeprof waited for its inspector`));
   });
 
