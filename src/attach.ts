@@ -9,6 +9,8 @@ import { HeapJob, HEAP_FORMATS } from './jobs/heap.js';
 import { HeapSnapshotJob, HEAP_SNAPSHOT_FORMATS } from './jobs/heap-snapshot.js';
 import { TraceJob, TRACE_FORMATS } from './jobs/trace.js';
 import { traceCategories } from './collect/trace.js';
+import { CpuThreadsJob } from './jobs/cpu-threads.js';
+import { CpuCollector } from './collect/cpu.js';
 import { chooseDestinations, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
@@ -34,6 +36,10 @@ export interface AttachPlan {
   open: boolean;
   /** Map frames through source maps (default true). */
   sourceMaps?: boolean;
+  /** pid targets: leave an inspector that nodeprof opened open. */
+  keepInspector?: boolean;
+  /** Also profile worker threads (NodeWorker); samples carry a thread label. */
+  workers?: boolean;
 }
 
 export interface Progress {
@@ -90,11 +96,10 @@ export function planJobs(plan: AttachPlan): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
-    jobs.push({
-      job: new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset, sourceMaps: plan.sourceMaps }),
-      format,
-      durationMs: plan.cpu.durationMs,
-    });
+    const job = plan.workers
+      ? new CpuThreadsJob(format, () => new CpuCollector(plan.intervalUs, { jitReset: plan.jitReset }))
+      : new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset, sourceMaps: plan.sourceMaps });
+    jobs.push({ job, format, durationMs: plan.cpu.durationMs });
   }
   if (plan.heap && plan.allocs) {
     throw new UsageError(
@@ -185,7 +190,7 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
 export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number> {
   const planned = planJobs(plan);
   const windowMs = Math.max(...planned.map((p) => p.durationMs));
-  const target = await openTarget(plan.target);
+  const target = await openTarget(plan.target, { keepInspector: plan.keepInspector, log: io.log });
   let destinations: Map<ProfileKind, Destination>;
   try {
     // Chosen before collecting: a streamed kind (heap snapshot) writes while it is collected.

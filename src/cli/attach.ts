@@ -7,7 +7,7 @@ import { parseSize } from '../size.js';
 import type { Format } from '../collect/job.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { parseTarget } from '../target/target-spec.js';
+import { parseTarget, type TargetSpec } from '../target/target-spec.js';
 import { openInPprof } from './open.js';
 import { createProgress } from './progress.js';
 import type { CommandContext } from './context.js';
@@ -16,11 +16,14 @@ const FORMATS: Format[] = ['pprof', 'cpuprofile', 'heapprofile', 'collapsed', 'h
 
 export function attachCommand(ctx: CommandContext) {
   return {
-    command: 'attach <target>',
+    command: 'attach [target]',
     describe: 'Attach to a running Node.js process and collect profiles',
     builder: (y: Argv) =>
       y
-        .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229 or ws://host:port/<id>', demandOption: true })
+        .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>' })
+        .option('pid', { type: 'string', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
+        .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
+        .option('workers', { type: 'boolean', default: false, describe: 'also profile worker threads; samples get a thread label' })
         .option('cpu', { type: 'string', describe: 'CPU profile for this long (30s, 500ms, 2m, 1m30s)' })
         .option('interval', { type: 'string', default: '1ms', describe: 'CPU sampling interval' })
         .option('heap', { type: 'boolean', describe: 'in-use heap: sampled allocations made during the window and still live at its end' })
@@ -43,6 +46,7 @@ export function attachCommand(ctx: CommandContext) {
         .option('source-maps', { type: 'boolean', default: true, describe: 'map frames to original sources (TypeScript, bundles) through source maps; --no-source-maps to keep generated JavaScript' })
         .strict()
         .example('$0 attach 9229 --cpu 30s', 'CPU profile for 30s, written to a file')
+        .example('$0 attach pid:1234 --cpu 30s', 'a process started without --inspect (opened with SIGUSR1, closed after)')
         .example('$0 attach 9229 --cpu 10s > cpu.pb.gz && go tool pprof -top cpu.pb.gz', 'to stdout')
         .example('$0 attach 9229 --heap --heap-window 30s', 'what the next 30s allocate and keep')
         .example('$0 attach 9229 --cpu 10s --allocs 10s', 'two files from one window')
@@ -63,7 +67,7 @@ export function attachCommand(ctx: CommandContext) {
       const heapWindow = str('heap-window');
       if (heapWindow !== undefined && !argv.heap) throw new UsageError('--heap-window applies to --heap only');
       const plan: AttachPlan = {
-        target: parseTarget(String(argv.target)),
+        target: targetFromArgs(argv),
         cpu: argv.cpu !== undefined ? { durationMs: parseDuration(String(argv.cpu), '--cpu duration') } : undefined,
         intervalUs: parseDurationMicros(String(argv.interval), '--interval'),
         jitReset: argv.jitReset !== false,
@@ -77,6 +81,8 @@ export function attachCommand(ctx: CommandContext) {
         top: Boolean(argv.top),
         open: Boolean(argv.open),
         sourceMaps: argv.sourceMaps !== false,
+        keepInspector: Boolean(argv['keep-inspector']),
+        workers: Boolean(argv.workers),
       };
       planJobs(plan); // usage errors (nothing to collect, clashing kinds, formats) before connecting
       const interrupts = ctx.interrupts();
@@ -97,4 +103,13 @@ export function attachCommand(ctx: CommandContext) {
       }
     },
   };
+}
+
+/** The positional target or --pid (exactly one of them); shared by the commands that take a target. */
+export function targetFromArgs(argv: Record<string, unknown>): TargetSpec {
+  const hasPid = argv.pid !== undefined;
+  if (hasPid && argv.target !== undefined) throw new UsageError('give either a target or --pid, not both');
+  if (hasPid) return parseTarget(`pid:${String(argv.pid)}`);
+  if (argv.target === undefined) throw new UsageError('give a target: a port (9229), host:port, ws://..., pid:<PID> or --pid <PID>');
+  return parseTarget(String(argv.target));
 }

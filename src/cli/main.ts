@@ -4,6 +4,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT_RUNTIME, NodeprofError, UsageError, errorMessage } from '../errors.js';
 import { attachCommand } from './attach.js';
+import { psCommand } from './ps.js';
+import { stackCommand } from './stack.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 
@@ -48,9 +50,11 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     .scriptName('nodeprof')
     .usage('$0 <command> [options]\n\nProfile a running Node.js process through its inspector; write pprof for go tool pprof.')
     .command(attachCommand(ctx))
+    .command(psCommand(ctx))
+    .command(stackCommand(ctx))
     .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'no progress or notes on stderr, errors only' })
     .option('verbose', { type: 'boolean', global: true, describe: 'stack traces for errors' })
-    .demandCommand(1, 'give a command: attach')
+    .demandCommand(1, 'give a command: attach, serve, ps or stack')
     .strict()
     .help()
     .version()

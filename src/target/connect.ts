@@ -2,6 +2,7 @@
 
 import { NodeprofError } from '../errors.js';
 import { findInspectorTarget } from './discover.js';
+import { resolvePid, type ResolveOptions } from './pid.js';
 import { connectWebSocket } from './remote.js';
 import type { CdpSession } from './session.js';
 import { formatHostPort, type TargetSpec } from './target-spec.js';
@@ -34,9 +35,10 @@ export async function describeProcess(session: CdpSession): Promise<ProcessInfo>
   return JSON.parse(res.result.value) as ProcessInfo;
 }
 
-export async function openTarget(spec: TargetSpec): Promise<Target> {
+export async function openTarget(spec: TargetSpec, opts: ResolveOptions = {}): Promise<Target> {
   let url: string;
   let where: string;
+  let undo: () => Promise<void> = async () => undefined;
   switch (spec.kind) {
     case 'address':
       where = formatHostPort(spec.host, spec.port);
@@ -46,18 +48,38 @@ export async function openTarget(spec: TargetSpec): Promise<Target> {
       where = spec.url;
       url = spec.url;
       break;
-    case 'pid':
-      throw new NodeprofError(`pid targets are not supported yet: start the process with --inspect and give its port`);
+    case 'pid': {
+      const resolved = await resolvePid(spec.pid, opts);
+      undo = resolved.release;
+      where = `pid ${spec.pid} (${formatHostPort(resolved.host, resolved.port)})`;
+      try {
+        url = (await findInspectorTarget(resolved.host, resolved.port)).webSocketDebuggerUrl;
+      } catch (err) {
+        await undo();
+        throw err;
+      }
+      break;
+    }
   }
-  const session = await connectWebSocket(url, where);
+  let session: CdpSession;
   let info: ProcessInfo;
+  try {
+    session = await connectWebSocket(url, where);
+  } catch (err) {
+    await undo();
+    throw err;
+  }
   try {
     info = await withTimeout(describeProcess(session), 5000, `${where} connected but did not answer Runtime.evaluate within 5s`);
   } catch (err) {
     await session.close();
+    await undo();
     throw err;
   }
-  return { session, where, info, release: () => session.close() };
+  // Our session first: the inspector closes cleanly once no session of ours is attached.
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= session.close().then(undo));
+  return { session, where, info, release };
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

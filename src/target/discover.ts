@@ -13,10 +13,10 @@ export interface InspectorTarget {
 
 const TIMEOUT_MS = 4000;
 
-function getJson(host: string, port: number, path: string): Promise<unknown> {
+function getJson(host: string, port: number, path: string, timeoutMs = TIMEOUT_MS): Promise<unknown> {
   const where = formatHostPort(host, port);
   return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path, timeout: TIMEOUT_MS, headers: { host: formatHostPort(host, port) } }, (res) => {
+    const req = http.get({ host, port, path, timeout: timeoutMs, headers: { host: formatHostPort(host, port) } }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -36,7 +36,7 @@ function getJson(host: string, port: number, path: string): Promise<unknown> {
       res.on('error', () => reject(notInspector(where)));
     });
     req.on('timeout', () =>
-      req.destroy(new NodeprofError(`${where} did not answer within ${TIMEOUT_MS / 1000}s: is it a Node.js inspector port (node --inspect)?`)),
+      req.destroy(new NodeprofError(`${where} did not answer within ${timeoutMs / 1000}s: is it a Node.js inspector port (node --inspect)?`)),
     );
     req.on('error', (err: NodeJS.ErrnoException) => reject(connectError(err, where)));
   });
@@ -83,4 +83,11 @@ export async function findInspectorTarget(host: string, port: number): Promise<I
   ws.hostname = host.includes(':') ? `[${host}]` : host;
   ws.port = String(port);
   return { ...target, webSocketDebuggerUrl: ws.toString() };
+}
+
+/** The Node version an inspector reports (GET /json/version), or undefined if host:port is not a Node inspector. */
+export async function inspectorVersion(host: string, port: number, timeoutMs = 1500): Promise<string | undefined> {
+  const v = (await getJson(host, port, '/json/version', timeoutMs).catch(() => undefined)) as { Browser?: unknown } | undefined;
+  const m = typeof v?.Browser === 'string' ? /^node\.js\/(v\S+)/.exec(v.Browser) : null;
+  return m ? m[1] : undefined;
 }

@@ -1,0 +1,78 @@
+// CPU profiling of the main thread and every worker thread (NodeWorker): one Profiler per thread,
+// workers started during the window included. Knows CDP, not pprof.
+
+import { errorMessage } from '../errors.js';
+import type { CdpSession } from '../target/session.js';
+import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/worker-session.js';
+import { CpuCollector, type CpuRecording } from './cpu.js';
+
+export interface ThreadRecording {
+  /** `main` or `worker <id> <name>`. */
+  thread: string;
+  recording: CpuRecording;
+}
+
+interface WorkerRun {
+  session: WorkerSession;
+  collector: CpuCollector;
+  started: Promise<boolean>;
+}
+
+const WORKER_STOP_TIMEOUT_MS = 5000;
+
+export class CpuThreadsCollector {
+  private readonly main: CpuCollector;
+  private readonly runs: WorkerRun[] = [];
+  private watcher: WorkerWatcher | undefined;
+  /** Why some threads are missing from the result, for the user. */
+  readonly notes: string[] = [];
+
+  constructor(private readonly newCollector: () => CpuCollector) {
+    this.main = newCollector();
+  }
+
+  async start(session: CdpSession): Promise<void> {
+    await this.main.start(session);
+    this.watcher = new WorkerWatcher(session, (w) => {
+      const collector = this.newCollector();
+      const started = collector.start(w).then(
+        () => true,
+        (err: unknown) => {
+          this.notes.push(`${workerThreadLabel(w.info)}: could not start its profiler (${errorMessage(err)})`);
+          return false;
+        },
+      );
+      this.runs.push({ session: w, collector, started });
+    });
+    await this.watcher.start();
+  }
+
+  async stop(session: CdpSession): Promise<ThreadRecording[]> {
+    const stopWorker = async (run: WorkerRun): Promise<ThreadRecording | undefined> => {
+      const label = workerThreadLabel(run.session.info);
+      if (!(await run.started)) return undefined;
+      try {
+        const recording = await Promise.race([
+          run.collector.stop(run.session),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${WORKER_STOP_TIMEOUT_MS / 1000}s`)), WORKER_STOP_TIMEOUT_MS).unref()),
+        ]);
+        return { thread: label, recording };
+      } catch (err) {
+        this.notes.push(
+          run.session.isEnded
+            ? `${label} exited before the end of the window: its samples are lost (V8 keeps them inside the thread until the profiler is stopped)`
+            : `${label}: could not read its profile (${errorMessage(err)})`,
+        );
+        return undefined;
+      }
+    };
+    const [main, ...workers] = await Promise.all([this.main.stop(session), ...this.runs.map(stopWorker)]);
+    await this.watcher?.stop();
+    return [{ thread: MAIN_THREAD, recording: main as CpuRecording }, ...(workers.filter(Boolean) as ThreadRecording[])];
+  }
+
+  async cleanup(session: CdpSession): Promise<void> {
+    await Promise.all([this.main.cleanup(session), ...this.runs.map((r) => r.collector.cleanup(r.session).catch(() => undefined))]);
+    await this.watcher?.stop();
+  }
+}

@@ -1,0 +1,61 @@
+// The CPU job with --workers: one Profiler per thread (main and every worker), merged into one
+// pprof profile whose samples carry a `thread` label.
+
+import { CpuCollector } from '../collect/cpu.js';
+import { CpuThreadsCollector } from '../collect/cpu-threads.js';
+import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import { addCpuProfile, idleComment, newCpuBuilder, type CpuTotals } from '../pprof/cpu-profile.js';
+import { encodePprof } from '../pprof/encode.js';
+import { toCollapsed } from '../output/collapsed.js';
+import type { CdpSession } from '../target/session.js';
+
+export class CpuThreadsJob implements Job {
+  readonly kind = 'cpu' as const;
+  private readonly collector: CpuThreadsCollector;
+
+  /** `newCollector` makes the per-thread collector, so every thread is profiled with the same options. */
+  constructor(
+    private readonly format: Format,
+    newCollector: () => CpuCollector,
+  ) {
+    this.collector = new CpuThreadsCollector(newCollector);
+  }
+
+  start(session: CdpSession): Promise<void> {
+    return this.collector.start(session);
+  }
+
+  async stop(ctx: JobContext): Promise<Artifact> {
+    const threads = await this.collector.stop(ctx.session);
+    const main = threads[0]!.recording;
+    const notes = threads.map((t) => `cpu: ${t.thread}: ${t.recording.profile.samples?.length ?? 0} samples`);
+    notes.push(...this.collector.notes.map((n) => `cpu: ${n}`));
+    if (this.format === 'cpuprofile') {
+      // V8's format holds one thread per file, and DevTools reads one file at a time.
+      notes.push('cpu: --format cpuprofile holds the main thread only; use pprof or collapsed for every thread');
+      return { kind: 'cpu', format: this.format, data: JSON.stringify(main.profile), notes };
+    }
+    const builder = newCpuBuilder(
+      { intervalUs: main.intervalUs, startedAtMs: main.startedAtMs },
+      Math.max(0, Math.round((main.profile.endTime - main.profile.startTime) * 1000)),
+    );
+    const totals: CpuTotals = { samples: 0, idleSamples: 0, idleNanos: 0, cpuNanos: 0 };
+    for (const t of threads) {
+      const part = addCpuProfile(builder, t.recording.profile, { intervalUs: t.recording.intervalUs }, { thread: t.thread });
+      totals.samples += part.samples;
+      totals.idleSamples += part.idleSamples;
+      totals.idleNanos += part.idleNanos;
+      totals.cpuNanos += part.cpuNanos;
+    }
+    builder.addComment(`nodeprof: threads ${threads.map((t) => t.thread).join(', ')}; each sample carries a thread label (go tool pprof -tags, -tagfocus=thread=main)`);
+    const idle = idleComment(totals);
+    if (idle) builder.addComment(idle);
+    const profile = builder.build();
+    const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
+    return { kind: 'cpu', format: this.format, data, profile, notes };
+  }
+
+  cleanup(session: CdpSession): Promise<void> {
+    return this.collector.cleanup(session);
+  }
+}

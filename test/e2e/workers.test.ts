@@ -1,0 +1,89 @@
+// --workers (attach --cpu and stack) against a process whose worker threads burn CPU in a named
+// function, and `stack` against a process it cannot pause (blocked in native code).
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { byFunction, loadProfile } from '../helpers/profiles.js';
+import { killAll, runCli, startTarget } from '../helpers/processes.js';
+import { stacks } from '../../src/pprof/query.js';
+
+afterEach(killAll);
+
+/** cpu nanoseconds per (thread label, leaf function). */
+function byThread(file: Uint8Array): Map<string, Map<string, number>> {
+  const p = loadProfile(file);
+  const out = new Map<string, Map<string, number>>();
+  for (const s of stacks(p)) {
+    const thread = String(s.labels.thread);
+    const m = out.get(thread) ?? new Map<string, number>();
+    m.set(s.frames[0]!.name, (m.get(s.frames[0]!.name) ?? 0) + s.values[1]!);
+    out.set(thread, m);
+  }
+  return out;
+}
+
+function top(m: Map<string, number> | undefined): string | undefined {
+  return m && [...m].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+describe('--workers', () => {
+  test('attach --cpu: the worker function under a worker thread label, the main function under thread=main, a worker started mid-window too', async () => {
+    const t = await startTarget('workers.js', { args: ['late', '1500'] });
+    const r = await runCli(['attach', String(t.port), '--cpu', '4s', '--workers']);
+    expect(r.code).toBe(0);
+    const threads = byThread(r.stdout);
+    expect(top(threads.get('main'))).toBe('mainHotFunction');
+    expect(top(threads.get('worker 1 hasher'))).toBe('workerHotFunction');
+    expect(threads.get('main')!.has('workerHotFunction')).toBe(false);
+    expect(threads.get('worker 1 hasher')!.has('mainHotFunction')).toBe(false);
+    // started 1.5 s after the process, while the window ran
+    expect(top(threads.get('worker 2 late-hasher'))).toBe('workerHotFunction');
+    expect(r.stderr).toMatch(/cpu: worker 1 hasher: \d+ samples/);
+    // every sample carries the label
+    expect(stacks(loadProfile(r.stdout)).every((s) => typeof s.labels.thread === 'string')).toBe(true);
+  });
+
+  test('without --workers only the main thread is profiled, with no thread label', async () => {
+    const t = await startTarget('workers.js');
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s']);
+    expect(r.code).toBe(0);
+    const p = loadProfile(r.stdout);
+    expect(byFunction(p, 'cpu').flat.has('workerHotFunction')).toBe(false);
+    expect(stacks(p).every((s) => s.labels.thread === undefined)).toBe(true);
+  });
+
+  test('collapsed output prefixes each stack with its thread', async () => {
+    const t = await startTarget('workers.js');
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s', '--workers', '--format', 'collapsed']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.toString().trim().split('\n');
+    expect(lines.some((l) => /^\[worker 1 hasher\];.*workerHotFunction \d+$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^\[main\];.*mainHotFunction \d+$/.test(l))).toBe(true);
+  });
+
+  test('stack --workers prints the main thread and the worker, each in its own function', async () => {
+    const t = await startTarget('workers.js');
+    const r = await runCli(['stack', String(t.port), '--workers']);
+    expect(r.code).toBe(0);
+    const text = r.stdout.toString();
+    const main = /Thread main:\n((?: {4}.*\n)+)/.exec(text)?.[1] ?? '';
+    const worker = /Thread worker 1 hasher:\n((?: {4}.*\n)+)/.exec(text)?.[1] ?? '';
+    expect(worker.split('\n')[0]).toMatch(/^ {4}workerHotFunction \(.*workers\.js:\d+:\d+\)$/);
+    expect(main).toMatch(/mainHotFunction|listOnTimeout|processImmediate|\(idle/);
+    const json = await runCli(['stack', String(t.port), '--workers', '--json']);
+    const parsed = JSON.parse(json.stdout.toString()) as { threads: Array<{ thread: string; frames: Array<{ functionName: string }> }> };
+    expect(parsed.threads.map((x) => x.thread)).toEqual(['main', 'worker 1 hasher']);
+    expect(parsed.threads[1]!.frames[0]!.functionName).toBe('workerHotFunction');
+  });
+});
+
+describe('stack on a process that cannot pause', () => {
+  test('blocked in native code: a bounded wait, one clear line, and the process is not left paused', async () => {
+    const t = await startTarget('blocked.js');
+    const r = await runCli(['stack', String(t.port), '--timeout', '300ms']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/did not pause within 0\.3s: it is probably blocked in native code/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    // A pause left pending would stop it at its next JavaScript statement: it must keep ticking.
+    const ticks = Number(/tick (\d+)\n$/.exec(t.stdout())?.[1] ?? 0);
+    await t.waitForStdout(new RegExp(`tick ${ticks + 3}\\n`), 15_000);
+  });
+});
