@@ -167,7 +167,8 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
     const left = Math.max(0, ms - (Date.now() - started));
     io.progress.update(`${label} of pid ${target.info.pid} (${target.where}): ${formatDuration(Math.ceil(left / 1000) * 1000)} left, Ctrl-C to stop early`);
   };
-  io.log(`collecting ${label} from pid ${target.info.pid} (${target.where}) for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
+  // A snapshot alone has no window: nothing to announce before it starts.
+  if (ms > 0) io.log(`collecting ${label} from pid ${target.info.pid} (${target.where}) for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
   io.progress.start('');
   render();
   const tick = setInterval(render, 1000);

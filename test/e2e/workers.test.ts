@@ -67,7 +67,7 @@ describe('--workers', () => {
     const main = /Thread main:\n((?: {4}.*\n)+)/.exec(text)?.[1] ?? '';
     const worker = /Thread worker 1 hasher:\n((?: {4}.*\n)+)/.exec(text)?.[1] ?? '';
     expect(worker.split('\n')[0]).toMatch(/^ {4}workerHotFunction \(.*workers\.js:\d+:\d+\)$/);
-    expect(main).toMatch(/mainHotFunction|listOnTimeout|processImmediate|\(idle/);
+    expect(main).toMatch(/mainHotFunction|listOnTimeout|processTimers|processImmediate|\(idle/);
     const json = await runCli(['stack', String(t.port), '--workers', '--json']);
     const parsed = JSON.parse(json.stdout.toString()) as { threads: Array<{ thread: string; frames: Array<{ functionName: string }> }> };
     expect(parsed.threads.map((x) => x.thread)).toEqual(['main', 'worker 1 hasher']);
