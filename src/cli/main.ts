@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT_RUNTIME, NodeprofError, UsageError, errorMessage } from '../errors.js';
 import { attachCommand } from './attach.js';
+import { serveCommand } from './serve.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 
@@ -28,6 +29,7 @@ export async function main(args: string[] = hideBin(process.argv)): Promise<numb
     .scriptName('nodeprof')
     .usage('$0 <command> [options]\n\nProfile a running Node.js process through its inspector; write pprof for go tool pprof.')
     .command(attachCommand(ctx))
+    .command(serveCommand(ctx))
     .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'no progress or notes on stderr, errors only' })
     .option('verbose', { type: 'boolean', global: true, describe: 'stack traces for errors' })
     .demandCommand(1, 'give a command: attach')
