@@ -15,7 +15,9 @@ export function heapAnswer(
   sampling: Protocol.HeapProfiler.SamplingHeapProfile,
   o: { mode: HeapMode; intervalBytes: number; startedAtMs: number; book: AddressBook },
 ): Profile {
-  const b = newHeapBuilder({ mode: o.mode, intervalBytes: o.intervalBytes, durationNanos: Math.max(0, Date.now() - o.startedAtMs) * 1e6, startedAtMs: o.startedAtMs, addresses: o.book });
+  // As Go's: time_nanos is when the answer was taken; the duration runs from when sampling began.
+  const now = Date.now();
+  const b = newHeapBuilder({ mode: o.mode, intervalBytes: o.intervalBytes, durationNanos: Math.max(0, now - o.startedAtMs) * 1e6, startedAtMs: now, addresses: o.book });
   addHeapProfile(b, sampling, { intervalBytes: o.intervalBytes });
   b.addComment(
     o.mode === 'inuse'

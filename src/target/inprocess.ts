@@ -12,6 +12,8 @@ export class InspectorSession implements CdpSession {
   private endNow!: () => void;
   readonly ended: Promise<void>;
   isEnded = false;
+  private pending = 0;
+  private keepAlive: NodeJS.Timeout | undefined;
 
   constructor(readonly mode: InProcessMode) {
     this.ended = new Promise((resolve) => (this.endNow = resolve));
@@ -21,9 +23,13 @@ export class InspectorSession implements CdpSession {
 
   send(method: string, params?: unknown): Promise<any> {
     if (this.isEnded) return Promise.reject(new Error('inspector session closed'));
+    // A pending post's callback does not keep a thread alive (CDP-NOTES): seen as a register worker
+    // that exited silently while waiting for its first answer. Hold a timer while any is pending.
+    if (this.pending++ === 0) this.keepAlive = setInterval(() => undefined, 1 << 30);
     return new Promise((resolve, reject) => {
       // post's overloads are typed per method; this wrapper is typed through CdpSession instead.
       (this.session.post as (m: string, p: unknown, cb: (err: Error | null, res: unknown) => void) => void)(method, params ?? {}, (err, res) => {
+        if (--this.pending === 0) clearInterval(this.keepAlive);
         if (err) reject(new Error(err.message));
         else resolve(res);
       });
@@ -43,6 +49,7 @@ export class InspectorSession implements CdpSession {
     if (this.isEnded) return;
     this.isEnded = true;
     this.session.disconnect();
+    clearInterval(this.keepAlive);
     this.endNow();
   }
 }
