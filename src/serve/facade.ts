@@ -14,7 +14,7 @@ import { DEFAULT_HEAP_INTERVAL_BYTES } from './heap-sampler.js';
 import { HttpError } from './http-error.js';
 import { TargetLink, type Attachment } from './link.js';
 import { heapAnswer } from './profiles.js';
-import { mainThreadStack, type ThreadStack } from './stacks.js';
+import { mainThreadStack, threadStack, type ThreadStack } from './stacks.js';
 import { collectTrace, DEFAULT_TRACE_CATEGORIES } from './trace.js';
 import type { Transport } from './transport.js';
 import { sleep } from './sleep.js';
@@ -128,7 +128,12 @@ export class Facade {
 
   async stacks(): Promise<ThreadStack[]> {
     const att = this.link.get();
-    return [await this.onMain(att, () => mainThreadStack(att.session))];
+    const workers = att.workers.list().map((w) =>
+      threadStack(w.title, (params) => att.workers.send(w, 'Runtime.evaluate', params, 2500)).catch(
+        (): ThreadStack => ({ thread: w.title, frames: [], state: 'unresponsive' }),
+      ),
+    );
+    return Promise.all([this.onMain(att, () => mainThreadStack(att.session)), ...workers]);
   }
 
   /** Trace windows one at a time: the target has one tracing agent. */

@@ -7,12 +7,14 @@ import type { CdpSession } from '../target/session.js';
 import { HeapSampler } from './heap-sampler.js';
 import { HttpError } from './http-error.js';
 import { describe, type Transport } from './transport.js';
+import { WorkerTracker } from './workers.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 
 export interface Attachment {
   session: CdpSession;
   info: ProcessInfo;
   heap: HeapSampler;
+  workers: WorkerTracker;
 }
 
 const RETRY_MS = 1000;
@@ -41,8 +43,13 @@ export class TargetLink {
       const info = await describe(session, this.transport.where);
       const heap = new HeapSampler(this.heap.mode, this.heap.intervalBytes);
       await heap.start(session);
-      const att: Attachment = { session, info, heap };
+      // The in-process facade's own worker is not one of the app's threads.
+      const workers = new WorkerTracker(session, (url) => url.endsWith('/register-worker.js'));
+      // Without NodeWorker (an old Node), goroutine shows the main thread only.
+      await workers.start().catch(() => undefined);
+      const att: Attachment = { session, info, heap, workers };
       if (this.closed) {
+        await workers.stop();
         await heap.stop(session);
         await session.close();
         return att;
@@ -95,6 +102,7 @@ export class TargetLink {
     const att = this.current;
     this.current = undefined;
     if (att) {
+      await att.workers.stop();
       await att.heap.stop(att.session);
       await att.session.close();
     }

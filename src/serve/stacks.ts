@@ -32,16 +32,19 @@ const EXPRESSION = `(function ${MARK}() {
   }
 })()`;
 
-export async function mainThreadStack(session: CdpSession, timeoutMs = 2000): Promise<ThreadStack> {
+type Evaluate = (params: { expression: string; returnByValue: boolean; silent: boolean }) => Promise<{ result: { value?: unknown } }>;
+
+/** The stack of one thread, by an evaluate sent to it (directly, or through NodeWorker). */
+export async function threadStack(thread: string, evaluate: Evaluate, timeoutMs = 2000): Promise<ThreadStack> {
   let value: unknown;
   try {
-    const res = await withTimeout(session.send('Runtime.evaluate', { expression: EXPRESSION, returnByValue: true, silent: true }), timeoutMs, 'timeout');
+    const res = await withTimeout(evaluate({ expression: EXPRESSION, returnByValue: true, silent: true }), timeoutMs, 'timeout');
     value = res.result.value;
   } catch (err) {
-    if ((err as Error).message === 'timeout') return { thread: 'main', frames: [], state: 'unresponsive' };
+    if ((err as Error).message === 'timeout') return { thread, frames: [], state: 'unresponsive' };
     throw err;
   }
-  if (typeof value !== 'string') return { thread: 'main', frames: [], state: 'idle' };
+  if (typeof value !== 'string') return { thread, frames: [], state: 'idle' };
   const raw = JSON.parse(value) as Array<[string, string, number, number]>;
   // The evaluated script's own top-level frame has no file name: drop it (and any like it on top).
   let start = 0;
@@ -50,5 +53,9 @@ export async function mainThreadStack(session: CdpSession, timeoutMs = 2000): Pr
     const file = scriptPath(url);
     return { name: functionName(name, file, line), file, line, column, startLine: 0 };
   });
-  return { thread: 'main', frames, state: frames.length ? 'running' : 'idle' };
+  return { thread, frames, state: frames.length ? 'running' : 'idle' };
+}
+
+export function mainThreadStack(session: CdpSession, timeoutMs = 2000): Promise<ThreadStack> {
+  return threadStack('main', (params) => session.send('Runtime.evaluate', params), timeoutMs);
 }

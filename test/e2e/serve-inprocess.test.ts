@@ -21,8 +21,11 @@ describe('in-process facade', () => {
     const url = await servingUrl(t);
     expect(t.stderr()).toMatch(/in process \d+ \(heap sampler in inuse mode\)/);
     expect((await request(`${url}cmdline`)).text.split('\0')).toContain('nodeprof/register');
-    const idle = loadProfile((await request(`${url}profile?seconds=1`)).body);
+    const idle = loadProfile((await request(`${url}profile?seconds=2`)).body);
     expect(byFunction(idle, 'cpu').cum.get('handleWork')).toBeGreaterThan(0);
+
+    // the facade's own worker is not one of the app's threads
+    expect(loadProfile((await request(`${url}goroutine`)).body).sample).toHaveLength(1);
 
     t.proc.stdin!.write('block\n');
     await t.waitForStdout(/blocking/);

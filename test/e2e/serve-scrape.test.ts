@@ -100,3 +100,22 @@ describe('scraping nodeprof serve like Grafana Alloy', () => {
     expect((await request(`${s.url}heap?gc=1`)).status).toBe(200);
   });
 });
+
+describe('goroutine with worker threads', () => {
+  test('one sample per thread, labelled, each with its own stack, read without pausing', async () => {
+    const t = await startTarget('serve-workers.js');
+    const s = await startServe(t.port, ['--quiet']);
+    let text = '';
+    for (let i = 0; i < 20 && !/hashInWorker/.test(text); i++) {
+      text = (await request(`${s.url}goroutine?debug=2`)).text;
+      if (!/hashInWorker/.test(text)) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(text).toMatch(/^thread main \[(idle|running)\]:/);
+    expect(text).toMatch(/thread \[worker \d+\] hasher \[running\]:\nhashInWorker/);
+    const p = loadProfile((await request(`${s.url}goroutine`)).body);
+    const threads = p.sample.map((x) => str(p, x.label.find((l) => str(p, l.key) === 'thread')!.str)).sort();
+    expect(threads).toHaveLength(2);
+    expect(threads[0]).toMatch(/^\[worker \d+\] hasher$/);
+    expect(threads[1]).toBe('main');
+  });
+});
