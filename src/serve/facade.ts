@@ -166,7 +166,9 @@ export class Facade {
     try {
       return await fn();
     } catch (err) {
-      if (att.session.isEnded) throw new HttpError(502, `target ${this.transport.where} went away while answering`);
+      // A dying target's socket can fail a command a moment before the session reports its end.
+      await Promise.race([att.session.ended, new Promise((r) => setTimeout(r, 500))]);
+      if (att.session.isEnded) throw new HttpError(503, `target ${this.transport.where} is gone (it went away while answering); nodeprof keeps retrying and answers again when it is back`, { 'Retry-After': '1' });
       throw new HttpError(500, `the target failed to answer: ${errorMessage(err)}`);
     }
   }

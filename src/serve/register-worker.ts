@@ -21,15 +21,16 @@ async function main(): Promise<void> {
     return;
   }
   const facade = new Facade(inProcessTransport('main-thread-from-worker'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300 });
-  await facade.start();
   const handler = createRequestHandler(facade, { token: opts.token, hosts: opts.hosts, listenHost: listen.host }, opts.logRequests ? say : undefined);
+  // Listen first: if the port is taken, nothing was started in the app.
+  const { url, server } = await startHttpServer(listen, handler);
   try {
-    const { url } = await startHttpServer(listen, handler);
-    if (!opts.quiet) say(`nodeprof: serving ${url} in process ${process.pid} (heap sampler in ${opts.heapMode ?? 'inuse'} mode)`);
+    await facade.start();
   } catch (err) {
-    await facade.close();
+    server.close();
     throw err;
   }
+  if (!opts.quiet) say(`nodeprof: serving ${url} in process ${process.pid} (heap sampler in ${opts.heapMode ?? 'inuse'} mode)`);
 }
 
 main().catch((err: unknown) => say(`nodeprof/register: profiling over HTTP is off: ${errorMessage(err)}`));

@@ -112,7 +112,7 @@ export const ROUTES: readonly Route[] = [
   pprofRoute('allocs', 'The same heap sampler as heap (Go answers both from one profile): in alloc mode, every allocation since sampling began, never decreasing per stack.', heapCollect),
   pprofRoute(
     'goroutine',
-    'Current JavaScript stack of the main thread, read without pausing it ((idle) when the event loop waits). debug=1 as text, debug=2 as a stack dump.',
+    'Current JavaScript stack of the main thread and of each worker thread (label thread), read without pausing them ((idle) when the event loop waits). debug=1 as text, debug=2 as a stack dump.',
     async (ctx) => goroutineAnswer(await ctx.facade.stacks(), ctx.facade.book),
     async (ctx, debug) => {
       const threads = await ctx.facade.stacks();

@@ -37,18 +37,19 @@ export function checkServePlan(plan: ServePlan): void {
 export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
   checkServePlan(plan);
   const facade = new Facade(remoteTransport(plan.target), { heapMode: plan.heapMode, maxSeconds: plan.maxSeconds, log: io.say });
-  const att = await facade.start();
-  io.setAbortHook(() => facade.close());
-  let server;
+  const handler = createRequestHandler(facade, { token: plan.token, listenHost: plan.listen.host }, plan.quiet ? undefined : io.say);
+  // Bind first: a serve that cannot listen must not touch the target (stopping its heap sampler
+  // would stop the one another serve on the same target reads from: V8 has one per isolate).
+  const { server, url } = await startHttpServer(plan.listen, handler);
+  let att;
   try {
-    const handler = createRequestHandler(facade, { token: plan.token, listenHost: plan.listen.host }, plan.quiet ? undefined : io.say);
-    const started = await startHttpServer(plan.listen, handler);
-    server = started.server;
-    io.say(`nodeprof: serving ${started.url} for ${facade.transport.where} (pid ${att.info.pid}); heap sampler in ${plan.heapMode} mode; Ctrl-C to stop`);
+    att = await facade.start();
   } catch (err) {
-    await facade.close();
+    await closeHttpServer(server);
     throw err;
   }
+  io.setAbortHook(() => facade.close());
+  io.say(`nodeprof: serving ${url} for ${facade.transport.where} (pid ${att.info.pid}); heap sampler in ${plan.heapMode} mode; Ctrl-C to stop`);
   await io.interrupted;
   io.say('nodeprof: stopping: ending every collection in the target');
   await facade.close();

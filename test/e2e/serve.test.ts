@@ -163,3 +163,23 @@ describe('nodeprof serve', () => {
     }
   });
 });
+
+describe('nodeprof serve start-up errors', () => {
+  test('no target, or the listen address in use: one line, exit 1', async () => {
+    const t = await startTarget('busy.js');
+    const s = await startServe(t.port, ['--quiet']);
+    const inUse = await runCli(['serve', '--target', String(t.port), '--listen', `127.0.0.1:${s.port}`]);
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toMatch(/^nodeprof: cannot listen on 127\.0\.0\.1:\d+: the address is in use/);
+    expect(inUse.stderr.trim().split('\n')).toHaveLength(1);
+    // the failed serve never touched the target: the running one's heap sampler still answers
+    expect((await request(`${s.url}heap`)).status).toBe(200);
+    t.proc.kill('SIGKILL');
+    await t.exited;
+    const none = await runCli(['serve', '--target', String(t.port), '--listen', '127.0.0.1:0']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/nothing is listening on 127\.0\.0\.1:\d+/);
+    const bad = await runCli(['serve', '--target', '9229', '--heap-mode', 'both']);
+    expect(bad.code).toBe(2);
+  });
+});
