@@ -8,7 +8,25 @@ import { serveCommand } from './serve.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 
-export async function main(args: string[] = hideBin(process.argv)): Promise<number> {
+/**
+ * `--cpu -5s` must reach the duration parser (a usage error naming the value). yargs reads a value
+ * starting with '-' as flags (-5 -s) once more than one command is registered, so join it first.
+ */
+export function joinDashValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (/^--[^=]+$/.test(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<number> {
+  const args = joinDashValues(rawArgs);
   let exitCode = 0;
   const verbose = args.includes('--verbose');
   const quiet = args.includes('--quiet') || args.includes('-q');

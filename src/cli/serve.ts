@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import { parseListen } from '../serve/listen.js';
-import { runServe, type ServePlan } from '../serve/serve.js';
+import type { ServePlan } from '../serve/serve.js';
 import { parseTarget } from '../target/target-spec.js';
 import type { CommandContext } from './context.js';
 
@@ -32,6 +32,8 @@ export function serveCommand(ctx: CommandContext) {
         maxSeconds,
         quiet: ctx.quiet(),
       };
+      // Loaded only when serving: other commands start faster without the facade's modules.
+      const { runServe } = await import('../serve/serve.js');
       const interrupts = ctx.interrupts();
       try {
         ctx.setExitCode(

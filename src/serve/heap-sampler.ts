@@ -27,9 +27,21 @@ export class HeapSampler {
     this.startedAtMs = Date.now();
   }
 
+  /** Set when the sampler had to be restarted because someone else stopped it. */
+  restarts = 0;
+
   async read(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
     if (gc) await session.send('HeapProfiler.collectGarbage');
-    return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+    try {
+      return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+    } catch (err) {
+      // V8 has one sampler per isolate: another client (a second serve, attach --heap) may have
+      // stopped ours. Start it again; its values start over.
+      if (!/not started/i.test((err as Error).message)) throw err;
+      await this.start(session);
+      this.restarts++;
+      return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+    }
   }
 
   async stop(session: CdpSession): Promise<void> {

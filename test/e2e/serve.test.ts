@@ -183,3 +183,21 @@ describe('nodeprof serve start-up errors', () => {
     expect(bad.code).toBe(2);
   });
 });
+
+describe('nodeprof serve and other inspector clients', () => {
+  test('someone else stops the one heap sampler: the next heap request starts it again', async () => {
+    const t = await startTarget('retain.js');
+    const s = await startServe(t.port, ['--quiet']);
+    expect((await request(`${s.url}heap`)).status).toBe(200);
+    const other = await connectWebSocket((await findInspectorTarget('127.0.0.1', t.port)).webSocketDebuggerUrl, 'test');
+    try {
+      await other.send('HeapProfiler.stopSampling');
+      await expect(other.send('HeapProfiler.getSamplingProfile')).rejects.toThrow(/not started/);
+    } finally {
+      await other.close();
+    }
+    const again = await request(`${s.url}heap`);
+    expect(again.status).toBe(200);
+    loadProfile(again.body);
+  });
+});
