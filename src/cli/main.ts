@@ -9,24 +9,26 @@ import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 
 /**
- * `--cpu -5s` must reach the duration parser (a usage error naming the value). yargs reads a value
- * starting with '-' as flags (-5 -s) once more than one command is registered, so join it first.
+ * `--cpu -5s` would otherwise reach yargs as the flags -5 and -s; glue a negative-looking value to
+ * its option so the duration parser can say what is wrong with it.
  */
-export function joinDashValues(args: string[]): string[] {
+function glueNegativeValues(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const next = args[i + 1];
-    if (/^--[^=]+$/.test(a) && next !== undefined && /^-\d/.test(next)) {
+    if (/^--[a-z][a-z-]*$/.test(a) && next !== undefined && /^-\d/.test(next)) {
       out.push(`${a}=${next}`);
       i++;
-    } else out.push(a);
+    } else {
+      out.push(a);
+    }
   }
   return out;
 }
 
 export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<number> {
-  const args = joinDashValues(rawArgs);
+  const args = glueNegativeValues(rawArgs);
   let exitCode = 0;
   const verbose = args.includes('--verbose');
   const quiet = args.includes('--quiet') || args.includes('-q');

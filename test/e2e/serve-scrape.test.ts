@@ -89,6 +89,10 @@ describe('scraping nodeprof serve like Grafana Alloy', () => {
   test('heap ?seconds=N is a delta named <name>-delta; ?gc=1 collects first', async () => {
     const t = await startTarget('retain.js');
     const s = await startServe(t.port, ['--heap-mode', 'alloc', '--quiet']);
+    // let the sampler record something first, so the delta is a part of the cumulative total
+    for (let i = 0; i < 50 && byFunction(loadProfile((await request(`${s.url}allocs`)).body), 'alloc_space').total === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const delta = await request(`${s.url}allocs?seconds=1`);
     expect(delta.status).toBe(200);
     expect(delta.headers['content-disposition']).toBe('attachment; filename="allocs-delta"');
