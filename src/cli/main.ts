@@ -6,6 +6,7 @@ import { EXIT_RUNTIME, NodeprofError, UsageError, errorMessage } from '../errors
 import { attachCommand } from './attach.js';
 import { psCommand } from './ps.js';
 import { stackCommand } from './stack.js';
+import { serveCommand } from './serve.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 
@@ -52,6 +53,7 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     .command(attachCommand(ctx))
     .command(psCommand(ctx))
     .command(stackCommand(ctx))
+    .command(serveCommand(ctx))
     .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'no progress or notes on stderr, errors only' })
     .option('verbose', { type: 'boolean', global: true, describe: 'stack traces for errors' })
     .demandCommand(1, 'give a command: attach, serve, ps or stack')

@@ -1,0 +1,51 @@
+// `nodeprof serve --target <spec>`: parses flags into a ServePlan and hands it to runServe.
+
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import type { HeapMode } from '../pprof/heap-profile.js';
+import { parseListen } from '../serve/listen.js';
+import type { ServePlan } from '../serve/serve.js';
+import { parseTarget } from '../target/target-spec.js';
+import type { CommandContext } from './context.js';
+
+export function serveCommand(ctx: CommandContext) {
+  return {
+    command: 'serve',
+    describe: "Serve a running Node.js process's profiles as Go's /debug/pprof/ (for go tool pprof, Pyroscope, Parca)",
+    builder: (y: Argv) =>
+      y
+        .option('target', { type: 'string', demandOption: true, describe: 'port (9229), host:port, [::1]:9229 or ws://host:port/<id>' })
+        .option('listen', { type: 'string', default: '127.0.0.1:6060', describe: 'address to serve on (port 0: any free port)' })
+        .option('token', { type: 'string', describe: 'require this token (Authorization: Bearer or ?token=); needed off loopback. Also NODEPROF_TOKEN' })
+        .option('heap-mode', { type: 'string', choices: ['inuse', 'alloc'], default: 'inuse', describe: 'what the one heap sampler records: live objects or all allocations' })
+        .option('max-seconds', { type: 'number', default: 300, describe: 'longest ?seconds= accepted' })
+        .strict()
+        .example('$0 serve --target 9229', 'then: go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30'),
+    handler: async (argv: Record<string, unknown>) => {
+      const maxSeconds = Number(argv['max-seconds']);
+      if (!Number.isFinite(maxSeconds) || maxSeconds <= 0) throw new UsageError(`invalid --max-seconds '${String(argv['max-seconds'])}': use a positive number of seconds`);
+      const plan: ServePlan = {
+        target: parseTarget(String(argv.target)),
+        listen: parseListen(String(argv.listen)),
+        token: (argv.token as string | undefined) ?? (process.env.NODEPROF_TOKEN || undefined),
+        heapMode: argv['heap-mode'] as HeapMode,
+        maxSeconds,
+        quiet: ctx.quiet(),
+      };
+      // Loaded only when serving: other commands start faster without the facade's modules.
+      const { runServe } = await import('../serve/serve.js');
+      const interrupts = ctx.interrupts();
+      try {
+        ctx.setExitCode(
+          await runServe(plan, {
+            say: (line) => process.stderr.write(`${line}\n`),
+            interrupted: interrupts.interrupted,
+            setAbortHook: interrupts.setAbortHook,
+          }),
+        );
+      } finally {
+        interrupts.dispose();
+      }
+    },
+  };
+}

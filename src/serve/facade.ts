@@ -1,0 +1,191 @@
+// The facade's state and collections, shared by both transports: the target link, the one
+// AddressBook for the life of the facade, and every collection running in the target (so shutdown
+// can stop them all).
+
+import type { ServerResponse } from 'node:http';
+import { AddressBook } from '../pprof/address-book.js';
+import { cpuProfileToPprof } from '../pprof/cpu-profile.js';
+import type { HeapMode } from '../pprof/heap-profile.js';
+import type { Profile } from 'pprof-format';
+import type { CdpSession } from '../target/session.js';
+import { errorMessage } from '../errors.js';
+import { recordCpu, type CpuWindow } from './cpu-window.js';
+import { DEFAULT_HEAP_INTERVAL_BYTES } from './heap-sampler.js';
+import { HttpError } from './http-error.js';
+import { TargetLink, type Attachment } from './link.js';
+import { heapAnswer } from './profiles.js';
+import { mainThreadStack, threadStack, type ThreadStack } from './stacks.js';
+import { collectTrace, DEFAULT_TRACE_CATEGORIES } from './trace.js';
+import type { Transport } from './transport.js';
+import { sleep } from './sleep.js';
+
+export interface FacadeOptions {
+  heapMode: HeapMode;
+  heapIntervalBytes?: number;
+  /** CPU sampling interval, µs. */
+  cpuIntervalUs?: number;
+  /** Longest ?seconds= accepted. */
+  maxSeconds: number;
+  log?: (line: string) => void;
+}
+
+export class Facade {
+  readonly book = new AddressBook();
+  readonly link: TargetLink;
+  readonly heapMode: HeapMode;
+  readonly maxSeconds: number;
+  readonly cpuIntervalUs: number;
+  private readonly shutdown = new AbortController();
+  private readonly active = new Set<Promise<unknown>>();
+  private traceQueue: Promise<unknown> = Promise.resolve();
+  private snapshotQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly transport: Transport,
+    opts: FacadeOptions,
+  ) {
+    this.heapMode = opts.heapMode;
+    this.maxSeconds = opts.maxSeconds;
+    this.cpuIntervalUs = opts.cpuIntervalUs ?? 1000;
+    this.link = new TargetLink(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, opts.log ?? (() => undefined));
+  }
+
+  start(): Promise<Attachment> {
+    return this.link.start();
+  }
+
+  get closing(): boolean {
+    return this.shutdown.signal.aborted;
+  }
+
+  /**
+   * Runs a collection on a session of its own, cut short when the client goes away or the facade
+   * shuts down, and always closes the session (which also stops whatever it left running).
+   */
+  async withSession<T>(res: ServerResponse, fn: (session: CdpSession, signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.link.get(); // 503 at once when the target is gone
+    if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
+    const signal = this.signalFor(res);
+    let session: CdpSession;
+    try {
+      session = await this.transport.open();
+    } catch (err) {
+      throw new HttpError(502, `cannot open a session to ${this.transport.where}: ${errorMessage(err)}`);
+    }
+    const run = (async () => {
+      const gone = session.ended.then(() => {
+        throw new HttpError(502, `target ${this.transport.where} went away during the collection`);
+      });
+      try {
+        return await Promise.race([fn(session, signal), gone]);
+      } finally {
+        gone.catch(() => undefined);
+        await session.close();
+      }
+    })();
+    this.active.add(run);
+    try {
+      return await run;
+    } catch (err) {
+      if (signal.aborted && !(err instanceof HttpError)) throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
+      throw err;
+    } finally {
+      this.active.delete(run);
+    }
+  }
+
+  signalFor(res: ServerResponse): AbortSignal {
+    return AbortSignal.any([this.shutdown.signal, closedSignal(res)]);
+  }
+
+  /** The wait of a ?seconds= delta, cut short (503) by a shutdown or the client hanging up. */
+  async wait(res: ServerResponse, ms: number): Promise<void> {
+    try {
+      await sleep(ms, this.signalFor(res));
+    } catch {
+      throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
+    }
+  }
+
+  async cpu(res: ServerResponse, seconds: number): Promise<CpuWindow> {
+    return this.withSession(res, (session, signal) =>
+      recordCpu(session, { ms: seconds * 1000, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal }),
+    );
+  }
+
+  cpuPprof(w: CpuWindow): Profile {
+    const comments = w.repaired
+      ? ['nodeprof: the main thread was blocked when profiling started; it was stepped once in the debugger so the running function is named']
+      : [];
+    return cpuProfileToPprof(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, addresses: this.book, comments });
+  }
+
+  async heap(gc: boolean): Promise<Profile> {
+    const att = this.link.get();
+    const sampling = await this.onMain(att, () => att.heap.read(att.session, gc));
+    return heapAnswer(sampling, { mode: att.heap.mode, intervalBytes: att.heap.intervalBytes, startedAtMs: att.heap.startedAtMs, book: this.book });
+  }
+
+  async stacks(): Promise<ThreadStack[]> {
+    const att = this.link.get();
+    const workers = att.workers.list().map((w) =>
+      threadStack(w.title, (params) => att.workers.send(w, 'Runtime.evaluate', params, 2500)).catch(
+        (): ThreadStack => ({ thread: w.title, frames: [], state: 'unresponsive' }),
+      ),
+    );
+    return Promise.all([this.onMain(att, () => mainThreadStack(att.session)), ...workers]);
+  }
+
+  /** Trace windows one at a time: the target has one tracing agent. */
+  trace(res: ServerResponse, seconds: number, categories: string[] | undefined): Promise<object[]> {
+    const run = this.traceQueue.then(() =>
+      this.withSession(res, (session, signal) => collectTrace(session, seconds * 1000, categories ?? DEFAULT_TRACE_CATEGORIES, signal)),
+    );
+    this.traceQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Streams a heap snapshot to the response chunk by chunk; one at a time. */
+  heapSnapshot(res: ServerResponse, begin: () => void): Promise<void> {
+    const run = this.snapshotQueue.then(() =>
+      this.withSession(res, async (session) => {
+        begin();
+        const off = session.on('HeapProfiler.addHeapSnapshotChunk', (p) => res.write(p.chunk));
+        try {
+          await session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+        } finally {
+          off();
+        }
+      }),
+    );
+    this.snapshotQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async onMain<T>(att: Attachment, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      // A dying target's socket can fail a command a moment before the session reports its end.
+      await Promise.race([att.session.ended, new Promise((r) => setTimeout(r, 500))]);
+      if (att.session.isEnded) throw new HttpError(503, `target ${this.transport.where} is gone (it went away while answering); nodeprof keeps retrying and answers again when it is back`, { 'Retry-After': '1' });
+      throw new HttpError(500, `the target failed to answer: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Stops every collection in the target (each closes its session), the heap sampler, the link. */
+  async close(): Promise<void> {
+    this.shutdown.abort(new Error('shutdown'));
+    await Promise.allSettled([...this.active]);
+    await this.link.close();
+  }
+}
+
+function closedSignal(res: ServerResponse): AbortSignal {
+  const ac = new AbortController();
+  // 'close' before the answer is complete means the client hung up.
+  res.once('close', () => {
+    if (!res.writableFinished) ac.abort(new Error('client closed'));
+  });
+  return ac.signal;
+}

@@ -1,0 +1,62 @@
+// The HTTP side of the facade, shared by `nodeprof serve`, nodeprof/register and pprofHandler:
+// guard (token, Host), route from the table, one error path, one log line per request.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorMessage } from '../errors.js';
+import type { Facade } from './facade.js';
+import { HttpError, sendError } from './http-error.js';
+import { indexPage } from './index-page.js';
+import { findRoute } from './routes.js';
+import { hostAllowed, requestToken, tokenMatches, type Guard } from './security.js';
+
+export const PREFIX = '/debug/pprof';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function createRequestHandler(facade: Facade, guard: Guard, log?: (line: string) => void): RequestHandler {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== PREFIX && !url.pathname.startsWith(`${PREFIX}/`)) return false;
+    const started = Date.now();
+    if (log) {
+      res.once('close', () => {
+        const shown = new URLSearchParams(url.searchParams);
+        if (shown.has('token')) shown.set('token', 'REDACTED');
+        const q = shown.toString();
+        log(`${req.method} ${url.pathname}${q ? `?${q}` : ''} ${res.headersSent ? res.statusCode : 'aborted'} ${Date.now() - started}ms`);
+      });
+    }
+    serve(facade, guard, req, res, url).catch((err: unknown) => {
+      if (err instanceof HttpError) sendError(res, err.status, err.message, err.headers);
+      else sendError(res, 500, `nodeprof: ${errorMessage(err)}`);
+    });
+    return true;
+  };
+}
+
+async function serve(facade: Facade, guard: Guard, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (!hostAllowed(req.headers.host, guard)) {
+    throw new HttpError(403, `Host '${req.headers.host}' is not this server: use its address or localhost (this check stops DNS rebinding)`);
+  }
+  if (guard.token !== undefined && !tokenMatches(requestToken(req, url.searchParams), guard.token)) {
+    throw new HttpError(401, 'a token is required: send Authorization: Bearer <token> or add ?token=<token>', { 'WWW-Authenticate': 'Bearer' });
+  }
+  if (url.pathname === PREFIX) {
+    res.writeHead(301, { Location: `${PREFIX}/${url.search}` });
+    res.end();
+    return;
+  }
+  const name = url.pathname.slice(PREFIX.length + 1);
+  if (name === '') {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end(indexPage(facade, url.searchParams.get('token') ?? undefined));
+    return;
+  }
+  const route = findRoute(name);
+  if (!route) throw new HttpError(404, 'Unknown profile');
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD' && !(route.post && method === 'POST')) {
+    throw new HttpError(405, `${method} is not supported here: use GET${route.post ? ' or POST' : ''}`, { Allow: route.post ? 'GET, HEAD, POST' : 'GET, HEAD' });
+  }
+  await route.handle({ req, res, query: url.searchParams, facade });
+}

@@ -1,0 +1,52 @@
+// The serve's one sampling heap profiler (V8 has one per isolate): started when serve attaches,
+// read by /heap and /allocs without disturbing each other, stopped on shutdown. Knows CDP, not pprof.
+
+import type { Protocol } from 'devtools-protocol';
+import type { HeapMode } from '../pprof/heap-profile.js';
+import type { CdpSession } from '../target/session.js';
+
+export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
+
+export class HeapSampler {
+  startedAtMs = 0;
+
+  constructor(
+    readonly mode: HeapMode,
+    readonly intervalBytes: number,
+  ) {}
+
+  async start(session: CdpSession): Promise<void> {
+    await session.send('HeapProfiler.enable');
+    // alloc mode keeps samples of collected objects too, so alloc_* only ever grows per stack.
+    const alloc = this.mode === 'alloc';
+    await session.send('HeapProfiler.startSampling', {
+      samplingInterval: this.intervalBytes,
+      includeObjectsCollectedByMajorGC: alloc,
+      includeObjectsCollectedByMinorGC: alloc,
+    });
+    this.startedAtMs = Date.now();
+  }
+
+  /** Set when the sampler had to be restarted because someone else stopped it. */
+  restarts = 0;
+
+  async read(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+    if (gc) await session.send('HeapProfiler.collectGarbage');
+    try {
+      return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+    } catch (err) {
+      // V8 has one sampler per isolate: another client (a second serve, attach --heap) may have
+      // stopped ours. Start it again; its values start over.
+      if (!/not started/i.test((err as Error).message)) throw err;
+      await this.start(session);
+      this.restarts++;
+      return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+    }
+  }
+
+  async stop(session: CdpSession): Promise<void> {
+    if (session.isEnded) return;
+    await session.send('HeapProfiler.stopSampling').catch(() => undefined);
+    await session.send('HeapProfiler.disable').catch(() => undefined);
+  }
+}

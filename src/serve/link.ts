@@ -1,0 +1,110 @@
+// The serve's lasting connection to its target: one main session (process info, the heap sampler,
+// stacks), reopened in the background when the target goes away and comes back on the same address.
+
+import { errorMessage } from '../errors.js';
+import type { ProcessInfo } from '../target/connect.js';
+import type { CdpSession } from '../target/session.js';
+import { HeapSampler } from './heap-sampler.js';
+import { HttpError } from './http-error.js';
+import { describe, type Transport } from './transport.js';
+import { WorkerTracker } from './workers.js';
+import type { HeapMode } from '../pprof/heap-profile.js';
+
+export interface Attachment {
+  session: CdpSession;
+  info: ProcessInfo;
+  heap: HeapSampler;
+  workers: WorkerTracker;
+}
+
+const RETRY_MS = 1000;
+
+export class TargetLink {
+  private current: Attachment | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  private lastError = '';
+
+  constructor(
+    readonly transport: Transport,
+    private readonly heap: { mode: HeapMode; intervalBytes: number },
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The first attach: its failure is the caller's (serve exits with the reason). */
+  async start(): Promise<Attachment> {
+    this.current = await this.attach();
+    return this.current;
+  }
+
+  private async attach(): Promise<Attachment> {
+    const session = await this.transport.open();
+    try {
+      const info = await describe(session, this.transport.where);
+      const heap = new HeapSampler(this.heap.mode, this.heap.intervalBytes);
+      await heap.start(session);
+      // The in-process facade's own worker is not one of the app's threads.
+      const workers = new WorkerTracker(session, (url) => url.endsWith('/register-worker.js'));
+      // Without NodeWorker (an old Node), goroutine shows the main thread only.
+      await workers.start().catch(() => undefined);
+      const att: Attachment = { session, info, heap, workers };
+      if (this.closed) {
+        await workers.stop();
+        await heap.stop(session);
+        await session.close();
+        return att;
+      }
+      void session.ended.then(() => this.lost(att));
+      return att;
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+  }
+
+  private lost(att: Attachment): void {
+    if (this.current !== att || this.closed) return;
+    this.current = undefined;
+    this.log(`target ${this.transport.where} (pid ${att.info.pid}) went away; answering 503 and reconnecting every ${RETRY_MS / 1000}s`);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    this.retry = setTimeout(() => {
+      this.attach().then(
+        (att) => {
+          if (this.closed) return;
+          this.current = att;
+          this.lastError = '';
+          this.log(`reattached to ${this.transport.where} (pid ${att.info.pid}); heap sampling restarted`);
+        },
+        (err) => {
+          this.lastError = errorMessage(err);
+          if (!this.closed) this.scheduleRetry();
+        },
+      );
+    }, RETRY_MS);
+  }
+
+  /** The live attachment, or a 503 saying the target is gone. */
+  get(): Attachment {
+    if (this.current && !this.current.session.isEnded) return this.current;
+    throw new HttpError(
+      503,
+      `target ${this.transport.where} is gone (it exited or closed its inspector); nodeprof keeps retrying and answers again when it is back${this.lastError ? ` (last try: ${this.lastError})` : ''}`,
+      { 'Retry-After': '1' },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    const att = this.current;
+    this.current = undefined;
+    if (att) {
+      await att.workers.stop();
+      await att.heap.stop(att.session);
+      await att.session.close();
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// The worker thread behind nodeprof/register: serves /debug/pprof/ and drives the main thread
+// through inspector.Session.connectToMainThread(), so it answers while the app's loop is blocked.
+// The HTTP server is what keeps this worker alive (inspector sessions do not).
+
+import { workerData } from 'node:worker_threads';
+import { errorMessage } from '../errors.js';
+import { Facade } from './facade.js';
+import { createRequestHandler } from './handler.js';
+import type { InProcessOptions } from './in-process.js';
+import { parseListen, startHttpServer } from './listen.js';
+import { isLoopbackHost } from './security.js';
+import { inProcessTransport } from './transport.js';
+
+const opts = workerData as InProcessOptions;
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const listen = parseListen(opts.listen ?? '127.0.0.1:6060');
+  if (!isLoopbackHost(listen.host) && !opts.token) {
+    say(`nodeprof/register: not serving on ${opts.listen}: it is reachable from other machines; set NODEPROF_TOKEN (or listen on 127.0.0.1)`);
+    return;
+  }
+  const facade = new Facade(inProcessTransport('main-thread-from-worker'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300 });
+  const handler = createRequestHandler(facade, { token: opts.token, hosts: opts.hosts, listenHost: listen.host }, opts.logRequests ? say : undefined);
+  // Listen first: if the port is taken, nothing was started in the app.
+  const { url, server } = await startHttpServer(listen, handler);
+  try {
+    await facade.start();
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  if (!opts.quiet) say(`nodeprof: serving ${url} in process ${process.pid} (heap sampler in ${opts.heapMode ?? 'inuse'} mode)`);
+}
+
+main().catch((err: unknown) => say(`nodeprof/register: profiling over HTTP is off: ${errorMessage(err)}`));

@@ -1,0 +1,45 @@
+// How the facade reaches its target: a remote inspector (nodeprof serve) or this very process
+// (nodeprof/register, pprofHandler). Each open() is a new session, so concurrent collections (two
+// CPU windows at once) each get their own.
+
+import { describeProcess, withTimeout, type ProcessInfo } from '../target/connect.js';
+import { findInspectorTarget } from '../target/discover.js';
+import { InspectorSession, type InProcessMode } from '../target/inprocess.js';
+import { connectWebSocket } from '../target/remote.js';
+import type { CdpSession } from '../target/session.js';
+import { formatHostPort, type TargetSpec } from '../target/target-spec.js';
+import { NodeprofError } from '../errors.js';
+
+export interface Transport {
+  /** The target as messages name it. */
+  readonly where: string;
+  /** Debugger.pause from this transport would deadlock (the facade runs on the paused thread). */
+  readonly sameThread: boolean;
+  open(): Promise<CdpSession>;
+}
+
+export function remoteTransport(spec: TargetSpec): Transport {
+  switch (spec.kind) {
+    case 'address': {
+      const where = formatHostPort(spec.host, spec.port);
+      return {
+        where,
+        sameThread: false,
+        // Discovered each time: a restarted target on the same port has a new websocket id.
+        open: async () => connectWebSocket((await findInspectorTarget(spec.host, spec.port)).webSocketDebuggerUrl, where),
+      };
+    }
+    case 'websocket':
+      return { where: spec.url, sameThread: false, open: () => connectWebSocket(spec.url, spec.url) };
+    case 'pid':
+      throw new NodeprofError('pid targets are not supported by serve yet: start the process with --inspect and give its port');
+  }
+}
+
+export function inProcessTransport(mode: InProcessMode): Transport {
+  return { where: `this process (pid ${process.pid})`, sameThread: mode === 'same-thread', open: async () => new InspectorSession(mode) };
+}
+
+export async function describe(session: CdpSession, where: string): Promise<ProcessInfo> {
+  return withTimeout(describeProcess(session), 5000, `${where} connected but did not answer Runtime.evaluate within 5s`);
+}

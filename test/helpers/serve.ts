@@ -1,0 +1,50 @@
+// Running `nodeprof serve` and talking HTTP to a facade the way scrapers and go tool pprof do.
+
+import http from 'node:http';
+import { startCli, type CliRun } from './processes.js';
+
+export interface Serving {
+  run: CliRun;
+  /** http://127.0.0.1:PORT/debug/pprof/ as printed on stderr. */
+  url: string;
+  port: number;
+  stderr(): string;
+}
+
+export async function startServe(target: string | number, extra: string[] = [], env?: NodeJS.ProcessEnv): Promise<Serving> {
+  const run = startCli(['serve', '--target', String(target), '--listen', '127.0.0.1:0', ...extra], { timeoutMs: 300_000, env });
+  let err = '';
+  run.proc.stderr!.on('data', (d) => (err += d));
+  await run.waitForStderr(/serving http:\/\/\S+/, 30_000);
+  return { run, ...urlFrom(err), stderr: () => err };
+}
+
+export function urlFrom(stderr: string): { url: string; port: number } {
+  const m = /serving (http:\/\/[^\s/]+:(\d+)\/debug\/pprof\/)/.exec(stderr);
+  if (!m) throw new Error(`no serving line in: ${stderr}`);
+  return { url: m[1]!, port: Number(m[2]) };
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+}
+
+export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
