@@ -38,6 +38,8 @@ const CONDITIONS: Condition[] = [
 
 interface RunResult {
   throughput: number;
+  /** Work per CPU-second of the target process (all its threads): moves less than throughput when the machine is shared. */
+  perCpu?: number;
   /** Share of the measured window the profiler covered (nodeprof: from its profile's times). */
   coverage?: number;
   problem?: string;
@@ -87,6 +89,18 @@ async function profilerRunning(pid: number, timeoutMs: number): Promise<void> {
   throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
 }
 
+/** CPU time (user + system, all threads) of a process so far, from /proc (NaN elsewhere). */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name; clock ticks are 100/s on Linux.
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Overlap of the profile's [start, end] with the measured window [t0, t1], as a share of the window. */
 function coverage(file: string, t0: number, t1: number): number {
   const p = decodePprof(fs.readFileSync(file));
@@ -115,13 +129,15 @@ async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Pro
       await Promise.race([profilerRunning(target.proc.pid!, 30_000), failed]);
     }
     let throughput: number;
+    let perCpu: number | undefined;
     let t0: number;
     let t1: number;
     if (fixture === 'cpu') {
       target.send(`run ${o.warmMs} ${o.measureMs}`);
       const m = await target.waitStdout(/result (\{.*\})\n/, o.warmMs + o.measureMs + 30_000);
-      const r = JSON.parse(m[1]!) as { units: number; ms: number; t0: number; t1: number };
+      const r = JSON.parse(m[1]!) as { units: number; ms: number; cpuMs: number; t0: number; t1: number };
       throughput = (r.units * 1000) / r.ms;
+      perCpu = (r.units * 1000) / r.cpuMs;
       t0 = r.t0;
       t1 = r.t1;
     } else {
@@ -130,15 +146,18 @@ async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Pro
         const bounds = { port: target.httpPort, connections: o.connections, maxRequests: 500_000 };
         await runLoad(agent, { ...bounds, durationMs: o.warmMs });
         t0 = Date.now();
+        const cpu0 = cpuMsOf(target.proc.pid!);
         const r = await runLoad(agent, { ...bounds, durationMs: o.measureMs });
+        const cpu1 = cpuMsOf(target.proc.pid!);
         t1 = t0 + r.ms;
         if (r.errors > 0) return { throughput: NaN, problem: `${r.errors} failed requests` };
         throughput = r.rps;
+        perCpu = (r.ok * 1000) / (cpu1 - cpu0);
       } finally {
         agent.destroy();
       }
     }
-    const result: RunResult = { throughput };
+    const result: RunResult = { throughput, perCpu };
     if (cli) {
       const done = await cli.exited;
       if (done.code !== 0) return { throughput: NaN, problem: `nodeprof exited ${done.code}: ${cli.stderr().trim().split('\n').pop()}` };
@@ -194,6 +213,7 @@ export async function measureP1(o: P1Options): Promise<Measure[]> {
         extra: {
           [`median ${unit}`]: tput.median.toFixed(0),
           'overhead (median)': c.kind === 'plain' ? '' : `${((1 - s.median) * 100).toFixed(1)}%`,
+          'work per CPU-s ratio (median)': summarize(rs.map((r, i) => (r.perCpu ?? NaN) / (base[i]!.perCpu ?? NaN))).median.toFixed(3),
         },
       });
       const problems = rs.filter((r) => r.problem).map((r) => r.problem!);
@@ -210,6 +230,9 @@ export async function measureP1(o: P1Options): Promise<Measure[]> {
     }
     if (!peer.ok) notes.push(`@datadog/pprof was not measured: it did not load here (${peer.detail}).`);
     else notes.push(`Peer: ${peer.detail}, loaded from npm with its bundled prebuilt binary, started in the target at process start (\`time.start({ intervalMicros })\`) and stopped after the window.`);
+    notes.push(
+      `"work per CPU-s ratio": units (requests) per CPU-second of the target process, every thread counted (V8's profiler thread too), against the baseline's; it moves less than throughput on a shared machine, but does not see time the target loses waiting for a core.${fixture === 'http' ? ' From /proc/<pid>/stat, 10 ms resolution.' : ''}`,
+    );
     notes.push(
       fixture === 'cpu'
         ? `Target: bench/fixtures/cpu-work.js (a synthetic app of 320 functions in 10 files), units of work back to back with a setImmediate between them; ${o.warmMs} ms warm-up, then units counted for ${o.measureMs} ms.`

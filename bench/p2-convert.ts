@@ -16,6 +16,11 @@ export interface P2Options {
   log(line: string): void;
   /** Extra node flags for the worker (e.g. --cpu-prof to profile the conversion itself). */
   workerNodeArgs?: string[];
+  /**
+   * A `dist/` built from another revision (inside this checkout, so node_modules resolve): its
+   * converter is measured too, interleaved with this one, as "before".
+   */
+  compareDist?: string;
 }
 
 export interface ConvertRun {
@@ -25,6 +30,9 @@ export interface ConvertRun {
   parseMs: number;
   convertMs: number;
   encodeMs: number;
+  parseCpuMs: number;
+  convertCpuMs: number;
+  encodeCpuMs: number;
   outputBytes: number;
   locations: number;
   pprofSamples: number;
@@ -42,8 +50,10 @@ export function profileFile(mb: number, cacheDir: string): string {
   return file;
 }
 
-export async function convertOnce(file: string, nodeArgs: string[] = []): Promise<ConvertRun> {
-  const w = startNode(path.join(ROOT, 'dist/bench/convert-worker.js'), { nodeArgs: ['--expose-gc', '--max-old-space-size=8192', ...nodeArgs], args: [file] });
+const WORKER = path.join(ROOT, 'dist/bench/convert-worker.js');
+
+export async function convertOnce(file: string, nodeArgs: string[] = [], worker = WORKER): Promise<ConvertRun> {
+  const w = startNode(worker, { nodeArgs: ['--expose-gc', '--max-old-space-size=8192', ...nodeArgs], args: [file] });
   const done = await w.exited;
   const line = w.stdout().trim().split('\n').pop() ?? '';
   if (done.code !== 0 || !line.startsWith('{')) throw new Error(`convert worker failed (exit ${done.code}): ${w.stderr().trim().split('\n').slice(-3).join(' ')}`);
@@ -59,30 +69,45 @@ export async function measureP2(o: P2Options): Promise<Measure> {
     files.set(size, profileFile(size, o.cacheDir));
     o.log(`P2: profile of ~${size} MB ready (${((performance.now() - t) / 1000).toFixed(1)} s)`);
   }
-  const runs = new Map<number, ConvertRun[]>();
+  // The other revision's converter runs through a copy of this worker placed in its dist/bench/.
+  const variants: Array<{ label: string; worker: string }> = [{ label: '', worker: WORKER }];
+  if (o.compareDist) {
+    const other = path.join(path.resolve(o.compareDist), 'bench/convert-worker.js');
+    fs.mkdirSync(path.dirname(other), { recursive: true });
+    fs.copyFileSync(WORKER, other);
+    variants.unshift({ label: 'before: ', worker: other });
+  }
+  const runs = new Map<string, ConvertRun[]>();
   for (let round = 0; round < o.rounds; round++) {
     for (const size of roundOrder(o.sizesMB, round)) {
-      const r = await convertOnce(files.get(size)!, o.workerNodeArgs);
-      o.log(`P2 ~${size} MB round ${round + 1}/${o.rounds}: parse ${r.parseMs.toFixed(0)} ms, convert ${r.convertMs.toFixed(0)} ms, encode ${r.encodeMs.toFixed(0)} ms`);
-      runs.set(size, [...(runs.get(size) ?? []), r]);
+      for (const v of roundOrder(variants, round)) {
+        const r = await convertOnce(files.get(size)!, o.workerNodeArgs, v.worker);
+        o.log(`P2 ${v.label}~${size} MB round ${round + 1}/${o.rounds}: parse ${r.parseMs.toFixed(0)} ms, convert ${r.convertMs.toFixed(0)} ms, encode ${r.encodeMs.toFixed(0)} ms (CPU ${r.parseCpuMs.toFixed(0)}/${r.convertCpuMs.toFixed(0)}/${r.encodeCpuMs.toFixed(0)} ms)`);
+        const k = `${v.label}${size}`;
+        runs.set(k, [...(runs.get(k) ?? []), r]);
+      }
     }
   }
   const rows: Row[] = [];
   for (const size of o.sizesMB) {
-    const rs = runs.get(size)!;
-    const first = rs[0]!;
-    const total = rs.map((r) => r.convertMs + r.encodeMs);
-    rows.push({
-      name: `${mb(first.inputBytes)} (${first.nodes.toLocaleString('en')} nodes, ${first.samples.toLocaleString('en')} samples): (convert + encode) / parse`,
-      unit: 'ratio',
-      summary: summarize(rs.map((r, i) => total[i]! / r.parseMs)),
-      extra: {
-        'parse ms': summarize(rs.map((r) => r.parseMs)).median.toFixed(0),
-        'convert ms': summarize(rs.map((r) => r.convertMs)).median.toFixed(0),
-        'encode+gzip ms': summarize(rs.map((r) => r.encodeMs)).median.toFixed(0),
-        'pprof.gz size': `${mb(first.outputBytes)} (${((100 * first.outputBytes) / first.inputBytes).toFixed(1)}% of input)`,
-      },
-    });
+    for (const v of variants) {
+      const rs = runs.get(`${v.label}${size}`)!;
+      const first = rs[0]!;
+      const total = rs.map((r) => r.convertMs + r.encodeMs);
+      const med = (f: (r: ConvertRun) => number) => summarize(rs.map(f)).median;
+      rows.push({
+        name: `${v.label}${mb(first.inputBytes)} (${first.nodes.toLocaleString('en')} nodes, ${first.samples.toLocaleString('en')} samples): (convert + encode) / parse`,
+        unit: 'ratio',
+        summary: summarize(rs.map((r, i) => total[i]! / r.parseMs)),
+        extra: {
+          'parse ms': med((r) => r.parseMs).toFixed(0),
+          'convert ms': med((r) => r.convertMs).toFixed(0),
+          'encode+gzip ms': med((r) => r.encodeMs).toFixed(0),
+          'same ratio in CPU time (median)': med((r) => (r.convertCpuMs + r.encodeCpuMs) / r.parseCpuMs).toFixed(2),
+          'pprof.gz size': `${mb(first.outputBytes)} (${((100 * first.outputBytes) / first.inputBytes).toFixed(1)}% of input)`,
+        },
+      });
+    }
   }
   return {
     id: 'P2',

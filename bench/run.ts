@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5]`: runs every measure in one process,
+// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5] [--compare-dist dir]`: runs every measure in one process,
 // one after another (never two at once: they would disturb each other on a 2-core machine), and
 // writes RESULTS.md and results.json (to bench/ unless --out says otherwise).
 
@@ -17,6 +17,7 @@ interface Args {
   quick: boolean;
   out: string;
   only?: Set<string>;
+  compareDist?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -26,8 +27,9 @@ function parseArgs(argv: string[]): Args {
     if (x === '--quick') a.quick = true;
     else if (x === '--out') a.out = path.resolve(argv[++i] ?? '.');
     else if (x === '--only') a.only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()));
+    else if (x === '--compare-dist') a.compareDist = path.resolve(argv[++i] ?? '.');
     else {
-      process.stderr.write(`bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P2,P3,P4,P5,P6\n`);
+      process.stderr.write(`bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P2,P3,P4,P5,P6, --compare-dist <dist of another revision>\n`);
       process.exit(2);
     }
   }
@@ -70,7 +72,7 @@ async function main(): Promise<number> {
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
     ['P1', () => measureP1({ rounds: q ? 1 : 4, warmMs: q ? 400 : 1000, measureMs: q ? 400 : 2500, connections: 8, log })],
     ['P1', () => measureHeapOverhead()],
-    ['P2', () => measureP2({ sizesMB: q ? [1] : [1, 10, 100], rounds: q ? 1 : 3, cacheDir, log })],
+    ['P2', () => measureP2({ sizesMB: q ? [1] : [1, 10, 100], rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
     ['P3', () => measureP3()],
     ['P4', () => measureP4(latency)],
     ['P5', () => measureP5(latency)],
@@ -83,7 +85,7 @@ async function main(): Promise<number> {
       measures.push({ id, title: '', status: 'skipped', reason: `not in --only ${[...args.only].join(',')}` });
       continue;
     }
-    log(`bench: ${id}…`);
+    log(`bench: ${id}...`);
     try {
       const m = await run();
       measures.push(...(Array.isArray(m) ? m : [m]));
