@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5] [--compare-dist dir]`: runs every measure in one process,
+// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5] [--compare-dist dir] [--sizes 1,10,100]`: runs every measure in one process,
 // one after another (never two at once: they would disturb each other on a 2-core machine), and
 // writes RESULTS.md and results.json (to bench/ unless --out says otherwise).
 
@@ -18,6 +18,7 @@ interface Args {
   out: string;
   only?: Set<string>;
   compareDist?: string;
+  sizesMB?: number[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -28,8 +29,9 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--out') a.out = path.resolve(argv[++i] ?? '.');
     else if (x === '--only') a.only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()));
     else if (x === '--compare-dist') a.compareDist = path.resolve(argv[++i] ?? '.');
+    else if (x === '--sizes') a.sizesMB = (argv[++i] ?? '').split(',').map(Number).filter((n) => n > 0);
     else {
-      process.stderr.write(`bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P2,P3,P4,P5,P6, --compare-dist <dist of another revision>\n`);
+      process.stderr.write(`bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P2,P3,P4,P5,P6, --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB)\n`);
       process.exit(2);
     }
   }
@@ -72,7 +74,7 @@ async function main(): Promise<number> {
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
     ['P1', () => measureP1({ rounds: q ? 1 : 4, warmMs: q ? 400 : 1000, measureMs: q ? 400 : 2500, connections: 8, log })],
     ['P1', () => measureHeapOverhead()],
-    ['P2', () => measureP2({ sizesMB: q ? [1] : [1, 10, 100], rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
+    ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
     ['P3', () => measureP3()],
     ['P4', () => measureP4(latency)],
     ['P5', () => measureP5(latency)],
