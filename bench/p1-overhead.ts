@@ -13,7 +13,9 @@ import { roundOrder, summarize } from './lib/stats.js';
 
 export interface P1Options {
   rounds: number;
-  warmMs: number;
+  /** Warm-up, as work: units of the CPU target, requests to the HTTP target. */
+  warmUnits: number;
+  warmRequests: number;
   measureMs: number;
   connections: number;
   log(line: string): void;
@@ -118,10 +120,11 @@ async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Pro
     if (/peer-error/.test(target.stdout())) return { throughput: NaN, problem: target.stdout().split('peer-error ')[1]!.split('\n')[0] };
     const out = path.join(tmp, 'cpu.pb.gz');
     // The warm-up starts once V8's profiler thread runs in the target, so nodeprof's own start-up
-    // (P4) is not inside the window; the profile's own times check that it covered the window.
+    // (P4) is not inside the window; after the window a Ctrl-C (SIGINT) stops nodeprof, which then
+    // writes the profile, whose own times check that it covered the window.
     const cli =
       c.kind === 'nodeprof'
-        ? startCli(['attach', String(target.inspectPort), '--cpu', `${o.warmMs + o.measureMs + 500}ms`, '--interval', `${c.intervalUs}us`, '-o', out])
+        ? startCli(['attach', String(target.inspectPort), '--cpu', '10m', '--interval', `${c.intervalUs}us`, '-o', out])
         : undefined;
     if (cli) {
       const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
@@ -133,8 +136,8 @@ async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Pro
     let t0: number;
     let t1: number;
     if (fixture === 'cpu') {
-      target.send(`run ${o.warmMs} ${o.measureMs}`);
-      const m = await target.waitStdout(/result (\{.*\})\n/, o.warmMs + o.measureMs + 30_000);
+      target.send(`run ${o.warmUnits} ${o.measureMs}`);
+      const m = await target.waitStdout(/result (\{.*\})\n/, o.measureMs + 180_000);
       const r = JSON.parse(m[1]!) as { units: number; ms: number; cpuMs: number; t0: number; t1: number };
       throughput = (r.units * 1000) / r.ms;
       perCpu = (r.units * 1000) / r.cpuMs;
@@ -144,7 +147,7 @@ async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Pro
       const agent = newAgent(o.connections);
       try {
         const bounds = { port: target.httpPort, connections: o.connections, maxRequests: 500_000 };
-        await runLoad(agent, { ...bounds, durationMs: o.warmMs });
+        await runLoad(agent, { ...bounds, maxRequests: o.warmRequests, durationMs: 180_000 });
         t0 = Date.now();
         const cpu0 = cpuMsOf(target.proc.pid!);
         const r = await runLoad(agent, { ...bounds, durationMs: o.measureMs });
@@ -159,6 +162,7 @@ async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Pro
     }
     const result: RunResult = { throughput, perCpu };
     if (cli) {
+      cli.proc.kill('SIGINT');
       const done = await cli.exited;
       if (done.code !== 0) return { throughput: NaN, problem: `nodeprof exited ${done.code}: ${cli.stderr().trim().split('\n').pop()}` };
       result.coverage = coverage(out, t0, t1);
@@ -235,8 +239,8 @@ export async function measureP1(o: P1Options): Promise<Measure[]> {
     );
     notes.push(
       fixture === 'cpu'
-        ? `Target: bench/fixtures/cpu-work.js (a synthetic app of 320 functions in 10 files), units of work back to back with a setImmediate between them; ${o.warmMs} ms warm-up, then units counted for ${o.measureMs} ms.`
-        : `Target: bench/fixtures/http-server.js on 127.0.0.1 (each request: app work + filter/sort/JSON of 50 items); load: ${o.connections} keep-alive connections from the bench process, one request at a time each, ${o.warmMs} ms warm-up then ${o.measureMs} ms measured, at most 500,000 requests.`,
+        ? `Target: bench/fixtures/cpu-work.js (a synthetic app of 320 functions in 10 files), units of work back to back with a setImmediate between them; a warm-up of ${o.warmUnits} units (work, not time, so the JIT is as warm in every condition), then units counted for ${o.measureMs} ms. nodeprof runs with \`--cpu 10m\` and is stopped with Ctrl-C (SIGINT) after the window, which makes it write what it collected.`
+        : `Target: bench/fixtures/http-server.js on 127.0.0.1 (each request: app work + filter/sort/JSON of 50 items); load: ${o.connections} keep-alive connections from the bench process, one request at a time each, ${o.warmRequests} requests of warm-up then ${o.measureMs} ms measured, at most 500,000 requests.`,
     );
     return {
       id: fixture === 'cpu' ? 'P1a' : 'P1b',

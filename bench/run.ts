@@ -72,7 +72,7 @@ async function main(): Promise<number> {
   const cacheDir = path.join(ROOT, 'bench/out/cache');
 
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
-    ['P1', () => measureP1({ rounds: q ? 1 : 4, warmMs: q ? 400 : 1000, measureMs: q ? 400 : 2500, connections: 8, log })],
+    ['P1', () => measureP1({ rounds: q ? 1 : 4, warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: q ? 400 : 2500, connections: 8, log })],
     ['P1', () => measureHeapOverhead()],
     ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
     ['P3', () => measureP3()],
