@@ -72,14 +72,15 @@ export class ProfileBuilder {
 
   /** Adds values for a stack given leaf first; identical stacks with identical labels are merged. */
   addSample(stack: readonly Frame[], values: readonly number[], labels?: Labels): void {
-    if (values.length !== this.width) throw new Error(`sample has ${values.length} values, profile has ${this.width} types`);
     const ids = stack.map((f) => this.locationId(f));
     this.addSampleIds(ids, values, labels);
   }
 
+  /** Adds values for a stack of location ids (from locationId), leaf first; ids and values are copied. */
   addSampleIds(ids: readonly number[], values: readonly number[], labels?: Labels): void {
+    if (values.length !== this.width) throw new Error(`sample has ${values.length} values, profile has ${this.width} types`);
     const labelEntries = labels ? Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)) : [];
-    const key = ids.join(',') + '|' + labelEntries.map(([k, v]) => `${k}=${typeof v}:${v}`).join('\u0000');
+    const key = labelEntries.length === 0 ? `${ids.join(',')}|` : ids.join(',') + '|' + labelEntries.map(([k, v]) => `${k}=${typeof v}:${v}`).join('\u0000');
     const existing = this.samples.get(key);
     if (existing) {
       for (let i = 0; i < values.length; i++) existing.value[i] = (existing.value[i] as number) + values[i]!;

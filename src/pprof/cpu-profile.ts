@@ -59,89 +59,116 @@ function apportion(total: number, weights: number[]): number[] {
   return parts;
 }
 
-/** Adds one V8 CPU profile's samples to a builder (several profiles, e.g. threads, may share one). */
+/**
+ * Adds one V8 CPU profile's samples to a builder (several profiles, e.g. threads, may share one).
+ * Work is per tree node, not per sample or stack level (profiles of a long window hold millions of
+ * stack frames): nodes are addressed by their position in `profile.nodes`, and each node's frame
+ * and location id are computed once. Location ids are still handed out in the order of a leaf-first
+ * walk of each stack, in the order nodes were first sampled, so the output does not depend on these
+ * caches.
+ */
 export function addCpuProfile(
   builder: ProfileBuilder,
   profile: Protocol.Profiler.Profile,
   opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame'>,
   labels?: Labels,
 ): CpuTotals {
-  const nodes = new Map<number, Protocol.Profiler.ProfileNode>();
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) {
-    nodes.set(n.id, n);
-    for (const c of n.children ?? []) parent.set(c, n.id);
+  const all = profile.nodes;
+  const n = all.length;
+  const index = new Map<number, number>();
+  for (let i = 0; i < n; i++) index.set(all[i]!.id, i);
+  const parentOf = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const children = all[i]!.children;
+    if (!children) continue;
+    for (const c of children) {
+      const ci = index.get(c);
+      if (ci !== undefined) parentOf[ci] = i;
+    }
   }
 
-  // Self samples and time (µs) per node.
-  const count = new Map<number, number>();
-  const time = new Map<number, number>();
+  // Self samples and time (µs) per node, and the nodes in the order they were first sampled.
+  const count = new Float64Array(n);
+  const time = new Float64Array(n);
+  const order: number[] = [];
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   if (samples.length > 0) {
-    for (let i = 0; i < samples.length; i++) {
-      const id = samples[i]!;
-      count.set(id, (count.get(id) ?? 0) + 1);
-      // timeDeltas[i] is the time since the previous sample; V8 can emit small negative ones.
-      time.set(id, (time.get(id) ?? 0) + Math.max(0, deltas[i] ?? opts.intervalUs));
+    for (let s = 0; s < samples.length; s++) {
+      const i = index.get(samples[s]!);
+      if (i === undefined) continue;
+      if (count[i] === 0) order.push(i);
+      count[i]! += 1;
+      // timeDeltas[s] is the time since the previous sample; V8 can emit small negative ones.
+      time[i]! += Math.max(0, deltas[s] ?? opts.intervalUs);
     }
   } else {
-    for (const n of profile.nodes) {
-      if (n.hitCount) {
-        count.set(n.id, n.hitCount);
-        time.set(n.id, n.hitCount * opts.intervalUs);
+    for (let i = 0; i < n; i++) {
+      const hits = all[i]!.hitCount;
+      if (hits) {
+        order.push(i);
+        count[i] = hits;
+        time[i] = hits * opts.intervalUs;
       }
     }
   }
 
   const map = opts.mapFrame ?? ((f: Frame) => f);
-  const frameCache = new Map<number, Frame>();
-  const frameOf = (n: Protocol.Profiler.ProfileNode): Frame => {
-    let f = frameCache.get(n.id);
-    if (!f) {
-      f = map(frameFromCallFrame(n.callFrame), n.callFrame.scriptId);
-      frameCache.set(n.id, f);
+  const rawFrames: Array<Frame | undefined> = new Array(n);
+  const rawOf = (i: number): Frame => (rawFrames[i] ??= frameFromCallFrame(all[i]!.callFrame));
+  const locations = new Int32Array(n); // 0: not yet assigned (pprof ids start at 1)
+  const locOf = (i: number): number => {
+    let id = locations[i]!;
+    if (id === 0) {
+      id = builder.locationId(map({ ...rawOf(i) }, all[i]!.callFrame.scriptId));
+      locations[i] = id;
     }
-    return f;
+    return id;
+  };
+  // The stack below a leaf: location ids of its callers, nearest first, the top (root) left out.
+  const withCallers = (leaf: number, i: number): number[] => {
+    const ids = [leaf];
+    for (let p = parentOf[i]!; p >= 0; p = parentOf[p]!) {
+      if (parentOf[p] === -1 && all[p]!.callFrame.functionName === ROOT) break;
+      ids.push(locOf(p));
+    }
+    return ids;
   };
 
   const totals: CpuTotals = { samples: 0, idleSamples: 0, idleNanos: 0, cpuNanos: 0 };
-  for (const [id, c] of count) {
-    const node = nodes.get(id);
-    if (!node || c <= 0) continue;
-    const ns = Math.round((time.get(id) ?? 0) * 1000);
+  for (const i of order) {
+    const node = all[i]!;
+    const c = count[i]!;
+    if (c <= 0) continue;
+    const ns = Math.round(time[i]! * 1000);
     totals.samples += c;
-    if (node.callFrame.functionName === ROOT && node.callFrame.url === '') continue;
+    const cf = node.callFrame;
+    if (cf.functionName === ROOT && cf.url === '') continue;
 
-    const callers: Frame[] = [];
-    for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
-      const pn = nodes.get(p)!;
-      if (pn.callFrame.functionName === ROOT && !parent.has(p)) break;
-      callers.push(frameOf(pn));
-    }
-
-    const isIdle = node.callFrame.functionName === IDLE && node.callFrame.url === '';
+    const isIdle = cf.functionName === IDLE && cf.url === '';
     if (isIdle) {
       totals.idleSamples += c;
       totals.idleNanos += ns;
     } else {
       totals.cpuNanos += ns;
     }
-    const leaf = frameOf(node);
     const ticks = (node.positionTicks ?? []).filter((t) => t.ticks > 0);
     if (ticks.length === 0) {
-      builder.addSample([leaf, ...callers], [c, isIdle ? 0 : ns], labels);
+      builder.addSampleIds(withCallers(locOf(i), i), [c, isIdle ? 0 : ns], labels);
       continue;
     }
     const counts = apportion(c, ticks.map((t) => t.ticks));
     const times = apportion(ns, ticks.map((t) => t.ticks));
-    const raw = frameFromCallFrame(node.callFrame);
-    ticks.forEach((t, i) => {
-      if (counts[i] === 0 && times[i] === 0) return;
+    const raw = rawOf(i);
+    let stack: number[] | undefined;
+    for (let k = 0; k < ticks.length; k++) {
+      if (counts[k] === 0 && times[k] === 0) continue;
       // positionTicks lines are already 1-based (callFrame.lineNumber is 0-based).
-      const lineFrame = map({ ...raw, line: t.line, column: 0 }, node.callFrame.scriptId);
-      builder.addSample([lineFrame, ...callers], [counts[i]!, isIdle ? 0 : times[i]!], labels);
-    });
+      const leaf = builder.locationId(map({ ...raw, line: ticks[k]!.line, column: 0 }, cf.scriptId));
+      if (stack) stack[0] = leaf;
+      else stack = withCallers(leaf, i);
+      builder.addSampleIds(stack, [counts[k]!, isIdle ? 0 : times[k]!], labels);
+    }
   }
   return totals;
 }

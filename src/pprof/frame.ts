@@ -25,15 +25,23 @@ export interface CdpCallFrame {
   scriptId?: string;
 }
 
+// A profile names the same few hundred scripts in thousands of frames; fileURLToPath is slow enough
+// to show in conversion profiles, so paths are remembered (bounded: cleared when it grows large).
+const paths = new Map<string, string>();
+
 export function scriptPath(url: string): string {
-  if (url.startsWith('file://')) {
+  if (!url.startsWith('file://')) return url;
+  let p = paths.get(url);
+  if (p === undefined) {
     try {
-      return fileURLToPath(url);
+      p = fileURLToPath(url);
     } catch {
-      return url;
+      p = url;
     }
+    if (paths.size >= 10_000) paths.clear();
+    paths.set(url, p);
   }
-  return url;
+  return p;
 }
 
 export function functionName(name: string, file: string, line1: number): string {

@@ -1,0 +1,55 @@
+// One P2 measurement in a fresh process (as the CLI converts once per run, with a cold JIT):
+// JSON.parse of a V8 CPU profile, then nodeprof's conversion of the parsed profile to pprof and
+// its gzip encoding. Prints one JSON line. Run with --expose-gc so each step starts after a GC.
+// Usage: node --expose-gc dist/bench/convert-worker.js <file.cpuprofile>
+
+import fs from 'node:fs';
+import type { Protocol } from 'devtools-protocol';
+import { cpuProfileToPprof } from '../src/pprof/cpu-profile.js';
+import { encodePprof } from '../src/pprof/encode.js';
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+const file = process.argv[2]!;
+const text = fs.readFileSync(file, 'utf8');
+
+// CPU time (all threads of this process) beside wall time: on a shared machine it moves less.
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
+
+gc();
+let t = performance.now();
+let c = process.cpuUsage();
+const profile = JSON.parse(text) as Protocol.Profiler.Profile;
+const parseMs = performance.now() - t;
+const parseCpuMs = cpuMs(c);
+
+gc();
+t = performance.now();
+c = process.cpuUsage();
+const pprof = cpuProfileToPprof(profile, { intervalUs: 1000, startedAtMs: 1_764_000_000_000 });
+const convertMs = performance.now() - t;
+const convertCpuMs = cpuMs(c);
+t = performance.now();
+c = process.cpuUsage();
+const bytes = encodePprof(pprof);
+const encodeMs = performance.now() - t;
+const encodeCpuMs = cpuMs(c);
+
+process.stdout.write(
+  `${JSON.stringify({
+    inputBytes: fs.statSync(file).size,
+    nodes: profile.nodes.length,
+    samples: profile.samples?.length ?? 0,
+    parseMs,
+    convertMs,
+    encodeMs,
+    parseCpuMs,
+    convertCpuMs,
+    encodeCpuMs,
+    outputBytes: bytes.length,
+    locations: pprof.location.length,
+    pprofSamples: pprof.sample.length,
+  })}\n`,
+);

@@ -1,0 +1,134 @@
+// Child processes of the bench: bench targets, the built CLI, workers. Each is tracked and killed by
+// pid when the bench ends, whatever way it ends.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file runs from dist/bench/lib/). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BENCH_FIXTURES = path.join(ROOT, 'bench/fixtures');
+export const CLI = path.join(ROOT, 'bin/nodeprof.js');
+
+const live = new Set<ChildProcess>();
+
+function track(p: ChildProcess): ChildProcess {
+  live.add(p);
+  p.on('exit', () => live.delete(p));
+  return p;
+}
+
+export function killAll(): void {
+  for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+}
+
+export interface Child {
+  proc: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** First match of re in stdout (re-checked as output arrives). */
+  waitStdout(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  send(line: string): void;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
+}
+
+export interface SpawnOpts {
+  nodeArgs?: string[];
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Starts `node [nodeArgs] script [args]` with piped stdio. */
+export function startNode(script: string, opts: SpawnOpts = {}): Child {
+  const proc = track(
+    spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])], {
+      cwd: opts.cwd ?? ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    }),
+  );
+  let out = '';
+  let err = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  proc.stdin!.on('error', () => undefined);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) =>
+    proc.on('close', (code, signal) => resolve({ code, signal, atMs: Date.now() })),
+  );
+  const waitStdout = (re: RegExp, timeoutMs = 30_000) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const check = () => {
+        const m = re.exec(out);
+        if (m) {
+          done();
+          resolve(m);
+        }
+      };
+      const onExit = () => {
+        check();
+        done();
+        reject(new Error(`${path.basename(script)} exited before printing ${re}; stdout: ${out.slice(-500)} stderr: ${err.slice(-500)}`));
+      };
+      const done = () => {
+        clearTimeout(timer);
+        proc.stdout!.off('data', check);
+        proc.off('exit', onExit);
+      };
+      timer = setTimeout(() => {
+        done();
+        reject(new Error(`${path.basename(script)} did not print ${re} within ${timeoutMs}ms; stderr: ${err.slice(-500)}`));
+      }, timeoutMs);
+      proc.stdout!.on('data', check);
+      proc.on('exit', onExit);
+      check();
+    });
+  return {
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    waitStdout,
+    send: (line) => void proc.stdin!.write(`${line}\n`),
+    exited,
+  };
+}
+
+export interface Target extends Child {
+  /** Inspector port, when started with one. */
+  inspectPort: number;
+  /** HTTP port, for the HTTP fixture. */
+  httpPort: number;
+}
+
+/** Starts a bench fixture and waits for "ready" (and the inspector port when --inspect is given). */
+export async function startTarget(fixture: string, opts: SpawnOpts = {}): Promise<Target> {
+  const c = startNode(path.join(BENCH_FIXTURES, fixture), opts);
+  const ready = await c.waitStdout(/ready (\d+)(?: port (\d+))?\n/);
+  let inspectPort = 0;
+  if ((opts.nodeArgs ?? []).some((a) => a.startsWith('--inspect'))) {
+    const deadline = Date.now() + 10_000;
+    while (!inspectPort && Date.now() < deadline) {
+      const m = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(c.stderr());
+      if (m) inspectPort = Number(m[1]);
+      else await new Promise((r) => setTimeout(r, 10));
+    }
+    if (!inspectPort) throw new Error(`no inspector port from ${fixture}: ${c.stderr()}`);
+  }
+  return { ...c, inspectPort, httpPort: Number(ready[2] ?? 0) };
+}
+
+/** Asks a fixture to exit cleanly ("exit" on stdin), and kills it if it has not within timeoutMs. */
+export async function stopTarget(t: Child, timeoutMs = 10_000): Promise<void> {
+  t.send('exit');
+  const timer = setTimeout(() => t.proc.kill('SIGKILL'), timeoutMs);
+  await t.exited;
+  clearTimeout(timer);
+}
+
+/** Runs the built CLI; resolves when it has exited. */
+export function startCli(args: string[], opts: SpawnOpts = {}): Child {
+  return startNode(CLI, { ...opts, args });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

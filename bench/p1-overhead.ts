@@ -1,0 +1,255 @@
+// P1: what profiling costs the target. Throughput of a CPU-bound target and of an HTTP target under
+// a bounded loopback load, with each profiler running, as a ratio to the same target unprofiled in
+// the same round.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decodePprof } from '../src/pprof/encode.js';
+import { newAgent, runLoad } from './lib/load.js';
+import { sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Target } from './lib/procs.js';
+import type { Measure, Row } from './lib/report.js';
+import { roundOrder, summarize } from './lib/stats.js';
+
+export interface P1Options {
+  rounds: number;
+  /** Warm-up, as work: units of the CPU target, requests to the HTTP target. */
+  warmUnits: number;
+  warmRequests: number;
+  measureMs: number;
+  connections: number;
+  log(line: string): void;
+}
+
+type Kind = 'plain' | 'inspect' | 'nodeprof' | 'cpuprof' | 'datadog';
+interface Condition {
+  key: string;
+  name: string;
+  kind: Kind;
+  intervalUs?: number;
+}
+
+const CONDITIONS: Condition[] = [
+  { key: 'plain', name: 'unprofiled (baseline)', kind: 'plain' },
+  { key: 'inspect', name: 'inspector open, no client', kind: 'inspect' },
+  { key: 'nodeprof-1ms', name: 'nodeprof attach --cpu, 1 ms', kind: 'nodeprof', intervalUs: 1000 },
+  { key: 'nodeprof-10ms', name: 'nodeprof attach --cpu, 10 ms', kind: 'nodeprof', intervalUs: 10_000 },
+  { key: 'cpu-prof', name: 'node --cpu-prof, 1 ms (the floor)', kind: 'cpuprof', intervalUs: 1000 },
+  { key: 'datadog-1ms', name: '@datadog/pprof time profiler in-process, 1 ms', kind: 'datadog', intervalUs: 1000 },
+];
+
+interface RunResult {
+  throughput: number;
+  /** Work per CPU-second of the target process (all its threads): moves less than throughput when the machine is shared. */
+  perCpu?: number;
+  /** Share of the measured window the profiler covered (nodeprof: from its profile's times). */
+  coverage?: number;
+  problem?: string;
+}
+
+/** Whether @datadog/pprof loads and its time profiler starts here (it ships prebuilt binaries). */
+export async function peerAvailable(): Promise<{ ok: boolean; detail: string }> {
+  const code = "const p=require('@datadog/pprof');p.time.start({intervalMicros:1000,durationMillis:60000});const x=p.time.stop();console.log('ok '+require('@datadog/pprof/package.json').version)";
+  const c = startNode('-e', { args: [code], cwd: ROOT });
+  // startNode puts the script first: `node -e <code>` works as script '-e' with args [code].
+  const r = await c.exited;
+  const out = c.stdout().trim();
+  if (r.code === 0 && out.startsWith('ok ')) return { ok: true, detail: `@datadog/pprof ${out.slice(3)}` };
+  return { ok: false, detail: (c.stderr().trim().split('\n').find((l) => /Error/.test(l)) ?? c.stderr().trim().split('\n')[0] ?? `exit ${r.code}`).slice(0, 200) };
+}
+
+function nodeArgsFor(c: Condition, tmp: string): string[] {
+  switch (c.kind) {
+    case 'inspect':
+    case 'nodeprof':
+      return ['--inspect=127.0.0.1:0'];
+    case 'cpuprof':
+      return ['--cpu-prof', `--cpu-prof-dir=${tmp}`, `--cpu-prof-interval=${c.intervalUs}`];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Waits until V8's CPU profiler runs in a process: V8 starts a thread named v8:ProfEvntProc for it
+ * (Linux shows thread names in /proc). Elsewhere it waits a fixed 2 s.
+ */
+async function profilerRunning(pid: number, timeoutMs: number): Promise<void> {
+  const tasks = `/proc/${pid}/task`;
+  if (!fs.existsSync(tasks)) return sleep(2000);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const t of fs.readdirSync(tasks)) {
+      try {
+        if (fs.readFileSync(`${tasks}/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) return;
+      } catch {
+        // the thread ended while we looked
+      }
+    }
+    await sleep(20);
+  }
+  throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
+}
+
+/** CPU time (user + system, all threads) of a process so far, from /proc (NaN elsewhere). */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name; clock ticks are 100/s on Linux.
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Overlap of the profile's [start, end] with the measured window [t0, t1], as a share of the window. */
+function coverage(file: string, t0: number, t1: number): number {
+  const p = decodePprof(fs.readFileSync(file));
+  const start = Number(p.timeNanos) / 1e6;
+  const end = start + Number(p.durationNanos) / 1e6;
+  return Math.max(0, Math.min(end, t1) - Math.max(start, t0)) / (t1 - t0);
+}
+
+async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Promise<RunResult> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-bench-'));
+  const env = c.kind === 'datadog' ? { BENCH_DD_INTERVAL_US: String(c.intervalUs) } : {};
+  let target: Target | undefined;
+  try {
+    target = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { nodeArgs: nodeArgsFor(c, tmp), env });
+    if (/peer-error/.test(target.stdout())) return { throughput: NaN, problem: target.stdout().split('peer-error ')[1]!.split('\n')[0] };
+    const out = path.join(tmp, 'cpu.pb.gz');
+    // The warm-up starts once V8's profiler thread runs in the target, so nodeprof's own start-up
+    // (P4) is not inside the window; after the window a Ctrl-C (SIGINT) stops nodeprof, which then
+    // writes the profile, whose own times check that it covered the window.
+    const cli =
+      c.kind === 'nodeprof'
+        ? startCli(['attach', String(target.inspectPort), '--cpu', '10m', '--interval', `${c.intervalUs}us`, '-o', out])
+        : undefined;
+    if (cli) {
+      const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
+      failed.catch(() => undefined);
+      await Promise.race([profilerRunning(target.proc.pid!, 30_000), failed]);
+    }
+    let throughput: number;
+    let perCpu: number | undefined;
+    let t0: number;
+    let t1: number;
+    if (fixture === 'cpu') {
+      target.send(`run ${o.warmUnits} ${o.measureMs}`);
+      const m = await target.waitStdout(/result (\{.*\})\n/, o.measureMs + 180_000);
+      const r = JSON.parse(m[1]!) as { units: number; ms: number; cpuMs: number; t0: number; t1: number };
+      throughput = (r.units * 1000) / r.ms;
+      perCpu = (r.units * 1000) / r.cpuMs;
+      t0 = r.t0;
+      t1 = r.t1;
+    } else {
+      const agent = newAgent(o.connections);
+      try {
+        const bounds = { port: target.httpPort, connections: o.connections, maxRequests: 500_000 };
+        await runLoad(agent, { ...bounds, maxRequests: o.warmRequests, durationMs: 180_000 });
+        t0 = Date.now();
+        const cpu0 = cpuMsOf(target.proc.pid!);
+        const r = await runLoad(agent, { ...bounds, durationMs: o.measureMs });
+        const cpu1 = cpuMsOf(target.proc.pid!);
+        t1 = t0 + r.ms;
+        if (r.errors > 0) return { throughput: NaN, problem: `${r.errors} failed requests` };
+        throughput = r.rps;
+        perCpu = (r.ok * 1000) / (cpu1 - cpu0);
+      } finally {
+        agent.destroy();
+      }
+    }
+    const result: RunResult = { throughput, perCpu };
+    if (cli) {
+      cli.proc.kill('SIGINT');
+      const done = await cli.exited;
+      if (done.code !== 0) return { throughput: NaN, problem: `nodeprof exited ${done.code}: ${cli.stderr().trim().split('\n').pop()}` };
+      result.coverage = coverage(out, t0, t1);
+    }
+    await stopTarget(target);
+    if (c.kind === 'cpuprof' && !fs.readdirSync(tmp).some((f) => f.endsWith('.cpuprofile'))) result.problem = 'node --cpu-prof wrote no profile';
+    if (c.kind === 'datadog') {
+      const m = /peer (\{.*\})/.exec(target.stdout());
+      const samples = m ? (JSON.parse(m[1]!) as { samples: number }).samples : 0;
+      if (!(samples > 0)) result.problem = '@datadog/pprof recorded no samples';
+    }
+    return result;
+  } finally {
+    if (target && target.proc.exitCode === null) target.proc.kill('SIGKILL');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function measureP1(o: P1Options): Promise<Measure[]> {
+  const peer = await peerAvailable();
+  o.log(`P1: peer profiler ${peer.ok ? peer.detail : `unavailable: ${peer.detail}`}`);
+  const conds = CONDITIONS.filter((c) => c.kind !== 'datadog' || peer.ok);
+  const fixtures = ['cpu', 'http'] as const;
+  const runs = new Map<string, RunResult[]>(); // `${fixture}/${key}` → per round
+  for (let round = 0; round < o.rounds; round++) {
+    for (const fixture of roundOrder(fixtures, round)) {
+      for (const c of roundOrder(conds, round)) {
+        const r = await runOnce(fixture, c, o).catch((err: Error) => ({ throughput: NaN, problem: err.message.split('\n')[0] }) as RunResult);
+        o.log(`P1 ${fixture} round ${round + 1}/${o.rounds} ${c.key}: ${r.throughput.toFixed(1)}/s${r.coverage !== undefined ? ` coverage ${(100 * r.coverage).toFixed(0)}%` : ''}${r.problem ? ` (${r.problem})` : ''}`);
+        const k = `${fixture}/${c.key}`;
+        runs.set(k, [...(runs.get(k) ?? []), r]);
+      }
+    }
+  }
+
+  return fixtures.map((fixture): Measure => {
+    const base = runs.get(`${fixture}/plain`)!;
+    const rows: Row[] = [];
+    const notes: string[] = [];
+    const ratioMedian = new Map<string, number>();
+    for (const c of conds) {
+      const rs = runs.get(`${fixture}/${c.key}`)!;
+      const tput = summarize(rs.map((r) => r.throughput));
+      const ratios = rs.map((r, i) => r.throughput / base[i]!.throughput);
+      const s = summarize(ratios);
+      ratioMedian.set(c.key, s.median);
+      const unit = fixture === 'cpu' ? 'units/s' : 'req/s';
+      rows.push({
+        name: c.name,
+        unit: 'ratio',
+        summary: s,
+        extra: {
+          [`median ${unit}`]: tput.median.toFixed(0),
+          'overhead (median)': c.kind === 'plain' ? '' : `${((1 - s.median) * 100).toFixed(1)}%`,
+          'work per CPU-s ratio (median)': summarize(rs.map((r, i) => (r.perCpu ?? NaN) / (base[i]!.perCpu ?? NaN))).median.toFixed(3),
+        },
+      });
+      const problems = rs.filter((r) => r.problem).map((r) => r.problem!);
+      if (problems.length) notes.push(`${c.name}: ${problems.length} run(s) failed: ${[...new Set(problems)].join('; ')}`);
+      const partial = rs.filter((r) => r.coverage !== undefined && r.coverage < 0.999);
+      if (partial.length) {
+        notes.push(`${c.name}: in ${partial.length} run(s) the profiler covered only ${partial.map((r) => `${(100 * r.coverage!).toFixed(0)}%`).join(', ')} of the measured window`);
+      }
+    }
+    const np = ratioMedian.get('nodeprof-1ms');
+    const floor = ratioMedian.get('cpu-prof');
+    if (np !== undefined && floor !== undefined && Number.isFinite(np) && Number.isFinite(floor)) {
+      notes.push(`nodeprof at 1 ms vs node --cpu-prof: ${((floor - np) * 100).toFixed(1)} percentage points more overhead (median ratios ${np.toFixed(3)} vs ${floor.toFixed(3)}; negative means less).`);
+    }
+    if (!peer.ok) notes.push(`@datadog/pprof was not measured: it did not load here (${peer.detail}).`);
+    else notes.push(`Peer: ${peer.detail}, loaded from npm with its bundled prebuilt binary, started in the target at process start (\`time.start({ intervalMicros })\`) and stopped after the window.`);
+    notes.push(
+      `"work per CPU-s ratio": units (requests) per CPU-second of the target process, every thread counted (V8's profiler thread too), against the baseline's; it moves less than throughput on a shared machine, but does not see time the target loses waiting for a core.${fixture === 'http' ? ' From /proc/<pid>/stat, 10 ms resolution.' : ''}`,
+    );
+    notes.push(
+      fixture === 'cpu'
+        ? `Target: bench/fixtures/cpu-work.js (a synthetic app of 320 functions in 10 files), units of work back to back with a setImmediate between them; a warm-up of ${o.warmUnits} units (work, not time, so the JIT is as warm in every condition), then units counted for ${o.measureMs} ms. nodeprof runs with \`--cpu 10m\` and is stopped with Ctrl-C (SIGINT) after the window, which makes it write what it collected.`
+        : `Target: bench/fixtures/http-server.js on 127.0.0.1 (each request: app work + filter/sort/JSON of 50 items); load: ${o.connections} keep-alive connections from the bench process, one request at a time each, ${o.warmRequests} requests of warm-up then ${o.measureMs} ms measured, at most 500,000 requests.`,
+    );
+    return {
+      id: fixture === 'cpu' ? 'P1a' : 'P1b',
+      title: fixture === 'cpu' ? 'overhead on a CPU-bound target (throughput ratio, profiled / unprofiled)' : 'overhead on an HTTP target under loopback load (throughput ratio, profiled / unprofiled)',
+      status: 'measured',
+      method: `Each round starts a fresh target per condition (conditions interleaved, order rotated and reversed every round) and divides its throughput by the unprofiled target's in the same round; 1.000 means no cost. ${o.rounds} round(s).`,
+      goal: 'nodeprof within 1 percentage point of node --cpu-prof',
+      rows,
+      notes,
+    };
+  });
+}

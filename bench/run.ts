@@ -1,0 +1,132 @@
+// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5] [--compare-dist dir] [--sizes 1,10,100]`: runs every measure in one process,
+// one after another (never two at once: they would disturb each other on a 2-core machine), and
+// writes RESULTS.md and results.json (to bench/ unless --out says otherwise).
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { measureP1 } from './p1-overhead.js';
+import { measureP2 } from './p2-convert.js';
+import { measureP4, measureP5 } from './p4-p5-latency.js';
+import { measureHeapOverhead, measureP3, measureP6 } from './slots.js';
+import { killAll, ROOT } from './lib/procs.js';
+import { NOTES_MARKER, renderMarkdown, type MachineFacts, type Measure, type Results } from './lib/report.js';
+
+interface Args {
+  quick: boolean;
+  out: string;
+  only?: Set<string>;
+  compareDist?: string;
+  sizesMB?: number[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, out: path.join(ROOT, 'bench') };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    if (x === '--quick') a.quick = true;
+    else if (x === '--out') a.out = path.resolve(argv[++i] ?? '.');
+    else if (x === '--only') a.only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()));
+    else if (x === '--compare-dist') a.compareDist = path.resolve(argv[++i] ?? '.');
+    else if (x === '--sizes') a.sizesMB = (argv[++i] ?? '').split(',').map(Number).filter((n) => n > 0);
+    else {
+      process.stderr.write(`bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P2,P3,P4,P5,P6, --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB)\n`);
+      process.exit(2);
+    }
+  }
+  return a;
+}
+
+function machineFacts(): MachineFacts {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'bench', 'bin', 'package.json'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    if (dirty) commit += ' (with uncommitted changes)';
+  } catch {
+    // not a git checkout
+  }
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    loadAverageAtStart: os.loadavg(),
+    commit,
+  };
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const args = parseArgs(argv);
+  const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}` : `node dist/bench/run.js ${argv.join(' ')}`.trim();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const started = performance.now();
+  const machine = machineFacts();
+  const q = args.quick;
+  const latency = { p4Runs: q ? 1 : 7, p5Runs: q ? 1 : 3, p5WindowS: q ? 2 : 30, log };
+  const cacheDir = path.join(ROOT, 'bench/out/cache');
+
+  const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
+    ['P1', () => measureP1({ rounds: q ? 1 : 4, warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: q ? 400 : 2500, connections: 8, log })],
+    ['P1', () => measureHeapOverhead()],
+    ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
+    ['P3', () => measureP3()],
+    ['P4', () => measureP4(latency)],
+    ['P5', () => measureP5(latency)],
+    ['P6', () => measureP6()],
+  ];
+  const measures: Measure[] = [];
+  let failed = 0;
+  for (const [id, run] of plan) {
+    if (args.only && !args.only.has(id)) {
+      measures.push({ id, title: '', status: 'skipped', reason: `not in --only ${[...args.only].join(',')}` });
+      continue;
+    }
+    log(`bench: ${id}...`);
+    try {
+      const m = await run();
+      measures.push(...(Array.isArray(m) ? m : [m]));
+    } catch (err) {
+      failed++;
+      const reason = (err as Error).message.split('\n')[0]!;
+      log(`bench: ${id} failed: ${reason}`);
+      measures.push({ id, title: 'failed', status: 'failed', reason });
+    } finally {
+      killAll();
+    }
+  }
+  machine.loadAverageAtEnd = os.loadavg();
+  const results: Results = { command, quick: q, machine, wallSeconds: (performance.now() - started) / 1000, measures };
+
+  fs.mkdirSync(args.out, { recursive: true });
+  const mdFile = path.join(args.out, 'RESULTS.md');
+  const previous = fs.existsSync(mdFile) ? fs.readFileSync(mdFile, 'utf8') : '';
+  const kept = previous.includes(NOTES_MARKER) ? previous.slice(previous.indexOf(NOTES_MARKER) + NOTES_MARKER.length) : '';
+  fs.writeFileSync(path.join(args.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(mdFile, renderMarkdown(results, kept));
+  log(`bench: wrote ${mdFile} and results.json in ${results.wallSeconds.toFixed(0)} s`);
+  return failed ? 1 : 0;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+main().then(
+  (code) => {
+    killAll();
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    killAll();
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,66 @@
+// `npm run bench -- --quick` keeps working: it runs every measure once, briefly, and writes
+// RESULTS.md and results.json with numbers. No timing goals are asserted (the machine is shared).
+import { afterEach, expect, test } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../helpers/processes.js';
+
+let bench: ChildProcess | undefined;
+afterEach(() => {
+  // SIGTERM: the bench kills its own targets and CLIs before it exits.
+  if (bench && bench.exitCode === null && bench.signalCode === null) bench.kill('SIGTERM');
+});
+
+interface Row {
+  name: string;
+  summary: { n: number; min: number; median: number; max: number };
+}
+interface Measure {
+  id: string;
+  status: string;
+  rows?: Row[];
+  reason?: string;
+}
+
+test('bench --quick writes RESULTS.md and results.json holding numbers for every measured item', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-bench-test-'));
+  let stderr = '';
+  const code = await new Promise<number | null>((resolve) => {
+    bench = spawn(process.execPath, [path.join(ROOT, 'dist/bench/run.js'), '--quick', '--out', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    bench.stderr!.on('data', (d) => (stderr += d));
+    bench.on('close', (c) => resolve(c));
+  });
+  expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+
+  const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { quick: boolean; machine: { cores: number; node: string }; measures: Measure[] };
+  expect(results.quick).toBe(true);
+  expect(results.machine.cores).toBeGreaterThan(0);
+  expect(results.machine.node).toBe(process.version);
+  const byId = new Map(results.measures.map((m) => [m.id, m]));
+  for (const id of ['P1a', 'P1b', 'P2', 'P4', 'P5']) {
+    const m = byId.get(id);
+    expect({ id, status: m?.status }).toEqual({ id, status: 'measured' });
+    expect(m!.rows!.length).toBeGreaterThan(0);
+    for (const r of m!.rows!) {
+      expect({ id, row: r.name, finite: [r.summary.min, r.summary.median, r.summary.max].every(Number.isFinite) }).toEqual({ id, row: r.name, finite: true });
+      expect(r.summary.n).toBeGreaterThan(0);
+    }
+  }
+  // P1: every profiler condition ran, and the baseline ratio is 1 by construction.
+  const p1 = byId.get('P1a')!.rows!;
+  expect(p1.map((r) => r.name)).toEqual(expect.arrayContaining(['unprofiled (baseline)', 'nodeprof attach --cpu, 1 ms', 'nodeprof attach --cpu, 10 ms', 'node --cpu-prof, 1 ms (the floor)']));
+  expect(p1.find((r) => r.name === 'unprofiled (baseline)')!.summary.median).toBe(1);
+  // Slots for features not built yet say what they wait for.
+  for (const id of ['P1c', 'P3', 'P6']) {
+    const m = byId.get(id);
+    if (m?.status !== 'measured') expect(m?.reason).toMatch(/needs /);
+  }
+
+  const md = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
+  expect(md).toMatch(/npm run bench|dist\/bench\/run\.js --quick/);
+  expect(md).toMatch(/\| cores \| \d+ × /);
+  expect(md).toMatch(/\| Node\.js \| v\d+/);
+  expect(md).toMatch(/## P2: .*\n[\s\S]*?\| [^|]+ \| \d+\.\d+ \| \*\*\d+\.\d+\*\* \|/);
+}, 600_000);
