@@ -19,6 +19,8 @@ export interface AttachPlan {
   output?: string;
   top: boolean;
   open: boolean;
+  /** Pause a target whose event loop is blocked at attach so running frames are attributed (default on). */
+  repair?: boolean;
 }
 
 export interface Progress {
@@ -56,11 +58,11 @@ function pickFormat(kind: ProfileKind, allowed: readonly Format[], wanted: Forma
   return wanted;
 }
 
-export function planJobs(plan: AttachPlan): PlannedJob[] {
+export function planJobs(plan: AttachPlan, log?: (line: string) => void): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
-    jobs.push({ job: new CpuJob(plan.intervalUs, format), format, durationMs: plan.cpu.durationMs });
+    jobs.push({ job: new CpuJob(plan.intervalUs, format, { repair: plan.repair, log }), format, durationMs: plan.cpu.durationMs });
   }
   if (jobs.length === 0) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
   return jobs;
@@ -97,7 +99,7 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
 }
 
 export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number> {
-  const planned = planJobs(plan);
+  const planned = planJobs(plan, io.log);
   const windowMs = Math.max(...planned.map((p) => p.durationMs));
   const target = await openTarget(plan.target);
   const started: PlannedJob[] = [];
@@ -114,8 +116,10 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
   const startedAtMs = Date.now();
   try {
     for (const p of planned) {
-      await p.job.start(target.session);
+      // Listed before start returns: a start can take a while (the blocked-loop repair), and an abort
+      // meanwhile must still clean it up.
       started.push(p);
+      await p.job.start(target.session);
     }
     stopReason = await runWindow(target, windowMs, io, kindLabel(planned.map((p) => p.job.kind)));
     if (stopReason === 'target-ended') {

@@ -25,6 +25,11 @@ export function attachCommand(ctx: CommandContext) {
         .option('format', { type: 'string', choices: FORMATS, describe: 'output format (default pprof)' })
         .option('top', { type: 'boolean', default: false, describe: 'also print the top functions in the terminal' })
         .option('open', { type: 'boolean', default: false, describe: 'open the result with go tool pprof -http' })
+        .option('repair', {
+          type: 'boolean',
+          default: true,
+          describe: 'if the event loop is blocked at attach, pause the target once, briefly, so functions already running are profiled under their own names (--no-repair never pauses)',
+        })
         .strict()
         .example('$0 attach 9229 --cpu 30s', 'CPU profile for 30s, written to a file')
         .example('$0 attach 9229 --cpu 10s > cpu.pb.gz && go tool pprof -top cpu.pb.gz', 'to stdout'),
@@ -37,6 +42,7 @@ export function attachCommand(ctx: CommandContext) {
         output: argv.output as string | undefined,
         top: Boolean(argv.top),
         open: Boolean(argv.open),
+        repair: argv.repair !== false,
       };
       if (!plan.cpu) throw new UsageError('nothing to collect: give --cpu <duration> (e.g. --cpu 30s)');
       const interrupts = ctx.interrupts();

@@ -2,18 +2,37 @@
 
 import type { Protocol } from 'devtools-protocol';
 import type { CdpSession } from '../target/session.js';
+import { probeEventLoop, repairRunningFrames, type LoopAtStart, type RepairOptions } from './blocked.js';
 
 export interface CpuRecording {
   profile: Protocol.Profiler.Profile;
   startedAtMs: number;
   intervalUs: number;
+  /** What the event loop was doing when the profiler started, and what we did about it. */
+  loop?: LoopAtStart;
+}
+
+export interface CpuCollectorOptions {
+  /** Pause and step a blocked target so frames already running are attributed (default true). */
+  repair?: boolean;
+  probeTimeoutMs?: number;
+  repairOptions?: Omit<RepairOptions, 'signal'>;
+  /** Called as soon as the start-up check knows the loop is blocked, and again after the repair. */
+  onLoopReport?: (loop: LoopAtStart) => void;
 }
 
 export class CpuCollector {
   private running = false;
   private startedAtMs = 0;
+  private loop: LoopAtStart | undefined;
+  private repairing = false;
+  private turnedAtMs: number | undefined;
+  private readonly abort = new AbortController();
 
-  constructor(readonly intervalUs: number) {}
+  constructor(
+    readonly intervalUs: number,
+    private readonly opts: CpuCollectorOptions = {},
+  ) {}
 
   async start(session: CdpSession): Promise<void> {
     await session.send('Profiler.enable');
@@ -21,17 +40,37 @@ export class CpuCollector {
     this.startedAtMs = Date.now();
     await session.send('Profiler.start');
     this.running = true;
+    // The repair must come after Profiler.start: only frames (re-)entered after it are attributed.
+    const probe = await probeEventLoop(session, { timeoutMs: this.opts.probeTimeoutMs });
+    const repairOff = this.opts.repair === false;
+    this.loop = { probe, repairOff };
+    void probe.turned.then((at) => (this.turnedAtMs = at));
+    if (probe.state !== 'blocked') return;
+    this.opts.onLoopReport?.(this.loop);
+    if (repairOff || this.abort.signal.aborted) return;
+    this.repairing = true;
+    try {
+      this.loop.repair = await repairRunningFrames(session, { ...this.opts.repairOptions, signal: this.abort.signal });
+    } finally {
+      this.repairing = false;
+    }
+    this.opts.onLoopReport?.(this.loop);
   }
 
   async stop(session: CdpSession): Promise<CpuRecording> {
     const { profile } = await session.send('Profiler.stop');
     this.running = false;
     await session.send('Profiler.disable').catch(() => undefined);
-    return { profile, startedAtMs: this.startedAtMs, intervalUs: this.intervalUs };
+    const loop = this.loop && { ...this.loop, turnedAtMs: this.turnedAtMs, stoppedAtMs: Date.now() };
+    return { profile, startedAtMs: this.startedAtMs, intervalUs: this.intervalUs, loop };
   }
 
   async cleanup(session: CdpSession): Promise<void> {
+    // Cuts a repair short; it resumes the target and disables the debugger on its way out.
+    this.abort.abort();
     if (session.isEnded) return;
+    // Not waiting for the repair to unwind: Debugger.disable resumes and cancels whatever it left.
+    if (this.repairing) await session.send('Debugger.disable').catch(() => undefined);
     if (this.running) {
       this.running = false;
       await session.send('Profiler.stop').catch(() => undefined);

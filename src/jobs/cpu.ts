@@ -1,5 +1,6 @@
 // The CPU job: Profiler collection, converted to the requested format.
 
+import { loopComments, loopStartLines, loopStopLines } from '../collect/blocked.js';
 import { CpuCollector } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import { cpuProfileToPprof } from '../pprof/cpu-profile.js';
@@ -16,8 +17,11 @@ export class CpuJob implements Job {
   constructor(
     intervalUs: number,
     private readonly format: Format,
+    opts: { repair?: boolean; log?: (line: string) => void } = {},
   ) {
-    this.collector = new CpuCollector(intervalUs);
+    // A blocked loop is told as soon as it is known (the window may be long), the rest at the end.
+    const log = opts.log;
+    this.collector = new CpuCollector(intervalUs, { repair: opts.repair, onLoopReport: log && ((loop) => loopStartLines(loop).forEach(log)) });
   }
 
   start(session: CdpSession): Promise<void> {
@@ -28,10 +32,12 @@ export class CpuJob implements Job {
     const rec = await this.collector.stop(ctx.session);
     const samples = rec.profile.samples?.length ?? 0;
     const notes = [`cpu: ${samples} samples over ${((rec.profile.endTime - rec.profile.startTime) / 1e6).toFixed(1)}s`];
+    if (rec.loop) notes.push(...loopStopLines(rec.loop));
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
-    const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs });
+    const comments = rec.loop ? loopComments(rec.loop) : [];
+    const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, comments });
     const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
     return { kind: 'cpu', format: this.format, data, profile, notes };
   }

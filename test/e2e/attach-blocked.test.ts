@@ -1,0 +1,101 @@
+// `attach --cpu` against a target whose event loop is already blocked when nodeprof attaches.
+import { afterEach, describe, expect, test } from '@jest/globals';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { byFunction, loadProfile } from '../helpers/profiles.js';
+import { killAll, runCli, startTarget } from '../helpers/processes.js';
+import { commentsOf, startStuckServer, type StuckServer } from '../helpers/stuck.js';
+
+afterEach(killAll);
+
+function tmpfile(name: string): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-blocked-')), name);
+}
+
+/** The target is not left paused: its loop ends, the blocked request is answered, new ones too, and a second attach works. */
+async function expectRecovered(t: StuckServer, answer: Promise<string>): Promise<void> {
+  await expect(answer).resolves.toMatch(/^(spun|waited) /);
+  await expect(t.request('/', 10_000)).resolves.toBe('ok\n');
+  const again = await runCli(['attach', String(t.port), '--cpu', '1s']);
+  expect(again.code).toBe(0);
+  expect(again.stderr).not.toMatch(/blocked|paused/);
+  expect(commentsOf(loadProfile(again.stdout)).join('\n')).toMatch(/event loop turning at attach.*not paused/);
+}
+
+describe('attach --cpu to a blocked event loop', () => {
+  test('the function already running is on top, and the user is told what was running and how long it was paused', async () => {
+    const t = await startStuckServer();
+    const { answer } = await t.block('/spin?ms=9000');
+    const out = tmpfile('cpu.pb.gz');
+    const r = await runCli(['attach', String(t.port), '--cpu', '2s', '-o', out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/event loop blocked at attach/);
+    expect(r.stderr).toMatch(/running at attach: crunch \(.*stuck-server\.js:\d+\) <- handleRequest/);
+    expect(r.stderr).toMatch(/paused the target for \d+ ms/);
+    expect(r.stderr).toMatch(/event loop blocked for at least [\d.]+ s/);
+    const p = loadProfile(out);
+    const { flat, total } = byFunction(p, 'cpu');
+    expect(flat.get('crunch')! / total).toBeGreaterThan(0.5);
+    const comments = commentsOf(p).join('\n');
+    expect(comments).toMatch(/event loop blocked at attach/);
+    expect(comments).toMatch(/running at attach: crunch/);
+    expect(comments).toMatch(/paused the target for \d+ ms/);
+    await expectRecovered(t, answer);
+  });
+
+  test('--no-repair never pauses, and the caller is blamed instead (why the repair exists)', async () => {
+    const t = await startStuckServer();
+    const { answer } = await t.block('/spin?ms=8000');
+    const r = await runCli(['attach', String(t.port), '--cpu', '2s', '--no-repair']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/event loop blocked at attach.*--no-repair/);
+    expect(r.stderr).not.toMatch(/paused the target/);
+    const p = loadProfile(r.stdout);
+    const { flat, total } = byFunction(p, 'cpu');
+    expect(flat.get('crunch') ?? 0).toBe(0);
+    expect(flat.get('handleRequest')! / total).toBeGreaterThan(0.8);
+    expect(commentsOf(p).join('\n')).toMatch(/repair off \(--no-repair\): the target was not paused/);
+    await expectRecovered(t, answer);
+  });
+
+  test('a healthy busy target is not paused', async () => {
+    const t = await startTarget('busy.js');
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/blocked|paused|repair/);
+    const comments = commentsOf(loadProfile(r.stdout)).join('\n');
+    expect(comments).toMatch(/event loop turning at attach \(a setImmediate ran within \d+ ms\); the target was not paused/);
+    expect(comments).not.toMatch(/blocked/);
+  });
+
+  test('blocked inside a native call: finishes within the window plus a bounded grace, says it could not repair, target resumes', async () => {
+    const t = await startStuckServer();
+    const { answer } = await t.block('/wait?ms=25000');
+    const started = Date.now();
+    const r = await runCli(['attach', String(t.port), '--cpu', '2s']);
+    const took = Date.now() - started;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/running at attach: waitNatively/);
+    expect(r.stderr).toMatch(/could not repair: the step did not finish/);
+    expect(commentsOf(loadProfile(r.stdout)).join('\n')).toMatch(/could not repair/);
+    // the window, the repair's bounds (1 s step, 2 s per command) and process start-up on a loaded
+    // machine; waiting for the native call would take 25 s
+    expect(took).toBeLessThan(15_000);
+    await expectRecovered(t, answer);
+  });
+
+  test('a second attach during the same blocked loop repairs again', async () => {
+    const t = await startStuckServer();
+    const { answer } = await t.block('/spin?ms=20000');
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli(['attach', String(t.port), '--cpu', '1s']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/running at attach: crunch/);
+      const { flat, total } = byFunction(loadProfile(r.stdout), 'cpu');
+      expect(flat.get('crunch')! / total).toBeGreaterThan(0.3);
+    }
+    expect(t.stdout()).not.toMatch(/spun/); // both attaches saw the same blocked loop
+    await expectRecovered(t, answer);
+  });
+});
