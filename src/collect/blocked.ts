@@ -78,6 +78,10 @@ export interface RepairReport {
   pausedMs: number;
   /** Debugger.enable round trip, ms: the target's main thread announces every script meanwhile. */
   enableMs: number;
+  /** Debugger.pause sent → Debugger.paused, ms (the target runs meanwhile, until the pause lands). */
+  landMs: number;
+  /** Debugger.disable round trip, ms. */
+  disableMs: number;
   /** Scripts Debugger.enable announced. */
   scripts: number;
   /** From Debugger.enable sent to Debugger.disable answered, ms: the whole intervention. */
@@ -110,7 +114,7 @@ export const REPAIR_DEFAULTS = { enableTimeoutMs: 10_000, pauseTimeoutMs: 2_000,
  */
 export async function repairRunningFrames(session: CdpSession, opts: RepairOptions = {}): Promise<RepairReport> {
   const o = { ...REPAIR_DEFAULTS, ...opts };
-  const report: RepairReport = { outcome: 'failed', repaired: false, stack: [], pausedMs: 0, enableMs: 0, scripts: 0, totalMs: 0, disabled: false };
+  const report: RepairReport = { outcome: 'failed', repaired: false, stack: [], pausedMs: 0, enableMs: 0, landMs: 0, disableMs: 0, scripts: 0, totalMs: 0, disabled: false };
   const paused = new EventQueue<Protocol.Debugger.PausedEvent>();
   // Paused call frames may carry no url (ESM on Node 20); Debugger.enable announced each script's.
   const urls = new Map<string, string>();
@@ -133,8 +137,10 @@ export async function repairRunningFrames(session: CdpSession, opts: RepairOptio
     report.enableMs = Date.now() - started;
     if (!enabled.ok) return fail(report, enabled, 'no-answer', `Debugger.enable did not answer within ${o.enableTimeoutMs} ms`);
 
+    const pauseAt = Date.now();
     const pauseSent = bounded(session.send('Debugger.pause'), o.commandTimeoutMs);
     const first = await bounded(paused.next(), o.pauseTimeoutMs);
+    report.landMs = Date.now() - pauseAt;
     if (!first.ok) {
       const ack = await pauseSent;
       return fail(report, first, ack.ok ? 'pause-did-not-land' : 'no-answer', `the pause did not land within ${o.pauseTimeoutMs} ms`);
@@ -157,7 +163,9 @@ export async function repairRunningFrames(session: CdpSession, opts: RepairOptio
   } finally {
     // Resumes a paused target and cancels a pending pause or step (checked on Node 20, 22, 24). Not
     // bounded by the abort signal: it is the one command that must go out.
+    const disableAt = Date.now();
     const disabled = await within(session.send('Debugger.disable'), o.commandTimeoutMs, session);
+    report.disableMs = Date.now() - disableAt;
     holdEnds();
     report.disabled = disabled.ok;
     for (const off of unsubscribe) off();
