@@ -245,6 +245,8 @@ export interface LoopAtStart {
   turnedAtMs?: number;
   /** Epoch ms when the profile was stopped. */
   stoppedAtMs?: number;
+  /** Samples left out of the profile because they were taken before the repair took effect. */
+  dropped?: { samples: number; ms: number };
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -288,7 +290,11 @@ function blockedFor(loop: LoopAtStart): string {
 /** Lines for the user when the profile is stopped (stderr). */
 export function loopStopLines(loop: LoopAtStart): string[] {
   if (loop.probe.state !== 'blocked') return [];
-  return [`event loop ${blockedFor(loop)}`];
+  return [`event loop ${blockedFor(loop)}`, ...(loop.dropped?.samples ? [droppedText(loop.dropped)] : [])];
+}
+
+function droppedText(d: { samples: number; ms: number }): string {
+  return `left out the first ${d.ms} ms (${d.samples} samples, taken before the repair, which blame the running function's caller)`;
 }
 
 /** Comments for the profile, so whoever opens it later knows what the samples mean. */
@@ -307,5 +313,6 @@ export function loopComments(loop: LoopAtStart): string[] {
   }
   if (loop.repair.stack.length) out.push(`nodeprof: running at attach: ${stackText(loop.repair.stack, 8)}`);
   out.push(`nodeprof: ${repairText(loop.repair)}`);
+  if (loop.dropped?.samples) out.push(`nodeprof: ${droppedText(loop.dropped)}`);
   return out;
 }

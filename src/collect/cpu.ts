@@ -29,6 +29,8 @@ export class CpuCollector {
   private startedAtMs = 0;
   private loop: LoopAtStart | undefined;
   private repairing = false;
+  /** Epoch ms after which frames already running are attributed right. */
+  private repairedAtMs: number | undefined;
   private turnedAtMs: number | undefined;
   private readonly abort = new AbortController();
 
@@ -57,6 +59,7 @@ export class CpuCollector {
     } finally {
       this.repairing = false;
     }
+    if (this.loop.repair.repaired) this.repairedAtMs = Date.now();
     this.opts.onLoopReport?.(this.loop);
   }
 
@@ -70,7 +73,15 @@ export class CpuCollector {
     this.running = false;
     await session.send('Profiler.disable').catch(() => undefined);
     const loop = this.loop && { ...this.loop, turnedAtMs: this.turnedAtMs, stoppedAtMs: Date.now() };
-    return { profile, startedAtMs: this.startedAtMs, intervalUs: this.intervalUs, loop };
+    let startedAtMs = this.startedAtMs;
+    if (loop && this.repairedAtMs !== undefined) {
+      // Samples before the repair blame the caller of the running frame: leave them out. Our clock
+      // read before Profiler.start went out, so the cut errs late by a round trip, never early.
+      const offsetMs = this.repairedAtMs - this.startedAtMs;
+      loop.dropped = dropSamplesBefore(profile, profile.startTime + offsetMs * 1000);
+      startedAtMs += offsetMs;
+    }
+    return { profile, startedAtMs, intervalUs: this.intervalUs, loop };
   }
 
   async cleanup(session: CdpSession): Promise<void> {
@@ -85,4 +96,32 @@ export class CpuCollector {
     }
     await session.send('Profiler.disable').catch(() => undefined);
   }
+}
+
+/** Removes the samples taken before cutoffUs (profile clock) in place; says how many and how long. */
+export function dropSamplesBefore(profile: Protocol.Profiler.Profile, cutoffUs: number): { samples: number; ms: number } {
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  if (cutoffUs <= profile.startTime || samples.length === 0) return { samples: 0, ms: 0 };
+  let t = profile.startTime;
+  let first = samples.length;
+  let firstAt = profile.endTime;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    if (t >= cutoffUs) {
+      first = i;
+      firstAt = t;
+      break;
+    }
+  }
+  const hits = new Map<number, number>();
+  for (let i = 0; i < first; i++) hits.set(samples[i]!, (hits.get(samples[i]!) ?? 0) + 1);
+  for (const n of profile.nodes) if (n.hitCount && hits.has(n.id)) n.hitCount = Math.max(0, n.hitCount - hits.get(n.id)!);
+  const start = Math.min(cutoffUs, profile.endTime);
+  profile.samples = samples.slice(first);
+  profile.timeDeltas = deltas.slice(first);
+  if (profile.timeDeltas.length) profile.timeDeltas[0] = Math.max(0, firstAt - start);
+  const ms = Math.round((start - profile.startTime) / 1000);
+  profile.startTime = start;
+  return { samples: first, ms };
 }

@@ -37,9 +37,11 @@ describe('attach --cpu to a blocked event loop', () => {
     expect(r.stderr).toMatch(/running at attach: crunch \(.*stuck-server\.js:\d+\) <- handleRequest/);
     expect(r.stderr).toMatch(/paused the target for \d+ ms/);
     expect(r.stderr).toMatch(/event loop blocked for at least [\d.]+ s/);
+    expect(r.stderr).toMatch(/left out the first \d+ ms \(\d+ samples, taken before the repair/);
     const p = loadProfile(out);
     const { flat, total } = byFunction(p, 'cpu');
-    expect(flat.get('crunch')! / total).toBeGreaterThan(0.5);
+    expect(flat.get('crunch')! / total).toBeGreaterThan(0.8);
+    expect(flat.get('handleRequest') ?? 0).toBeLessThan(total * 0.1);
     const comments = commentsOf(p).join('\n');
     expect(comments).toMatch(/event loop blocked at attach/);
     expect(comments).toMatch(/running at attach: crunch/);

@@ -11,9 +11,10 @@ afterEach(killAll);
 
 async function profileOfBlocked(extra: string[]): Promise<string> {
   const t = await startStuckServer();
-  const { answer } = await t.block('/spin?ms=8000');
-  const r = await runCli(['attach', String(t.port), '--cpu', '2s', ...extra]);
+  const { answer } = await t.block('/spin?ms=15000');
+  const r = await runCli(['attach', String(t.port), '--cpu', '3s', ...extra]);
   expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/event loop blocked at attach/);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-interop-')), 'cpu.pb.gz');
   fs.writeFileSync(file, r.stdout);
   await expect(answer).resolves.toMatch(/^spun /);

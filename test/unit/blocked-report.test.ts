@@ -1,5 +1,6 @@
 // What the user is told about a blocked event loop, from the probe and repair reports.
 import { describe, expect, test } from '@jest/globals';
+import { dropSamplesBefore } from '../../src/collect/cpu.js';
 import { loopComments, loopStartLines, loopStopLines, type LoopAtStart, type RepairReport } from '../../src/collect/blocked.js';
 
 const probe = (state: 'turning' | 'blocked'): LoopAtStart['probe'] => ({
@@ -58,5 +59,26 @@ describe('blocked-loop report', () => {
     const loop: LoopAtStart = { probe: probe('blocked'), repairOff: true };
     expect(loopStartLines(loop)[0]).toMatch(/--no-repair: time in functions already running is blamed on their callers/);
     expect(loopComments(loop)[1]).toMatch(/repair off \(--no-repair\): the target was not paused/);
+  });
+
+  test('dropSamplesBefore cuts the samples before the repair and keeps the rest exact', () => {
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }, hitCount: 0, children: [2, 3] },
+        { id: 2, callFrame: { functionName: 'caller', scriptId: '1', url: '', lineNumber: 0, columnNumber: 0 }, hitCount: 3 },
+        { id: 3, callFrame: { functionName: 'crunch', scriptId: '1', url: '', lineNumber: 5, columnNumber: 0 }, hitCount: 2 },
+      ],
+      startTime: 1000,
+      endTime: 6000,
+      samples: [2, 2, 2, 3, 3],
+      timeDeltas: [1000, 1000, 1000, 1000, 1000],
+    };
+    expect(dropSamplesBefore(profile, 4500)).toEqual({ samples: 3, ms: 4 });
+    expect(profile.samples).toEqual([3, 3]);
+    expect(profile.timeDeltas).toEqual([500, 1000]);
+    expect(profile.startTime).toBe(4500);
+    expect(profile.nodes[1]!.hitCount).toBe(0);
+    expect(profile.nodes[2]!.hitCount).toBe(2);
+    expect(dropSamplesBefore(profile, 100)).toEqual({ samples: 0, ms: 0 });
   });
 });
