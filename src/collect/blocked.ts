@@ -67,7 +67,9 @@ export type RepairOutcome =
   /** The session ended or a command failed. */
   | 'failed'
   /** Stopped on request (Ctrl-C) before finishing. */
-  | 'aborted';
+  | 'aborted'
+  /** Another debugger holds the target paused: left paused for its owner, not stepped. */
+  | 'paused-by-another-debugger';
 
 export interface RepairReport {
   outcome: RepairOutcome;
@@ -136,6 +138,15 @@ export async function repairRunningFrames(session: CdpSession, opts: RepairOptio
     const enabled = await bounded(session.send('Debugger.enable', {}), o.enableTimeoutMs);
     report.enableMs = Date.now() - started;
     if (!enabled.ok) return fail(report, enabled, 'no-answer', `Debugger.enable did not answer within ${o.enableTimeoutMs} ms`);
+    // A session enabled on a paused target is told at once (Debugger.paused before the enable
+    // answer). Stepping would resume someone else's pause; our Debugger.disable does not.
+    const already = paused.take();
+    if (already) {
+      report.stack = already.callFrames.map((cf) => runningFrame(cf, urls));
+      report.outcome = 'paused-by-another-debugger';
+      report.reason = 'another debugger holds the target paused; left paused for it';
+      return report;
+    }
 
     const pauseAt = Date.now();
     const pauseSent = bounded(session.send('Debugger.pause'), o.commandTimeoutMs);
@@ -228,6 +239,11 @@ class EventQueue<T> {
     } else this.items.push(v);
   }
 
+  /** An event that already arrived, if any. */
+  take(): T | undefined {
+    return this.items.shift();
+  }
+
   next(): Promise<T> {
     if (this.items.length) return Promise.resolve(this.items.shift()!);
     return new Promise((resolve) => (this.waiter = resolve));
@@ -259,6 +275,7 @@ function stackText(stack: RunningFrame[], max = 4): string {
 function repairText(r: RepairReport): string {
   const cost = `debugger on ${r.totalMs} ms in all, ${r.enableMs} ms of it announcing ${r.scripts} scripts`;
   if (r.repaired) return `paused the target for ${r.pausedMs} ms (${cost}) to re-instrument the frames already running; later samples are attributed to them`;
+  if (r.outcome === 'paused-by-another-debugger') return 'the target is paused by another debugger (that is why its loop does not turn): left paused for it, not repaired';
   return `could not repair: ${r.reason ?? r.outcome}${r.outcome === 'pause-did-not-land' || r.outcome === 'no-answer' ? ' (the main thread is inside a native call, where no pause can land)' : r.outcome === 'step-did-not-finish' ? ' (the running frame is inside a long native call)' : ''}; time in frames already running is blamed on their callers; the target was resumed (${r.pausedMs ? `paused ${r.pausedMs} ms, ` : ''}${cost}${r.disabled ? '' : '; Debugger.disable is still queued behind the native call'})`;
 }
 
@@ -275,7 +292,7 @@ export function loopStartLines(loop: LoopAtStart): string[] {
   }
   const r = loop.repair;
   const lines: string[] = [];
-  if (r.stack.length) lines.push(`running at attach: ${stackText(r.stack)}`);
+  if (r.stack.length) lines.push(`${r.outcome === 'paused-by-another-debugger' ? 'paused at' : 'running at attach'}: ${stackText(r.stack)}`);
   lines.push(repairText(r));
   return lines;
 }
@@ -311,7 +328,7 @@ export function loopComments(loop: LoopAtStart): string[] {
     );
     return out;
   }
-  if (loop.repair.stack.length) out.push(`nodeprof: running at attach: ${stackText(loop.repair.stack, 8)}`);
+  if (loop.repair.stack.length) out.push(`nodeprof: ${loop.repair.outcome === 'paused-by-another-debugger' ? 'paused at' : 'running at attach'}: ${stackText(loop.repair.stack, 8)}`);
   out.push(`nodeprof: ${repairText(loop.repair)}`);
   if (loop.dropped?.samples) out.push(`nodeprof: ${droppedText(loop.dropped)}`);
   return out;

@@ -1,7 +1,6 @@
 // CPU profiling through the Profiler domain; knows CDP, not pprof.
 
 import type { Protocol } from 'devtools-protocol';
-import { withTimeout } from '../target/connect.js';
 import type { CdpSession } from '../target/session.js';
 import { probeEventLoop, repairRunningFrames, type LoopAtStart, type RepairOptions } from './blocked.js';
 
@@ -18,8 +17,6 @@ export interface CpuCollectorOptions {
   repair?: boolean;
   probeTimeoutMs?: number;
   repairOptions?: Omit<RepairOptions, 'signal'>;
-  /** Bound on Profiler.stop (default 15 s): a main thread inside a long native call answers nothing. */
-  stopTimeoutMs?: number;
   /** Called as soon as the start-up check knows the loop is blocked, and again after the repair. */
   onLoopReport?: (loop: LoopAtStart) => void;
 }
@@ -64,12 +61,7 @@ export class CpuCollector {
   }
 
   async stop(session: CdpSession): Promise<CpuRecording> {
-    const bound = this.opts.stopTimeoutMs ?? 15_000;
-    const { profile } = await withTimeout(
-      session.send('Profiler.stop'),
-      bound,
-      `the target did not answer Profiler.stop within ${bound / 1000}s: its main thread is probably inside a long native call (sync crypto, fs, zlib, an addon); the profile stays in the target until the session closes, which discards it`,
-    );
+    const { profile } = await session.send('Profiler.stop');
     this.running = false;
     await session.send('Profiler.disable').catch(() => undefined);
     const loop = this.loop && { ...this.loop, turnedAtMs: this.turnedAtMs, stoppedAtMs: Date.now() };

@@ -1,5 +1,6 @@
 // `attach --cpu` against a target whose event loop is already blocked when nodeprof attaches.
 import { afterEach, describe, expect, test } from '@jest/globals';
+import CDP from 'chrome-remote-interface';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,8 +99,7 @@ describe('attach --cpu to a blocked event loop', () => {
     const { answer } = await t.block('/spin?ms=20000');
     for (let i = 0; i < 2; i++) {
       const r = await runCli(['attach', String(t.port), '--cpu', '1s']);
-      expect(r.code).toBe(0);
-      expect(r.stderr).toMatch(/running at attach: crunch/);
+      expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0, stderr: expect.stringMatching(/running at attach: crunch/) });
       const { flat, total } = byFunction(loadProfile(r.stdout), 'cpu');
       expect(flat.get('crunch')! / total).toBeGreaterThan(0.3);
     }
@@ -134,5 +134,38 @@ describe('attach --cpu to a blocked event loop', () => {
     expect(r.stderr).toMatch(/paused the target for \d+ ms|could not repair: stopped on request/);
     expect(commentsOf(loadProfile(out)).join('\n')).toMatch(/event loop blocked at attach/);
     await expectRecovered(t, answer);
+  });
+
+  test('a target paused by another debugger is left paused for it: no step, no resume', async () => {
+    const t = await startTarget('busy.js');
+    const other = await CDP({ port: t.port, local: true });
+    const emitter = other as unknown as NodeJS.EventEmitter;
+    try {
+      await other.Debugger.enable();
+      const paused = new Promise((r) => emitter.once('Debugger.paused', r));
+      await other.Debugger.pause();
+      await paused;
+      let resumed = false;
+      emitter.on('Debugger.resumed', () => (resumed = true));
+      const r = await runCli(['attach', String(t.port), '--cpu', '1s']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/paused by another debugger.*left paused for it/);
+      expect(r.stderr).not.toMatch(/paused the target for/);
+      loadProfile(r.stdout);
+      // still paused: the loop does not turn, and the owner saw no resume
+      const turned = await Promise.race([
+        other.Runtime.evaluate({ expression: 'new Promise(r => setImmediate(() => r(1)))', awaitPromise: true }).then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 1000)),
+      ]);
+      expect(turned).toBe(false);
+      expect(resumed).toBe(false);
+      await other.Debugger.resume();
+      await other.Debugger.disable();
+    } finally {
+      await other.close();
+    }
+    const again = await runCli(['attach', String(t.port), '--cpu', '1s']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toMatch(/blocked/);
   });
 });
