@@ -8,8 +8,12 @@ import { frameFromCallFrame } from '../pprof/frame.js';
 import type { CdpSession } from '../target/session.js';
 
 export const PROBE_EXPRESSION = 'new Promise(r => setImmediate(() => r(1)))';
-/** A healthy or merely busy server answers the probe in a few ms; on a shared machine 300 ms is still far off. */
-export const DEFAULT_PROBE_TIMEOUT_MS = 300;
+/**
+ * A healthy or merely busy server answers the probe in a few ms, but a starved process on an
+ * overloaded machine took over 300 ms (a false "blocked" in a test run). A loop that does not turn
+ * for a second is what users attach for; shorter stalls end by themselves.
+ */
+export const DEFAULT_PROBE_TIMEOUT_MS = 1000;
 
 export interface LoopProbe {
   /** 'turning': the loop ran a setImmediate in time; 'blocked': it did not; 'unknown': the session failed. */
