@@ -40,6 +40,8 @@ export interface AttachPlan {
   keepInspector?: boolean;
   /** Also profile worker threads (NodeWorker); samples carry a thread label. */
   workers?: boolean;
+  /** Pause a target whose event loop is blocked at attach so running frames are attributed (default on). */
+  repair?: boolean;
 }
 
 export interface Progress {
@@ -92,13 +94,13 @@ function pickOwnFormat(kind: ProfileKind, allowed: readonly Format[], wanted: Fo
   return alone || (wanted && allowed.includes(wanted)) ? pickFormat(kind, allowed, wanted) : allowed[0]!;
 }
 
-export function planJobs(plan: AttachPlan): PlannedJob[] {
+export function planJobs(plan: AttachPlan, log?: (line: string) => void): PlannedJob[] {
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
     const job = plan.workers
-      ? new CpuThreadsJob(format, () => new CpuCollector(plan.intervalUs, { jitReset: plan.jitReset }))
-      : new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset, sourceMaps: plan.sourceMaps });
+      ? new CpuThreadsJob(format, () => new CpuCollector(plan.intervalUs, { jitReset: plan.jitReset, repair: plan.repair }))
+      : new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset, sourceMaps: plan.sourceMaps, repair: plan.repair, log });
     jobs.push({ job, format, durationMs: plan.cpu.durationMs });
   }
   if (plan.heap && plan.allocs) {
@@ -189,7 +191,7 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
 }
 
 export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number> {
-  const planned = planJobs(plan);
+  const planned = planJobs(plan, io.log);
   const windowMs = Math.max(...planned.map((p) => p.durationMs));
   const target = await openTarget(plan.target, { keepInspector: plan.keepInspector, log: io.log });
   let destinations: Map<ProfileKind, Destination>;
@@ -219,8 +221,10 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
   const startedAtMs = Date.now();
   try {
     for (const p of planned) {
-      await p.job.start(target.session);
+      // Listed before start returns: a start can take a while (the blocked-loop repair), and an abort
+      // meanwhile must still clean it up.
       started.push(p);
+      await p.job.start(target.session);
     }
     for (const n of windowNotes(planned)) io.log(n);
     stopReason = await runWindow(target, windowMs, io, kindLabel(planned.map((p) => p.job.kind)));

@@ -44,6 +44,11 @@ export function attachCommand(ctx: CommandContext) {
         .option('top', { type: 'boolean', default: false, describe: 'also print the top functions in the terminal' })
         .option('open', { type: 'boolean', default: false, describe: 'open the result with go tool pprof -http' })
         .option('source-maps', { type: 'boolean', default: true, describe: 'map frames to original sources (TypeScript, bundles) through source maps; --no-source-maps to keep generated JavaScript' })
+        .option('repair', {
+          type: 'boolean',
+          default: true,
+          describe: 'if the event loop is blocked at attach, pause the target once, briefly, so functions already running are profiled under their own names (--no-repair never pauses)',
+        })
         .strict()
         .example('$0 attach 9229 --cpu 30s', 'CPU profile for 30s, written to a file')
         .example('$0 attach pid:1234 --cpu 30s', 'a process started without --inspect (opened with SIGUSR1, closed after)')
@@ -83,6 +88,7 @@ export function attachCommand(ctx: CommandContext) {
         sourceMaps: argv.sourceMaps !== false,
         keepInspector: Boolean(argv['keep-inspector']),
         workers: Boolean(argv.workers),
+        repair: argv.repair !== false,
       };
       planJobs(plan); // usage errors (nothing to collect, clashing kinds, formats) before connecting
       const interrupts = ctx.interrupts();

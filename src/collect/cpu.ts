@@ -3,22 +3,42 @@
 import type { Protocol } from 'devtools-protocol';
 import type { CdpSession } from '../target/session.js';
 import { resetOptimizedCode, type JitResetResult } from './jit-reset.js';
+import { probeEventLoop, repairRunningFrames, type LoopAtStart, type RepairOptions } from './blocked.js';
 
 export interface CpuRecording {
   profile: Protocol.Profiler.Profile;
   startedAtMs: number;
   intervalUs: number;
   jitReset?: JitResetResult;
+  /** What the event loop was doing when the profiler started, and what we did about it. */
+  loop?: LoopAtStart;
+}
+
+export interface CpuCollectorOptions {
+  /** Deoptimize once after Profiler.start on V8 12+ (default true; see jit-reset.ts). */
+  jitReset?: boolean;
+  /** Pause and step a blocked target so frames already running are attributed (default true). */
+  repair?: boolean;
+  probeTimeoutMs?: number;
+  repairOptions?: Omit<RepairOptions, 'signal'>;
+  /** Called as soon as the start-up check knows the loop is blocked, and again after the repair. */
+  onLoopReport?: (loop: LoopAtStart) => void;
 }
 
 export class CpuCollector {
   private running = false;
   private startedAtMs = 0;
   private jitReset?: JitResetResult;
+  private loop: LoopAtStart | undefined;
+  private repairing = false;
+  /** Epoch ms after which frames already running are attributed right. */
+  private repairedAtMs: number | undefined;
+  private turnedAtMs: number | undefined;
+  private readonly abort = new AbortController();
 
   constructor(
     readonly intervalUs: number,
-    private readonly opts: { jitReset?: boolean } = {},
+    private readonly opts: CpuCollectorOptions = {},
   ) {}
 
   async start(session: CdpSession): Promise<void> {
@@ -28,21 +48,78 @@ export class CpuCollector {
     await session.send('Profiler.start');
     this.running = true;
     if (this.opts.jitReset ?? true) this.jitReset = await resetOptimizedCode(session);
+    // The repair must come after Profiler.start: only frames (re-)entered after it are attributed.
+    const probe = await probeEventLoop(session, { timeoutMs: this.opts.probeTimeoutMs });
+    const repairOff = this.opts.repair === false;
+    this.loop = { probe, repairOff };
+    void probe.turned.then((at) => (this.turnedAtMs = at));
+    if (probe.state !== 'blocked') return;
+    this.opts.onLoopReport?.(this.loop);
+    if (repairOff || this.abort.signal.aborted) return;
+    this.repairing = true;
+    try {
+      this.loop.repair = await repairRunningFrames(session, { ...this.opts.repairOptions, signal: this.abort.signal });
+    } finally {
+      this.repairing = false;
+    }
+    if (this.loop.repair.repaired) this.repairedAtMs = Date.now();
+    this.opts.onLoopReport?.(this.loop);
   }
 
   async stop(session: CdpSession): Promise<CpuRecording> {
     const { profile } = await session.send('Profiler.stop');
     this.running = false;
     await session.send('Profiler.disable').catch(() => undefined);
-    return { profile, startedAtMs: this.startedAtMs, intervalUs: this.intervalUs, jitReset: this.jitReset };
+    const loop = this.loop && { ...this.loop, turnedAtMs: this.turnedAtMs, stoppedAtMs: Date.now() };
+    let startedAtMs = this.startedAtMs;
+    if (loop && this.repairedAtMs !== undefined) {
+      // Samples before the repair blame the caller of the running frame: leave them out. Our clock
+      // read before Profiler.start went out, so the cut errs late by a round trip, never early.
+      const offsetMs = this.repairedAtMs - this.startedAtMs;
+      loop.dropped = dropSamplesBefore(profile, profile.startTime + offsetMs * 1000);
+      startedAtMs += offsetMs;
+    }
+    return { profile, startedAtMs, intervalUs: this.intervalUs, jitReset: this.jitReset, loop };
   }
 
   async cleanup(session: CdpSession): Promise<void> {
+    // Cuts a repair short; it resumes the target and disables the debugger on its way out.
+    this.abort.abort();
     if (session.isEnded) return;
+    // Not waiting for the repair to unwind: Debugger.disable resumes and cancels whatever it left.
+    if (this.repairing) await session.send('Debugger.disable').catch(() => undefined);
     if (this.running) {
       this.running = false;
       await session.send('Profiler.stop').catch(() => undefined);
     }
     await session.send('Profiler.disable').catch(() => undefined);
   }
+}
+
+/** Removes the samples taken before cutoffUs (profile clock) in place; says how many and how long. */
+export function dropSamplesBefore(profile: Protocol.Profiler.Profile, cutoffUs: number): { samples: number; ms: number } {
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  if (cutoffUs <= profile.startTime || samples.length === 0) return { samples: 0, ms: 0 };
+  let t = profile.startTime;
+  let first = samples.length;
+  let firstAt = profile.endTime;
+  for (let i = 0; i < samples.length; i++) {
+    t += deltas[i] ?? 0;
+    if (t >= cutoffUs) {
+      first = i;
+      firstAt = t;
+      break;
+    }
+  }
+  const hits = new Map<number, number>();
+  for (let i = 0; i < first; i++) hits.set(samples[i]!, (hits.get(samples[i]!) ?? 0) + 1);
+  for (const n of profile.nodes) if (n.hitCount && hits.has(n.id)) n.hitCount = Math.max(0, n.hitCount - hits.get(n.id)!);
+  const start = Math.min(cutoffUs, profile.endTime);
+  profile.samples = samples.slice(first);
+  profile.timeDeltas = deltas.slice(first);
+  if (profile.timeDeltas.length) profile.timeDeltas[0] = Math.max(0, firstAt - start);
+  const ms = Math.round((start - profile.startTime) / 1000);
+  profile.startTime = start;
+  return { samples: first, ms };
 }

@@ -1,5 +1,6 @@
 // The CPU job: Profiler collection, converted to the requested format.
 
+import { loopComments, loopStartLines, loopStopLines } from '../collect/blocked.js';
 import { CpuCollector } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import { sourceMapsForCpuProfile } from '../collect/source-maps.js';
@@ -15,6 +16,10 @@ export interface CpuJobOptions {
   sourceMaps?: boolean;
   /** Deoptimize once after Profiler.start on Node 22+ (default true; --no-jit-reset). */
   jitReset?: boolean;
+  /** Pause and step a target whose loop is blocked at attach (default true; --no-repair). */
+  repair?: boolean;
+  /** Lines for the user as soon as a blocked loop is known. */
+  log?: (line: string) => void;
 }
 
 export class CpuJob implements Job {
@@ -26,7 +31,13 @@ export class CpuJob implements Job {
     private readonly format: Format,
     private readonly opts: CpuJobOptions = {},
   ) {
-    this.collector = new CpuCollector(intervalUs, opts);
+    // A blocked loop is told as soon as it is known (the window may be long), the rest at the end.
+    const log = opts.log;
+    this.collector = new CpuCollector(intervalUs, {
+      jitReset: opts.jitReset,
+      repair: opts.repair,
+      onLoopReport: log && ((loop) => loopStartLines(loop).forEach(log)),
+    });
   }
 
   start(session: CdpSession): Promise<void> {
@@ -37,6 +48,7 @@ export class CpuJob implements Job {
     const rec = await this.collector.stop(ctx.session);
     const samples = rec.profile.samples?.length ?? 0;
     const notes = [`cpu: ${samples} samples over ${((rec.profile.endTime - rec.profile.startTime) / 1e6).toFixed(1)}s`];
+    if (rec.loop) notes.push(...loopStopLines(rec.loop));
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
@@ -52,7 +64,7 @@ export class CpuJob implements Job {
         notes.push(`source maps: ${mapped} of ${scripts} scripts mapped to their original sources (${ms.toFixed(0)}ms${how})`);
       }
     }
-    const comments = rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : [];
+    const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
     const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
     const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
     return { kind: 'cpu', format: this.format, data, profile, notes };

@@ -70,7 +70,7 @@ export async function openTarget(spec: TargetSpec, opts: ResolveOptions = {}): P
     throw err;
   }
   try {
-    info = await withTimeout(describeProcess(session), 5000, `${where} connected but did not answer Runtime.evaluate within 5s`);
+    info = await withTimeout(describeProcess(session), 5000, `${where} connected but did not answer Runtime.evaluate within 5s: its main thread is probably inside a long native call (sync crypto, fs, zlib, an addon), where the inspector cannot run; try again when it returns`);
   } catch (err) {
     await session.close();
     await undo();

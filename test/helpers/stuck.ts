@@ -1,0 +1,36 @@
+// The stuck-server fixture: a target whose event loop a request blocks before nodeprof attaches.
+
+import { startTarget, type RunningTarget } from './processes.js';
+
+export interface StuckServer extends RunningTarget {
+  httpPort: number;
+  /** Sends GET path (not awaited by the caller until it wants the answer); rejects on network error. */
+  request(path: string, timeoutMs?: number): Promise<string>;
+  /** Sends GET path and resolves once the handler has started (the loop is blocked from then on). */
+  block(path: string): Promise<{ answer: Promise<string> }>;
+}
+
+export async function startStuckServer(env?: NodeJS.ProcessEnv): Promise<StuckServer> {
+  const t = await startTarget('stuck-server.js', { env });
+  const httpPort = Number(/http (\d+)/.exec(t.stdout())![1]);
+  const request = async (path: string, timeoutMs = 60_000) => {
+    const res = await fetch(`http://127.0.0.1:${httpPort}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    return res.text();
+  };
+  const block = async (path: string) => {
+    const before = (t.stdout().match(/spinning|waiting/g) ?? []).length;
+    const answer = request(path);
+    answer.catch(() => undefined);
+    const deadline = Date.now() + 20_000;
+    while ((t.stdout().match(/spinning|waiting/g) ?? []).length === before) {
+      if (Date.now() > deadline) throw new Error(`the fixture did not start ${path}: ${t.stdout()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { answer };
+  };
+  return { ...t, httpPort, request, block };
+}
+
+export function commentsOf(p: { comment: Array<number | bigint>; stringTable: { strings: string[] } }): string[] {
+  return p.comment.map((i) => p.stringTable.strings[Number(i)]!);
+}
