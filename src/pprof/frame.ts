@@ -14,6 +14,8 @@ export interface Frame {
   column: number;
   /** 1-based line where the function starts, 0 when unknown. */
   startLine: number;
+  /** 1-based column where the function starts, when known (source maps need it for line-only frames). */
+  startColumn?: number;
 }
 
 /** The CDP call-frame shape shared by Profiler, HeapProfiler and Runtime (0-based line and column). */
@@ -55,5 +57,5 @@ export function frameFromCallFrame(cf: CdpCallFrame): Frame {
   const file = scriptPath(cf.url);
   const startLine = cf.lineNumber >= 0 ? cf.lineNumber + 1 : 0;
   const column = cf.columnNumber >= 0 ? cf.columnNumber + 1 : 0;
-  return { name: functionName(cf.functionName, file, startLine), file, line: startLine, column, startLine };
+  return { name: functionName(cf.functionName, file, startLine), file, line: startLine, column, startLine, startColumn: column };
 }

@@ -138,7 +138,9 @@ function mapFrame(map: TraceMap, frame: Frame, scriptId: string, startColumns: M
   const colKey = `${scriptId}:${frame.startLine}`;
   const isStart = frame.line === frame.startLine && frame.column > 0;
   if (isStart) startColumns.set(colKey, frame.column - 1);
-  const startCol0 = startColumns.get(colKey) ?? 0;
+  // A line-only frame (a positionTicks line) carries its function's start column; frames built
+  // elsewhere may not, and then the last start seen on that line is the best guess.
+  const startCol0 = frame.startColumn ? frame.startColumn - 1 : (startColumns.get(colKey) ?? 0);
 
   const start =
     lookup(map, frame.startLine, startCol0, GREATEST_LOWER_BOUND) ?? lookup(map, frame.startLine, startCol0, LEAST_UPPER_BOUND);

@@ -114,10 +114,7 @@ export class Facade {
   }
 
   cpuPprof(w: CpuWindow): Profile {
-    const comments = w.repaired
-      ? ['nodeprof: the main thread was blocked when profiling started; it was stepped once in the debugger so the running function is named']
-      : [];
-    return cpuProfileToPprof(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, addresses: this.book, comments });
+    return cpuProfileToPprof(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, addresses: this.book, comments: w.comments });
   }
 
   async heap(gc: boolean): Promise<Profile> {
