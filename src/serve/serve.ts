@@ -2,10 +2,12 @@
 // then stop every collection in the target and exit 0.
 
 import { UsageError } from '../errors.js';
+import { resolvePid } from '../target/pid.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import type { TargetSpec } from '../target/target-spec.js';
 import { Facade } from './facade.js';
-import { createRequestHandler } from './handler.js';
+import { createRequestHandler, type RequestHandler } from './handler.js';
+import { sendError } from './http-error.js';
 import { closeHttpServer, startHttpServer, type ListenAddress } from './listen.js';
 import { isLoopbackHost } from './security.js';
 import { remoteTransport } from './transport.js';
@@ -36,23 +38,47 @@ export function checkServePlan(plan: ServePlan): void {
 
 export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
   checkServePlan(plan);
-  const facade = new Facade(remoteTransport(plan.target), { heapMode: plan.heapMode, maxSeconds: plan.maxSeconds, log: io.say });
-  const handler = createRequestHandler(facade, { token: plan.token, listenHost: plan.listen.host }, plan.quiet ? undefined : io.say);
   // Bind first: a serve that cannot listen must not touch the target (stopping its heap sampler
   // would stop the one another serve on the same target reads from: V8 has one per isolate).
-  const { server, url } = await startHttpServer(plan.listen, handler);
+  let handle: RequestHandler | undefined;
+  const { server, url } = await startHttpServer(plan.listen, (req, res) => {
+    if (handle) return handle(req, res);
+    sendError(res, 503, 'nodeprof is still attaching to the target', { 'Retry-After': '1' });
+    return true;
+  });
+  // A pid target: its inspector is found or opened (SIGUSR1) once, kept open while serving, and
+  // closed again on shutdown if nodeprof opened it.
+  let releasePid: () => Promise<void> = async () => undefined;
+  let target = plan.target;
+  if (target.kind === 'pid') {
+    try {
+      const found = await resolvePid(target.pid, { log: io.say });
+      releasePid = found.release;
+      target = { kind: 'address', host: found.host, port: found.port, text: target.text };
+    } catch (err) {
+      await closeHttpServer(server);
+      throw err;
+    }
+  }
+  const facade = new Facade(remoteTransport(target), { heapMode: plan.heapMode, maxSeconds: plan.maxSeconds, log: io.say });
+  handle = createRequestHandler(facade, { token: plan.token, listenHost: plan.listen.host }, plan.quiet ? undefined : io.say);
   let att;
   try {
     att = await facade.start();
   } catch (err) {
+    await releasePid();
     await closeHttpServer(server);
     throw err;
   }
-  io.setAbortHook(() => facade.close());
+  io.setAbortHook(async () => {
+    await facade.close();
+    await releasePid();
+  });
   io.say(`nodeprof: serving ${url} for ${facade.transport.where} (pid ${att.info.pid}); heap sampler in ${plan.heapMode} mode; Ctrl-C to stop`);
   await io.interrupted;
   io.say('nodeprof: stopping: ending every collection in the target');
   await facade.close();
+  await releasePid();
   await closeHttpServer(server);
   io.setAbortHook(undefined);
   return 0;

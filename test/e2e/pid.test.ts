@@ -10,6 +10,7 @@ import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { CLI, FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { stacks } from '../../src/pprof/query.js';
+import { request, startServe } from '../helpers/serve.js';
 
 afterEach(killAll);
 
@@ -221,5 +222,21 @@ describe('pid targets: bad input, one clear line each', () => {
     expect((await runCli(['attach', '9229', '--pid', '1', '--cpu', '1s'])).code).toBe(2);
     expect((await runCli(['attach', 'pid:abc', '--cpu', '1s'])).code).toBe(2);
     expect((await runCli(['stack'])).code).toBe(2);
+  });
+});
+
+describe('serve --target pid:<PID>', () => {
+  test('opens the inspector, keeps it while serving, closes it on shutdown; the process runs on', async () => {
+    const t = await startTarget('busy.js', { inspect: false });
+    const serving = await startServe(`pid:${t.pid}`);
+    expect(await portOpen(INSPECTOR)).toBe(true);
+    const cpu = await request(`${serving.url}profile?seconds=1`, { timeoutMs: 30_000 });
+    expect(cpu.status).toBe(200);
+    expect(byFunction(loadProfile(cpu.body), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    serving.run.proc.kill('SIGINT');
+    const r = await serving.run.done;
+    expect(r.code).toBe(0);
+    expect(await portOpen(INSPECTOR)).toBe(false);
+    expect(alive(t.pid)).toBe(true);
   });
 });
