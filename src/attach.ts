@@ -111,7 +111,7 @@ export function planJobs(plan: AttachPlan, log?: (line: string) => void): Planne
   const intervalBytes = plan.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES;
   if (plan.allocs) {
     const format = pickFormat('allocs', HEAP_FORMATS, plan.format);
-    jobs.push({ job: new HeapJob('allocs', intervalBytes, format), format, durationMs: plan.allocs.durationMs });
+    jobs.push({ job: new HeapJob('allocs', intervalBytes, format, { sourceMaps: plan.sourceMaps }), format, durationMs: plan.allocs.durationMs });
   }
   if (plan.trace) {
     const alone = !plan.cpu && !plan.heap && !plan.allocs && !plan.heapSnapshot;
@@ -123,7 +123,7 @@ export function planJobs(plan: AttachPlan, log?: (line: string) => void): Planne
     const others = jobs.map((j) => j.durationMs);
     const durationMs = plan.heap.windowMs ?? (others.length > 0 ? Math.max(...others) : DEFAULT_HEAP_WINDOW_MS);
     const format = pickFormat('heap', HEAP_FORMATS, plan.format);
-    jobs.push({ job: new HeapJob('heap', intervalBytes, format), format, durationMs });
+    jobs.push({ job: new HeapJob('heap', intervalBytes, format, { sourceMaps: plan.sourceMaps }), format, durationMs });
   }
   if (plan.heapSnapshot) {
     // Taken once, at the end of the window, after the other kinds have stopped.

@@ -7,6 +7,7 @@
 
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import { HeapSamplingCollector } from '../collect/heap-sampling.js';
+import { sourceMapsForHeapProfile } from '../collect/source-maps.js';
 import { formatDuration } from '../duration.js';
 import { encodePprof } from '../pprof/encode.js';
 import { heapProfileToPprof } from '../pprof/heap-profile.js';
@@ -23,6 +24,7 @@ export class HeapJob implements Job {
     readonly kind: 'heap' | 'allocs',
     private readonly intervalBytes: number,
     private readonly format: Format,
+    private readonly opts: { sourceMaps?: boolean } = {},
   ) {
     const inuse = kind === 'heap';
     this.collector = new HeapSamplingCollector({ intervalBytes, includeCollected: !inuse, gcBeforeRead: inuse });
@@ -45,7 +47,11 @@ export class HeapJob implements Job {
     if (this.format === 'heapprofile') {
       return { kind: this.kind, format: this.format, data: JSON.stringify(rec.profile), notes };
     }
+    // Only the scripts in this profile are looked at; a bad map leaves its script generated, with a warning.
+    const maps = this.opts.sourceMaps !== false ? await sourceMapsForHeapProfile(ctx.session, rec.profile) : undefined;
+    if (maps) notes.push(...maps.warnings);
     const profile = heapProfileToPprof(rec.profile, {
+      mapFrame: maps?.mapFrame,
       mode: this.kind === 'heap' ? 'inuse' : 'alloc',
       intervalBytes: rec.intervalBytes,
       startedAtMs: rec.startedAtMs,

@@ -145,3 +145,18 @@ describe('a script rebuilt while the target runs', () => {
     expect(hot(loadProfile(r.stdout)).files).toEqual([path.join(dir, 'src/tsc-cjs/hot.ts')]);
   });
 });
+
+describe('attach --allocs with source maps', () => {
+  test('allocation stacks name the .ts file and the function start line of the TypeScript source', async () => {
+    const t = await startTarget('sourcemaps/tsc-cjs/main.js');
+    // setImmediate(hotFunction) allocates an Immediate per call: a small interval samples them.
+    const r = await runCli(['attach', String(t.port), '--allocs', '2s', '--heap-interval', '1KiB']);
+    expect(r.code).toBe(0);
+    const frames = stacks(loadProfile(r.stdout)).flatMap((s) => s.frames);
+    const hot = frames.filter((f) => f.name === 'hotFunction');
+    expect(hot.length).toBeGreaterThan(0);
+    expect(hot.every((f) => f.file === path.join(FIXTURES, 'sourcemaps/src/tsc-cjs/hot.ts'))).toBe(true);
+    expect(hot[0]!.line).toBe(lineOf(path.join(FIXTURES, 'sourcemaps/src/tsc-cjs/hot.ts'), 'export function hotFunction'));
+    expect(frames.some((f) => f.file.endsWith('.js') && f.file.includes('sourcemaps/tsc-cjs'))).toBe(false);
+  });
+});
