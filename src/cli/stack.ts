@@ -5,7 +5,8 @@ import type { Argv } from 'yargs';
 import { captureStack } from '../collect/stack.js';
 import { parseDuration } from '../duration.js';
 import { EXIT_INTERRUPTED, NodeprofError, errorMessage } from '../errors.js';
-import { stackText, type ThreadStack } from '../output/stack.js';
+import { loadSourceMaps } from '../collect/source-maps.js';
+import { mapStackFrames, stackText, type ThreadStack } from '../output/stack.js';
 import { openTarget } from '../target/connect.js';
 import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/worker-session.js';
 import { targetFromArgs } from './attach.js';
@@ -25,6 +26,7 @@ export function stackCommand(ctx: CommandContext) {
         .option('workers', { type: 'boolean', default: false, describe: 'also each worker thread' })
         .option('timeout', { type: 'string', default: '5s', describe: 'how long to wait for a thread to pause' })
         .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
+        .option('source-maps', { type: 'boolean', default: true, describe: 'show original sources (TypeScript, bundles) through source maps; --no-source-maps for generated JavaScript' })
         .option('json', { type: 'boolean', default: false, describe: 'JSON instead of text' })
         .strict()
         .example('$0 stack pid:1234', 'where is it spending its time right now?')
@@ -37,7 +39,7 @@ export function stackCommand(ctx: CommandContext) {
       interrupts.setAbortHook(() => target.release());
       let threads: ThreadStack[];
       try {
-        const work = collect(target.session, Boolean(argv.workers), timeoutMs, ctx.log);
+        const work = collect(target.session, Boolean(argv.workers), timeoutMs, ctx.log, argv.sourceMaps !== false);
         const stopped = interrupts.interrupted.then(() => {
           throw new NodeprofError('interrupted', EXIT_INTERRUPTED);
         });
@@ -58,7 +60,13 @@ export function stackCommand(ctx: CommandContext) {
   };
 }
 
-async function collect(session: import('../target/session.js').CdpSession, workers: boolean, timeoutMs: number, log: (l: string) => void): Promise<ThreadStack[]> {
+async function collect(
+  session: import('../target/session.js').CdpSession,
+  workers: boolean,
+  timeoutMs: number,
+  log: (l: string) => void,
+  sourceMaps: boolean,
+): Promise<ThreadStack[]> {
   const found: WorkerSession[] = [];
   const watcher = workers ? new WorkerWatcher(session, (w) => found.push(w)) : undefined;
   try {
@@ -70,7 +78,12 @@ async function collect(session: import('../target/session.js').CdpSession, worke
       try {
         const c = await captureStack(s, timeoutMs);
         log(`${thread}: paused for ${c.pausedMs} ms`);
-        return { thread, frames: c.frames };
+        if (!sourceMaps) return { thread, frames: c.frames };
+        // After the resume: the target is not kept paused while maps load.
+        const scripts = [...new Map(c.frames.filter((f) => f.url && f.scriptId).map((f) => [f.scriptId!, { scriptId: f.scriptId!, url: f.url }])).values()];
+        const maps = await loadSourceMaps(s, scripts);
+        maps.warnings.forEach(log);
+        return { thread, frames: mapStackFrames(c.frames, maps.mapFrame) };
       } catch (err) {
         return { thread, error: errorMessage(err) };
       }

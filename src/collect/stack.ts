@@ -13,6 +13,7 @@ export interface StackFrame {
   /** 0-based, as CDP gives them. */
   lineNumber: number;
   columnNumber: number;
+  scriptId?: string;
 }
 
 export interface StackCapture {
@@ -57,6 +58,7 @@ export async function captureStack(session: CdpSession, timeoutMs: number): Prom
       url: cf.url || urls.get(cf.location.scriptId) || '',
       lineNumber: cf.location.lineNumber,
       columnNumber: cf.location.columnNumber ?? 0,
+      scriptId: cf.location.scriptId,
     }));
     finished = true;
     await Promise.race([session.send('Debugger.resume'), deadline, gone]);

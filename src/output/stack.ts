@@ -1,5 +1,6 @@
 // `nodeprof stack` output, like py-spy dump: the process, then each thread's frames, leaf first.
 
+import type { FrameMapper } from '../pprof/cpu-profile.js';
 import { functionName, scriptPath } from '../pprof/frame.js';
 import type { StackFrame } from '../collect/stack.js';
 
@@ -8,6 +9,22 @@ export interface ThreadStack {
   frames?: StackFrame[];
   /** Why there is no stack for this thread. */
   error?: string;
+}
+
+/**
+ * Frames through source maps: file, line and column of the original source. V8's function name is
+ * kept: a map's names are looked up at a function's start, and these are positions inside bodies.
+ */
+export function mapStackFrames(frames: StackFrame[], mapFrame: FrameMapper): StackFrame[] {
+  return frames.map((f) => {
+    if (!f.url) return f;
+    const file = scriptPath(f.url);
+    const line = f.lineNumber + 1;
+    const column = f.columnNumber + 1;
+    const m = mapFrame({ name: functionName(f.functionName, file, line), file, line, column, startLine: line, startColumn: column }, f.scriptId);
+    if (m.file === file && m.line === line) return f;
+    return { ...f, url: m.file, lineNumber: m.line - 1, columnNumber: Math.max(0, m.column - 1) };
+  });
 }
 
 export function frameText(f: StackFrame): string {

@@ -160,3 +160,20 @@ describe('attach --allocs with source maps', () => {
     expect(frames.some((f) => f.file.endsWith('.js') && f.file.includes('sourcemaps/tsc-cjs'))).toBe(false);
   });
 });
+
+describe('stack with source maps', () => {
+  test('the running frame is shown at its .ts file and line; --no-source-maps shows the JavaScript', async () => {
+    const t = await startTarget('sourcemaps/tsc-cjs/main.js');
+    const ts = path.join(FIXTURES, 'sourcemaps/src/tsc-cjs/hot.ts');
+    const start = lineOf(ts, 'export function hotFunction');
+    const r = await runCli(['stack', String(t.port)]);
+    expect(r.code).toBe(0);
+    const m = new RegExp(`hotFunction \\(${ts.replace(/[.]/g, '\\.')}:(\\d+):\\d+\\)`).exec(r.stdout.toString());
+    expect(m).not.toBeNull();
+    const line = Number(m![1]);
+    expect(line).toBeGreaterThan(start);
+    expect(line).toBeLessThanOrEqual(lineOf(ts, 'setImmediate(hotFunction)'));
+    const raw = await runCli(['stack', String(t.port), '--no-source-maps']);
+    expect(raw.stdout.toString()).toMatch(/hotFunction \(.*sourcemaps\/tsc-cjs\/hot\.js:\d+:\d+\)/);
+  });
+});
