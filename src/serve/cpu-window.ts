@@ -6,6 +6,7 @@
 import type { Protocol } from 'devtools-protocol';
 import { CpuCollector } from '../collect/cpu.js';
 import { loopComments } from '../collect/blocked.js';
+import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import { sleep } from './sleep.js';
 
@@ -15,6 +16,8 @@ export interface CpuWindow {
   intervalUs: number;
   /** pprof comments: what was done to the target to get a truthful profile. */
   comments: string[];
+  /** Maps frames to original sources (added by the facade after the window). */
+  mapFrame?: FrameMapper;
 }
 
 export async function recordCpu(session: CdpSession, opts: { ms: number; intervalUs: number; canPause: boolean; signal: AbortSignal }): Promise<CpuWindow> {

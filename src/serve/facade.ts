@@ -14,6 +14,8 @@ import { DEFAULT_HEAP_INTERVAL_BYTES } from './heap-sampler.js';
 import { HttpError } from './http-error.js';
 import { TargetLink, type Attachment } from './link.js';
 import { heapAnswer } from './profiles.js';
+import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type SourceMaps } from '../collect/source-maps.js';
+import type { FrameMapper } from '../pprof/cpu-profile.js';
 import { mainThreadStack, threadStack, type ThreadStack } from './stacks.js';
 import { collectTrace, DEFAULT_TRACE_CATEGORIES } from './trace.js';
 import type { Transport } from './transport.js';
@@ -38,6 +40,9 @@ export class Facade {
   private readonly shutdown = new AbortController();
   private readonly active = new Set<Promise<unknown>>();
   private traceQueue: Promise<unknown> = Promise.resolve();
+  /** Source maps per attachment: script ids are per isolate, and a reattached target is a new one. */
+  private readonly maps = new WeakMap<Attachment, SourceMapCache>();
+  private readonly log: (line: string) => void;
   private snapshotQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -47,7 +52,21 @@ export class Facade {
     this.heapMode = opts.heapMode;
     this.maxSeconds = opts.maxSeconds;
     this.cpuIntervalUs = opts.cpuIntervalUs ?? 1000;
-    this.link = new TargetLink(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, opts.log ?? (() => undefined));
+    this.log = opts.log ?? (() => undefined);
+    this.link = new TargetLink(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
+  }
+
+  private mapCache(att: Attachment): SourceMapCache {
+    let cache = this.maps.get(att);
+    if (!cache) this.maps.set(att, (cache = new SourceMapCache()));
+    return cache;
+  }
+
+  /** A frame mapper for a profile's scripts; each map (and each warning) once per attachment. */
+  private async mapped(att: Attachment, load: (cache: SourceMapCache) => Promise<SourceMaps>): Promise<FrameMapper> {
+    const maps = await load(this.mapCache(att));
+    maps.warnings.forEach((line) => this.log(line));
+    return maps.mapFrame;
   }
 
   start(): Promise<Attachment> {
@@ -108,19 +127,23 @@ export class Facade {
   }
 
   async cpu(res: ServerResponse, seconds: number): Promise<CpuWindow> {
-    return this.withSession(res, (session, signal) =>
-      recordCpu(session, { ms: seconds * 1000, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal }),
-    );
+    const att = this.link.get();
+    return this.withSession(res, async (session, signal) => {
+      const w = await recordCpu(session, { ms: seconds * 1000, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal });
+      const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
+      return { ...w, mapFrame };
+    });
   }
 
   cpuPprof(w: CpuWindow): Profile {
-    return cpuProfileToPprof(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, addresses: this.book, comments: w.comments });
+    return cpuProfileToPprof(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, addresses: this.book, comments: w.comments, mapFrame: w.mapFrame });
   }
 
   async heap(gc: boolean): Promise<Profile> {
     const att = this.link.get();
     const sampling = await this.onMain(att, () => att.heap.read(att.session, gc));
-    return heapAnswer(sampling, { mode: att.heap.mode, intervalBytes: att.heap.intervalBytes, startedAtMs: att.heap.startedAtMs, book: this.book });
+    const mapFrame = await this.mapped(att, (cache) => sourceMapsForHeapProfile(att.session, sampling, { cache }));
+    return heapAnswer(sampling, { mode: att.heap.mode, intervalBytes: att.heap.intervalBytes, startedAtMs: att.heap.startedAtMs, book: this.book, mapFrame });
   }
 
   async stacks(): Promise<ThreadStack[]> {

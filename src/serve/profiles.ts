@@ -2,6 +2,7 @@
 // address in every answer: heap/allocs from the one sampler, goroutine stacks, Go's empty block /
 // mutex / threadcreate, deltas between two answers, and Go's debug=1 text form.
 
+import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { Protocol } from 'devtools-protocol';
 import type { Profile } from 'pprof-format';
 import type { AddressBook } from '../pprof/address-book.js';
@@ -13,12 +14,12 @@ import type { ThreadStack } from './stacks.js';
 
 export function heapAnswer(
   sampling: Protocol.HeapProfiler.SamplingHeapProfile,
-  o: { mode: HeapMode; intervalBytes: number; startedAtMs: number; book: AddressBook },
+  o: { mode: HeapMode; intervalBytes: number; startedAtMs: number; book: AddressBook; mapFrame?: FrameMapper },
 ): Profile {
   // As Go's: time_nanos is when the answer was taken; the duration runs from when sampling began.
   const now = Date.now();
   const b = newHeapBuilder({ mode: o.mode, intervalBytes: o.intervalBytes, durationNanos: Math.max(0, now - o.startedAtMs) * 1e6, startedAtMs: now, addresses: o.book });
-  addHeapProfile(b, sampling, { intervalBytes: o.intervalBytes });
+  addHeapProfile(b, sampling, { intervalBytes: o.intervalBytes, mapFrame: o.mapFrame });
   b.addComment(
     o.mode === 'inuse'
       ? 'nodeprof: the heap sampler runs in inuse mode (live objects); start serve with --heap-mode alloc for alloc_objects/alloc_space'

@@ -9,6 +9,7 @@ import { stacks } from '../../src/pprof/query.js';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { FIXTURES, killAll, runCli, startTarget } from '../helpers/processes.js';
 import { hotSpot, lineOf, sm } from '../helpers/source-maps.js';
+import { request, startServe } from '../helpers/serve.js';
 
 afterEach(killAll);
 
@@ -175,5 +176,25 @@ describe('stack with source maps', () => {
     expect(line).toBeLessThanOrEqual(lineOf(ts, 'setImmediate(hotFunction)'));
     const raw = await runCli(['stack', String(t.port), '--no-source-maps']);
     expect(raw.stdout.toString()).toMatch(/hotFunction \(.*sourcemaps\/tsc-cjs\/hot\.js:\d+:\d+\)/);
+  });
+});
+
+describe('serve with source maps', () => {
+  test('/profile names the .ts file and line; /allocs too', async () => {
+    const t = await startTarget('sourcemaps/tsc-cjs/main.js');
+    const ts = path.join(FIXTURES, 'sourcemaps/src/tsc-cjs/hot.ts');
+    const serving = await startServe(t.port, ['--heap-mode', 'alloc']);
+    const cpu = await request(`${serving.url}profile?seconds=2`, { timeoutMs: 30_000 });
+    expect(cpu.status).toBe(200);
+    const leaves = stacks(loadProfile(cpu.body)).filter((s) => s.frames[0]!.name === 'hotFunction');
+    expect(leaves.length).toBeGreaterThan(0);
+    expect(leaves.every((s) => s.frames[0]!.file === ts)).toBe(true);
+    expect(leaves.map((s) => s.frames[0]!.line)).toContain(lineOf(ts, 'HOT LINE'));
+    const allocs = await request(`${serving.url}allocs`, { timeoutMs: 30_000 });
+    expect(allocs.status).toBe(200);
+    const files = new Set(stacks(loadProfile(allocs.body)).flatMap((s) => s.frames.map((f) => f.file)));
+    expect([...files].some((f) => f.endsWith('sourcemaps/tsc-cjs/hot.js'))).toBe(false);
+    serving.run.proc.kill('SIGINT');
+    expect((await serving.run.done).code).toBe(0);
   });
 });
