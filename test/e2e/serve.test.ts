@@ -201,3 +201,19 @@ describe('nodeprof serve and other inspector clients', () => {
     loadProfile(again.body);
   });
 });
+
+describe('serve trace categories', () => {
+  test('an unknown category is the request\'s fault: 400 with the reason, X-Go-Pprof', async () => {
+    const t = await startTarget('busy.js');
+    const serving = await startServe(t.port);
+    const bad = await request(`${serving.url}trace?seconds=1&categories=node,no.such.category`);
+    expect(bad.status).toBe(400);
+    expect(bad.headers['x-go-pprof']).toBe('1');
+    expect(bad.text).toMatch(/unknown trace category 'no\.such\.category'/);
+    const good = await request(`${serving.url}trace?seconds=1&categories=node.perf,v8`);
+    expect(good.status).toBe(200);
+    expect(Array.isArray((JSON.parse(good.text) as { traceEvents: unknown[] }).traceEvents)).toBe(true);
+    serving.run.proc.kill('SIGINT');
+    expect((await serving.run.done).code).toBe(0);
+  });
+});
