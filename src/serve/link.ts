@@ -2,11 +2,11 @@
 // stacks), reopened in the background when the target goes away and comes back on the same address.
 
 import { errorMessage } from '../errors.js';
-import type { ProcessInfo } from '../target/connect.js';
+import { describeWithin, type ProcessInfo } from '../target/connect.js';
 import type { CdpSession } from '../target/session.js';
 import { HeapSampler } from './heap-sampler.js';
 import { HttpError } from './http-error.js';
-import { describe, type Transport } from './transport.js';
+import type { Transport } from './transport.js';
 import { WorkerTracker } from './workers.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 
@@ -40,7 +40,7 @@ export class TargetLink {
   private async attach(): Promise<Attachment> {
     const session = await this.transport.open();
     try {
-      const info = await describe(session, this.transport.where);
+      const info = await describeWithin(session, this.transport.where);
       const heap = new HeapSampler(this.heap.mode, this.heap.intervalBytes);
       await heap.start(session);
       // The in-process facade's own worker is not one of the app's threads.

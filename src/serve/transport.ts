@@ -2,7 +2,6 @@
 // (nodeprof/register, pprofHandler). Each open() is a new session, so concurrent collections (two
 // CPU windows at once) each get their own.
 
-import { describeProcess, withTimeout, type ProcessInfo } from '../target/connect.js';
 import { findInspectorTarget } from '../target/discover.js';
 import { InspectorSession, type InProcessMode } from '../target/inprocess.js';
 import { connectWebSocket } from '../target/remote.js';
@@ -40,6 +39,3 @@ export function inProcessTransport(mode: InProcessMode): Transport {
   return { where: `this process (pid ${process.pid})`, sameThread: mode === 'same-thread', open: async () => new InspectorSession(mode) };
 }
 
-export async function describe(session: CdpSession, where: string): Promise<ProcessInfo> {
-  return withTimeout(describeProcess(session), 5000, `${where} connected but did not answer Runtime.evaluate within 5s`);
-}

@@ -35,6 +35,15 @@ export async function describeProcess(session: CdpSession): Promise<ProcessInfo>
   return JSON.parse(res.result.value) as ProcessInfo;
 }
 
+/** describeProcess, bounded: a target inside a long native call answers nothing until it returns. */
+export function describeWithin(session: CdpSession, where: string, ms = 5000): Promise<ProcessInfo> {
+  return withTimeout(
+    describeProcess(session),
+    ms,
+    `${where} connected but did not answer Runtime.evaluate within ${ms / 1000}s: its main thread is probably inside a long native call (sync crypto, fs, zlib, an addon), where the inspector cannot run; try again when it returns`,
+  );
+}
+
 export async function openTarget(spec: TargetSpec, opts: ResolveOptions = {}): Promise<Target> {
   let url: string;
   let where: string;
@@ -70,7 +79,7 @@ export async function openTarget(spec: TargetSpec, opts: ResolveOptions = {}): P
     throw err;
   }
   try {
-    info = await withTimeout(describeProcess(session), 5000, `${where} connected but did not answer Runtime.evaluate within 5s: its main thread is probably inside a long native call (sync crypto, fs, zlib, an addon), where the inspector cannot run; try again when it returns`);
+    info = await describeWithin(session, where);
   } catch (err) {
     await session.close();
     await undo();
