@@ -99,7 +99,7 @@ export function planJobs(plan: AttachPlan, log?: (line: string) => void): Planne
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
     const job = plan.workers
-      ? new CpuThreadsJob(format, () => new CpuCollector(plan.intervalUs, { jitReset: plan.jitReset, repair: plan.repair }))
+      ? new CpuThreadsJob(format, () => new CpuCollector(plan.intervalUs, { jitReset: plan.jitReset, repair: plan.repair }), { sourceMaps: plan.sourceMaps })
       : new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset, sourceMaps: plan.sourceMaps, repair: plan.repair, log });
     jobs.push({ job, format, durationMs: plan.cpu.durationMs });
   }

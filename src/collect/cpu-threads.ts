@@ -10,6 +10,8 @@ export interface ThreadRecording {
   /** `main` or `worker <id> <name>`. */
   thread: string;
   recording: CpuRecording;
+  /** The thread's own session (script ids are per isolate), open until cleanup. */
+  session: CdpSession;
 }
 
 interface WorkerRun {
@@ -24,6 +26,7 @@ export class CpuThreadsCollector {
   private readonly main: CpuCollector;
   private readonly runs: WorkerRun[] = [];
   private watcher: WorkerWatcher | undefined;
+  private stopping = false;
   /** Why some threads are missing from the result, for the user. */
   readonly notes: string[] = [];
 
@@ -34,6 +37,7 @@ export class CpuThreadsCollector {
   async start(session: CdpSession): Promise<void> {
     await this.main.start(session);
     this.watcher = new WorkerWatcher(session, (w) => {
+      if (this.stopping) return;
       const collector = this.newCollector();
       const started = collector.start(w).then(
         () => true,
@@ -47,7 +51,12 @@ export class CpuThreadsCollector {
     await this.watcher.start();
   }
 
+  /**
+   * Stops every thread's profiler. The worker sessions stay attached until cleanup(), so the
+   * caller can still look up source maps through them.
+   */
   async stop(session: CdpSession): Promise<ThreadRecording[]> {
+    this.stopping = true;
     const stopWorker = async (run: WorkerRun): Promise<ThreadRecording | undefined> => {
       const label = workerThreadLabel(run.session.info);
       if (!(await run.started)) return undefined;
@@ -56,7 +65,7 @@ export class CpuThreadsCollector {
           run.collector.stop(run.session),
           new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${WORKER_STOP_TIMEOUT_MS / 1000}s`)), WORKER_STOP_TIMEOUT_MS).unref()),
         ]);
-        return { thread: label, recording };
+        return { thread: label, recording, session: run.session };
       } catch (err) {
         this.notes.push(
           run.session.isEnded
@@ -67,8 +76,7 @@ export class CpuThreadsCollector {
       }
     };
     const [main, ...workers] = await Promise.all([this.main.stop(session), ...this.runs.map(stopWorker)]);
-    await this.watcher?.stop();
-    return [{ thread: MAIN_THREAD, recording: main as CpuRecording }, ...(workers.filter(Boolean) as ThreadRecording[])];
+    return [{ thread: MAIN_THREAD, recording: main as CpuRecording, session }, ...(workers.filter(Boolean) as ThreadRecording[])];
   }
 
   async cleanup(session: CdpSession): Promise<void> {

@@ -1,6 +1,7 @@
 // The CPU job with --workers: one Profiler per thread (main and every worker), merged into one
 // pprof profile whose samples carry a `thread` label.
 
+import { loopStopLines } from '../collect/blocked.js';
 import { CpuCollector } from '../collect/cpu.js';
 import { CpuThreadsCollector } from '../collect/cpu-threads.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
@@ -8,6 +9,7 @@ import { addCpuProfile, idleComment, newCpuBuilder, type CpuTotals } from '../pp
 import { encodePprof } from '../pprof/encode.js';
 import { toCollapsed } from '../output/collapsed.js';
 import type { CdpSession } from '../target/session.js';
+import { cpuSourceMaps, recordingComments, type CpuJobOptions } from './cpu.js';
 
 export class CpuThreadsJob implements Job {
   readonly kind = 'cpu' as const;
@@ -17,6 +19,7 @@ export class CpuThreadsJob implements Job {
   constructor(
     private readonly format: Format,
     newCollector: () => CpuCollector,
+    private readonly opts: Pick<CpuJobOptions, 'sourceMaps'> = {},
   ) {
     this.collector = new CpuThreadsCollector(newCollector);
   }
@@ -30,6 +33,7 @@ export class CpuThreadsJob implements Job {
     const main = threads[0]!.recording;
     const notes = threads.map((t) => `cpu: ${t.thread}: ${t.recording.profile.samples?.length ?? 0} samples`);
     notes.push(...this.collector.notes.map((n) => `cpu: ${n}`));
+    if (main.loop) notes.push(...loopStopLines(main.loop));
     if (this.format === 'cpuprofile') {
       // V8's format holds one thread per file, and DevTools reads one file at a time.
       notes.push('cpu: --format cpuprofile holds the main thread only; use pprof or collapsed for every thread');
@@ -41,12 +45,15 @@ export class CpuThreadsJob implements Job {
     );
     const totals: CpuTotals = { samples: 0, idleSamples: 0, idleNanos: 0, cpuNanos: 0 };
     for (const t of threads) {
-      const part = addCpuProfile(builder, t.recording.profile, { intervalUs: t.recording.intervalUs }, { thread: t.thread });
+      const mapFrame =
+        this.opts.sourceMaps !== false ? await cpuSourceMaps(t.session, t.recording.profile, notes, t.thread).catch(() => undefined) : undefined;
+      const part = addCpuProfile(builder, t.recording.profile, { intervalUs: t.recording.intervalUs, mapFrame }, { thread: t.thread });
       totals.samples += part.samples;
       totals.idleSamples += part.idleSamples;
       totals.idleNanos += part.idleNanos;
       totals.cpuNanos += part.cpuNanos;
     }
+    for (const c of recordingComments(main)) builder.addComment(c);
     builder.addComment(`nodeprof: threads ${threads.map((t) => t.thread).join(', ')}; each sample carries a thread label (go tool pprof -tags, -tagfocus=thread=main)`);
     const idle = idleComment(totals);
     if (idle) builder.addComment(idle);

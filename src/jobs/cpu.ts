@@ -1,13 +1,14 @@
 // The CPU job: Profiler collection, converted to the requested format.
 
 import { loopComments, loopStartLines, loopStopLines } from '../collect/blocked.js';
-import { CpuCollector } from '../collect/cpu.js';
+import { CpuCollector, type CpuRecording } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import { sourceMapsForCpuProfile } from '../collect/source-maps.js';
 import { cpuProfileToPprof, type FrameMapper } from '../pprof/cpu-profile.js';
 import { encodePprof } from '../pprof/encode.js';
 import { toCollapsed } from '../output/collapsed.js';
 import type { CdpSession } from '../target/session.js';
+import type { Protocol } from 'devtools-protocol';
 
 export const CPU_FORMATS: readonly Format[] = ['pprof', 'cpuprofile', 'collapsed'];
 
@@ -52,19 +53,8 @@ export class CpuJob implements Job {
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
-    let mapFrame: FrameMapper | undefined;
-    if (this.opts.sourceMaps !== false) {
-      // After Profiler.stop: only the scripts that appear in this profile are looked at.
-      const maps = await sourceMapsForCpuProfile(ctx.session, rec.profile);
-      mapFrame = maps.mapFrame;
-      notes.push(...maps.warnings);
-      if (maps.stats.mapped > 0) {
-        const { mapped, scripts, viaDebugger, ms } = maps.stats;
-        const how = viaDebugger > 0 ? `, ${viaDebugger} looked up through Debugger.scriptParsed` : '';
-        notes.push(`source maps: ${mapped} of ${scripts} scripts mapped to their original sources (${ms.toFixed(0)}ms${how})`);
-      }
-    }
-    const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
+    const mapFrame = this.opts.sourceMaps !== false ? await cpuSourceMaps(ctx.session, rec.profile, notes) : undefined;
+    const comments = recordingComments(rec);
     const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
     const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
     return { kind: 'cpu', format: this.format, data, profile, notes };
@@ -73,4 +63,26 @@ export class CpuJob implements Job {
   cleanup(session: CdpSession): Promise<void> {
     return this.collector.cleanup(session);
   }
+}
+
+/**
+ * Loads the source maps of the scripts `profile` touches, through `session` (the thread that ran
+ * them: script ids are per isolate), adding the user's lines to `notes`.
+ */
+export async function cpuSourceMaps(session: CdpSession, profile: Protocol.Profiler.Profile, notes: string[], thread?: string): Promise<FrameMapper> {
+  // After Profiler.stop: only the scripts that appear in this profile are looked at.
+  const maps = await sourceMapsForCpuProfile(session, profile);
+  notes.push(...maps.warnings);
+  if (maps.stats.mapped > 0) {
+    const { mapped, scripts, viaDebugger, ms } = maps.stats;
+    const how = viaDebugger > 0 ? `, ${viaDebugger} looked up through Debugger.scriptParsed` : '';
+    const who = thread ? ` (${thread})` : '';
+    notes.push(`source maps${who}: ${mapped} of ${scripts} scripts mapped to their original sources (${ms.toFixed(0)}ms${how})`);
+  }
+  return maps.mapFrame;
+}
+
+/** The profile comments a recording earns: the JIT reset done, and what the event loop was doing at attach. */
+export function recordingComments(rec: CpuRecording): string[] {
+  return [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
 }

@@ -47,6 +47,16 @@ describe('attach --cpu with source maps (on by default)', () => {
     expect(stderr).not.toMatch(/warning/);
   });
 
+  test('--workers maps each thread through its own scripts: the worker\'s hot function at its .ts line', async () => {
+    const { p, stderr } = await profile('worker-host.mjs', ['--workers']);
+    const ts = hotSpot(sm('src/tsc-cjs/hot.ts'));
+    const h = hot(p);
+    expect(h.share).toBeGreaterThan(0.5);
+    expect(h.files).toEqual([ts.file]);
+    expect(h.topLine).toBe(ts.hotLine);
+    expect(stderr).toMatch(/source maps \(worker 1 ts-worker\): 1 of 1 scripts mapped/);
+  });
+
   test('tsc, ESM, inline data: maps', async () => {
     const { p } = await profile('tsc-esm-inline/main.js');
     const ts = hotSpot(sm('src/tsc-esm-inline/hot.ts'));
