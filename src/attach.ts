@@ -11,6 +11,7 @@ import { TraceJob, TRACE_FORMATS } from './jobs/trace.js';
 import { traceCategories } from './collect/trace.js';
 import { CpuThreadsJob } from './jobs/cpu-threads.js';
 import { CpuCollector } from './collect/cpu.js';
+import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
 import { chooseDestinations, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
@@ -84,7 +85,6 @@ function pickFormat(kind: ProfileKind, allowed: readonly Format[], wanted: Forma
 
 /** --heap's window when it is alone and --heap-window is not given. */
 export const DEFAULT_HEAP_WINDOW_MS = 10_000;
-export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
 
 /**
  * Kinds with one format of their own (heapsnapshot, trace) ignore a --format meant for the other

@@ -10,6 +10,22 @@ import type { Protocol } from 'devtools-protocol';
 import { NodeprofError } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
 
+/** V8's default sampling interval (bytes between samples on average), as node --heap-prof uses. */
+export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
+
+/**
+ * Starts V8's one heap sampler of the isolate. `includeCollected` keeps samples of objects the GC
+ * has freed (allocation profiles, whose values must only grow per stack); without it the sampler
+ * holds live objects only. Shared by attach's windows and serve's long-lived sampler.
+ */
+export async function startHeapSampler(session: CdpSession, intervalBytes: number, includeCollected: boolean): Promise<void> {
+  await session.send('HeapProfiler.startSampling', {
+    samplingInterval: intervalBytes,
+    includeObjectsCollectedByMajorGC: includeCollected,
+    includeObjectsCollectedByMinorGC: includeCollected,
+  });
+}
+
 export interface HeapSamplingOptions {
   intervalBytes: number;
   /** true for --allocs: keep samples of objects the GC has already freed. */
@@ -42,11 +58,7 @@ export class HeapSamplingCollector {
       );
     }
     this.startedAtMs = Date.now();
-    await session.send('HeapProfiler.startSampling', {
-      samplingInterval: this.opts.intervalBytes,
-      includeObjectsCollectedByMajorGC: this.opts.includeCollected,
-      includeObjectsCollectedByMinorGC: this.opts.includeCollected,
-    });
+    await startHeapSampler(session, this.opts.intervalBytes, this.opts.includeCollected);
     this.running = true;
   }
 

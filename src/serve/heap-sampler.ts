@@ -1,11 +1,14 @@
 // The serve's one sampling heap profiler (V8 has one per isolate): started when serve attaches,
-// read by /heap and /allocs without disturbing each other, stopped on shutdown. Knows CDP, not pprof.
+// read by /heap and /allocs without disturbing each other, restarted if someone else stops it,
+// stopped on shutdown. attach's windowed sampler is collect/heap-sampling.ts; both start V8's
+// sampler through its startHeapSampler. Knows CDP, not pprof.
 
 import type { Protocol } from 'devtools-protocol';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import type { CdpSession } from '../target/session.js';
+import { startHeapSampler } from '../collect/heap-sampling.js';
 
-export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
+export { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
 
 export class HeapSampler {
   startedAtMs = 0;
@@ -18,12 +21,7 @@ export class HeapSampler {
   async start(session: CdpSession): Promise<void> {
     await session.send('HeapProfiler.enable');
     // alloc mode keeps samples of collected objects too, so alloc_* only ever grows per stack.
-    const alloc = this.mode === 'alloc';
-    await session.send('HeapProfiler.startSampling', {
-      samplingInterval: this.intervalBytes,
-      includeObjectsCollectedByMajorGC: alloc,
-      includeObjectsCollectedByMinorGC: alloc,
-    });
+    await startHeapSampler(session, this.intervalBytes, this.mode === 'alloc');
     this.startedAtMs = Date.now();
   }
 
