@@ -148,7 +148,8 @@ function send(req: Req): Promise<HttpAnswer> {
   for (const [k, v] of req.params) url.searchParams.append(k, v);
   return request(url.href, {
     method: req.method,
-    headers: req.host === undefined ? {} : { Host: req.host },
+    // Connection: close: Node's client agent may reuse a kept-alive socket just as serve closes it (5 s idle)
+    headers: { Connection: 'close', ...(req.host === undefined ? {} : { Host: req.host }) },
     body: req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? req.body : undefined,
     timeoutMs: 30_000,
   });
