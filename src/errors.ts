@@ -18,7 +18,8 @@ export class NodeprofError extends Error {
 
 export class UsageError extends NodeprofError {
   constructor(message: string) {
-    super(message, EXIT_USAGE);
+    // Messages quote what the user typed, which may hold a newline or an escape sequence: one line, always.
+    super(oneLine(message), EXIT_USAGE);
     this.name = 'UsageError';
   }
 }
@@ -26,4 +27,16 @@ export class UsageError extends NodeprofError {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * A message as one printable line: control characters (newlines, escape sequences, NUL, C1) are
+ * shown escaped, as JSON would show them, so quoting user input can neither break the line nor
+ * drive the terminal.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }

@@ -31,7 +31,9 @@ export function pprofHandler(opts: Omit<InProcessOptions, 'listen' | 'quiet'> = 
       return false;
     }
     ready.then(
-      () => handle(req, res),
+      () => {
+        if (!handle(req, res)) sendError(res, 404, 'not found: a request target nodeprof cannot parse');
+      },
       (err: unknown) => sendError(res, 503, `nodeprof could not attach to this process's inspector: ${errorMessage(err)}`),
     );
     return true;

@@ -15,7 +15,8 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => bool
 
 export function createRequestHandler(facade: Facade, guard: Guard, log?: (line: string) => void): RequestHandler {
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req.url ?? '/');
+    if (!url) return false;
     if (url.pathname !== PREFIX && !url.pathname.startsWith(`${PREFIX}/`)) return false;
     const started = Date.now();
     if (log) {
@@ -32,6 +33,21 @@ export function createRequestHandler(facade: Facade, guard: Guard, log?: (line: 
     });
     return true;
   };
+}
+
+/**
+ * The request target as a URL, or undefined when it is not one. Origin-form (/path?query) is always
+ * a path, even when it starts with // (which URL() would read as a host name); absolute-form
+ * (http://host/path, what proxies send) is parsed whole. `GET http://[ HTTP/1.1` passes Node's
+ * parser, and URL() throws on it: that must be a 404, not a crash of the server (or of the app a
+ * pprofHandler is mounted in).
+ */
+export function requestUrl(target: string): URL | undefined {
+  try {
+    return target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target);
+  } catch {
+    return undefined;
+  }
 }
 
 async function serve(facade: Facade, guard: Guard, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -2,6 +2,7 @@
 // Go's serveError does (plain text, X-Go-Pprof: 1 so go tool pprof prints the reason, nosniff).
 
 import type { ServerResponse } from 'node:http';
+import { oneLine } from '../errors.js';
 
 export class HttpError extends Error {
   constructor(
@@ -27,5 +28,5 @@ export function sendError(res: ServerResponse, status: number, reason: string, h
     'X-Go-Pprof': '1',
     'X-Content-Type-Options': 'nosniff',
   });
-  res.end(`${reason}\n`);
+  res.end(`${oneLine(reason)}\n`);
 }

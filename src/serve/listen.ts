@@ -2,7 +2,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NodeprofError, UsageError } from '../errors.js';
+import { NodeprofError, UsageError, errorMessage } from '../errors.js';
 import { formatHostPort } from '../target/target-spec.js';
 import type { RequestHandler } from './handler.js';
 import { sendError } from './http-error.js';
@@ -22,7 +22,12 @@ export function parseListen(text: string): ListenAddress {
 
 export function startHttpServer(listen: ListenAddress, handle: RequestHandler): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer((req, res) => {
-    if (!handle(req, res)) sendError(res, 404, 'not found: nodeprof serves /debug/pprof/');
+    try {
+      if (!handle(req, res)) sendError(res, 404, 'not found: nodeprof serves /debug/pprof/');
+    } catch (err) {
+      // A throw here would be an uncaught exception: the server (or the app it lives in) would die.
+      sendError(res, 500, `nodeprof: ${errorMessage(err)}`);
+    }
   });
   // Long CPU windows: never time a request out from our side (Node's default is 5 minutes).
   server.requestTimeout = 0;

@@ -158,6 +158,13 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
   const open = await findOpenInspector(before, wanted.port, wanted.port === 0);
   if (open) return { pid, ...open, opened: false, release: async () => undefined };
 
+  // Closed: SIGUSR1 would open it on the configured address. Off loopback that is a door into the
+  // process (the inspector runs any code) for every machine that can reach it: not ours to open.
+  if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(wanted.host)) {
+    throw new NodeprofError(
+      `pid ${pid} is configured to open its inspector on ${formatHostPort(wanted.host, wanted.port)}, reachable from other machines: nodeprof will not open it there (SIGUSR1 not sent); start the process with --inspect-port=127.0.0.1:<port>, or open the inspector yourself and give nodeprof its address`,
+    );
+  }
   // Closed: SIGUSR1 opens it on the configured address, unless another process holds that port.
   // Node would then report "address already in use" only on the target's own stderr, so look first.
   await checkPortFree(pid, wanted);

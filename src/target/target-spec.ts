@@ -7,6 +7,7 @@ export type TargetSpec =
   | { kind: 'websocket'; url: string; host: string; port: number; text: string }
   | { kind: 'pid'; pid: number; text: string };
 
+const MAX_PID = 2 ** 31 - 1;
 const HELP = 'use a port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>';
 
 function parsePort(text: string, whole: string): number {
@@ -22,17 +23,21 @@ export function parseTarget(input: string | number): TargetSpec {
 
   const pid = /^pid:(.*)$/i.exec(text);
   if (pid) {
-    if (!/^\d+$/.test(pid[1]!) || Number(pid[1]) < 1) throw new UsageError(`invalid target '${text}': pid:<PID> needs a process id`);
+    // kill(2) takes a 32-bit pid_t: anything longer is no process (and would not reach kill intact).
+    if (!/^\d+$/.test(pid[1]!) || Number(pid[1]) < 1 || Number(pid[1]) > MAX_PID) throw new UsageError(`invalid target '${text}': pid:<PID> needs a process id`);
     return { kind: 'pid', pid: Number(pid[1]), text };
   }
 
   if (/^wss?:\/\//i.test(text)) {
     let url: URL;
     try {
+      // URL() silently drops tabs and newlines inside; a URL holding them is not the one typed.
+      if (/[\u0000-\u0020\u007f]/.test(text)) throw new Error('control character');
       url = new URL(text);
     } catch {
       throw new UsageError(`invalid target '${text}': not a websocket URL`);
     }
+    if (url.port === '0') throw new UsageError(`invalid target '${text}': port 0 is out of range 1-65535`);
     const port = url.port ? Number(url.port) : url.protocol === 'wss:' ? 443 : 80;
     return { kind: 'websocket', url: text, host: url.hostname.replace(/^\[|\]$/g, ''), port, text };
   }

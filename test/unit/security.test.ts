@@ -1,0 +1,153 @@
+// The facade's security rules (DESIGN section 2), the parts that need no process: the route table,
+// the token compare, the Host check, the listen rule. The rules and the test for each are listed
+// in test/e2e/security.test.ts.
+import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UsageError } from '../../src/errors.js';
+import { optionsFromEnv } from '../../src/serve/in-process.js';
+import { findRoute, ROUTES } from '../../src/serve/routes.js';
+import { hostAllowed, isLoopbackHost, requestToken, tokenMatches } from '../../src/serve/security.js';
+import { checkServePlan, type ServePlan } from '../../src/serve/serve.js';
+import { ROOT } from '../helpers/processes.js';
+import type { IncomingMessage } from 'node:http';
+
+/** DESIGN section 2's table: the facade answers these and nothing else. */
+export const DOCUMENTED_ROUTES = ['profile', 'heap', 'allocs', 'goroutine', 'block', 'mutex', 'threadcreate', 'cmdline', 'symbol', 'trace', 'cpuprofile', 'heapsnapshot'];
+
+function sources(dir: string): Array<[string, string]> {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e): Array<[string, string]> => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return sources(p);
+    return e.name.endsWith('.ts') ? [[path.relative(ROOT, p), fs.readFileSync(p, 'utf8')]] : [];
+  });
+}
+
+describe('R1 the facade never forwards raw CDP: a closed route table', () => {
+  test('the table is exactly the documented profiles; nothing else (json, json/version, ws, devtools) is a route', () => {
+    expect(ROUTES.map((r) => r.name).sort()).toEqual([...DOCUMENTED_ROUTES].sort());
+    for (const name of ['json', 'json/version', 'json/list', 'json/protocol', 'ws', 'devtools', 'inspector', 'cdp', 'evaluate', '']) {
+      expect(findRoute(name)).toBeUndefined();
+    }
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.webSegment(), fc.constantFrom(...DOCUMENTED_ROUTES)), (name) => {
+        expect(findRoute(name) !== undefined).toBe(DOCUMENTED_ROUTES.includes(name));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('only POST /symbol reads a body, and it only looks addresses up', () => {
+    expect(ROUTES.filter((r) => r.post).map((r) => r.name)).toEqual(['symbol']);
+  });
+
+  test('no facade source hands a request value to the inspector: Runtime.evaluate only with constant expressions', () => {
+    // The grep side of the e2e check (which records the CDP traffic of generated requests).
+    const serveSources = sources(path.join(ROOT, 'src/serve'));
+    expect(serveSources.length).toBeGreaterThan(5);
+    for (const [file, text] of serveSources) {
+      for (const m of text.matchAll(/Runtime\.(callFunctionOn|compileScript|runScript)|Debugger\.(evaluateOnCallFrame|setScriptSource|setBreakpoint)/g)) {
+        throw new Error(`${file} uses ${m[0]}`);
+      }
+      // every evaluate's expression is a named constant (EXPRESSION in stacks.ts), never built from a request
+      // (the one `expression: string` is the parameter's type)
+      for (const m of text.matchAll(/expression:\s*([^,};]+)/g)) {
+        if (m[1]!.trim() !== 'string') expect({ file, expression: m[1]!.trim() }).toEqual({ file, expression: 'EXPRESSION' });
+      }
+    }
+  });
+});
+
+describe('R3 a non-loopback listen address needs a token', () => {
+  const plan = (host: string, token?: string): ServePlan => ({ target: { kind: 'address', host: '127.0.0.1', port: 1, text: '1' }, listen: { host, port: 0 }, token, heapMode: 'inuse', maxSeconds: 1, quiet: true });
+
+  test('any host that is not a loopback name needs --token; loopback names do not', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain(), fc.constantFrom('0.0.0.0', '::', '', 'localhost', '127.0.0.1', '127.9.9.9', '::1', 'a.localhost')), (host) => {
+        const loopback = host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+        expect(isLoopbackHost(host)).toBe(loopback);
+        if (loopback) expect(() => checkServePlan(plan(host))).not.toThrow();
+        else expect(() => checkServePlan(plan(host))).toThrow(UsageError);
+        expect(() => checkServePlan(plan(host, 'tok'))).not.toThrow();
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('R2 defaults: serve and nodeprof/register listen on 127.0.0.1:6060', () => {
+    expect(optionsFromEnv({}).listen).toBe('127.0.0.1:6060');
+    expect(fs.readFileSync(path.join(ROOT, 'src/cli/serve.ts'), 'utf8')).toMatch(/option\('listen', \{[^}]*default: '127\.0\.0\.1:6060'/);
+  });
+});
+
+describe('R5 the token is compared in constant time', () => {
+  test('tokenMatches is equality, for any two strings of any lengths (never throws on a length mismatch)', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 64 });
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        expect(tokenMatches(a, b)).toBe(a === b);
+        expect(tokenMatches(b, b)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('it is timingSafeEqual over fixed-length digests, and no other code compares a token', () => {
+    const security = fs.readFileSync(path.join(ROOT, 'src/serve/security.ts'), 'utf8');
+    const fn = /export function tokenMatches[\s\S]*?\n}/.exec(security)![0];
+    expect(fn).toMatch(/timingSafeEqual\(digest\(given\), digest\(token\)\)/);
+    expect(security).toMatch(/createHash\('sha256'\)/);
+    for (const [file, text] of [...sources(path.join(ROOT, 'src')), ['src/index.ts', fs.readFileSync(path.join(ROOT, 'src/index.ts'), 'utf8')] as [string, string]]) {
+      // ===, !==, ==, startsWith, includes, localeCompare next to a token: a comparison that stops early
+      const direct = /\btoken\b[\w.?!]*\s*(===?|!==?)|(===?|!==?)\s*[\w.]*\btoken\b(?!\s*(===?|!==?)\s*undefined)|\btoken\w*\.(startsWith|includes|localeCompare|endsWith)\(/g;
+      for (const m of text.matchAll(direct)) {
+        const line = text.slice(text.lastIndexOf('\n', m.index) + 1, text.indexOf('\n', m.index));
+        // `token !== undefined` (is one configured?) is not a comparison of its value
+        if (/token\s*!==?\s*undefined|undefined\s*!==?\s*[\w.]*token/.test(line)) continue;
+        throw new Error(`${file}: a token compared directly: ${line.trim()}`);
+      }
+    }
+  });
+
+  test('the token comes from Authorization: Bearer or ?token=, exactly as sent', () => {
+    const tok = fc.stringMatching(/^[\x21-\x7e]{1,40}$/);
+    fc.assert(
+      fc.property(tok, tok, (header, query) => {
+        const req = (auth?: string) => ({ headers: auth ? { authorization: auth } : {} }) as IncomingMessage;
+        const q = new URLSearchParams([['token', query]]);
+        expect(requestToken(req(`Bearer ${header}`), q)).toBe(header);
+        expect(requestToken(req(`bearer  ${header}`), new URLSearchParams())).toBe(header);
+        expect(requestToken(req(), new URLSearchParams(q.toString()))).toBe(query);
+        expect(requestToken(req(`Basic ${header}`), new URLSearchParams())).toBeUndefined();
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('R6 the Host header: loopback names, IP literals and our own names only (DNS rebinding)', () => {
+  const me = os.hostname().toLowerCase();
+  test('any other DNS name is refused, with or without a port; IP literals and loopback names pass', () => {
+    fc.assert(
+      fc.property(fc.domain(), fc.option(fc.integer({ min: 1, max: 65535 })), (name, port) => {
+        const header = port === null ? name : `${name}:${port}`;
+        const loopback = name === 'localhost' || name.endsWith('.localhost');
+        expect(hostAllowed(header, {})).toBe(loopback || name === me);
+        expect(hostAllowed(header, { listenHost: name })).toBe(true);
+        expect(hostAllowed(header.toUpperCase(), { hosts: [name] })).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6().map((a) => `[${a}]`)), fc.integer({ min: 1, max: 65535 }), (ip, port) => {
+        expect(hostAllowed(`${ip}:${port}`, {})).toBe(true);
+        expect(hostAllowed(ip, {})).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+    expect(hostAllowed('localhost.evil.example:80', {})).toBe(false);
+    expect(hostAllowed('127.0.0.1.nip.io:80', {})).toBe(false);
+  });
+});
