@@ -285,7 +285,9 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
       }
     });
     if (artifacts.length === 0) {
-      throw new NodeprofError(`could not read the profile from ${target.where}: ${failures.join('; ')}`, failureStatus);
+      // A write failure (disk full) is its own sentence; anything else failed to read the profile.
+      const reading = failures.some((f) => !/^\w+: cannot write /.test(f));
+      throw new NodeprofError(`${reading ? `could not read the profile from ${target.where}: ` : ''}${failures.join('; ')}`, failureStatus);
     }
     // The kinds that were read are still written; the run fails for the one that was not.
     for (const f of failures) io.log(`error: ${f}`);
