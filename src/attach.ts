@@ -11,7 +11,7 @@ import { TraceJob, TRACE_FORMATS } from './jobs/trace.js';
 import { traceCategories } from './collect/trace.js';
 import { CpuThreadsJob } from './jobs/cpu-threads.js';
 import { CpuCollector } from './collect/cpu.js';
-import { chooseDestinations, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
+import { chooseDestinations, defaultFileName, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
 import type { TargetSpec } from './target/target-spec.js';
@@ -297,10 +297,10 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     io.setAbortHook(undefined);
   }
 
-  return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io));
+  return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io, target.info.pid));
 }
 
-async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKind, Destination>, plan: AttachPlan, io: AttachIO): Promise<number> {
+async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKind, Destination>, plan: AttachPlan, io: AttachIO, pid: number): Promise<number> {
   let status = 0;
   const written = new Map<Artifact, string>();
   for (const a of artifacts) {
@@ -308,7 +308,17 @@ async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKi
     const dest: Destination = destinations.get(a.kind)!;
     if (a.data !== null) {
       if (dest.type === 'stdout') {
-        await writeToStdout(a.data);
+        try {
+          await writeToStdout(a.data);
+        } catch (err) {
+          // A full disk or a closed pipe: the profile is kept in the temp directory if it can be.
+          const kept = await keepInTemp(defaultFileName(a.kind, pid, a.format, new Date()), a.data);
+          if (!kept) throw err;
+          io.log(`error: ${errorMessage(err)}; the profile was kept in ${kept}`);
+          status = 1;
+          written.set(a, kept);
+          io.log(hint(a, kept));
+        }
       } else {
         const res = await writeFileKeeping(dest.path, a.data);
         if (res.warning) {
