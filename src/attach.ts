@@ -2,7 +2,7 @@
 // Ctrl-C), leave the target clean, then write each artifact where it belongs.
 
 import type { Artifact, Format, Job, ProfileKind } from './collect/job.js';
-import { NodeprofError, UsageError, errorMessage } from './errors.js';
+import { EXIT_INTERRUPTED, NodeprofError, UsageError, errorMessage } from './errors.js';
 import { formatDuration } from './duration.js';
 import { CpuJob, CPU_FORMATS } from './jobs/cpu.js';
 import { HeapJob, HEAP_FORMATS } from './jobs/heap.js';
@@ -14,7 +14,8 @@ import { CpuCollector } from './collect/cpu.js';
 import { chooseDestinations, defaultFileName, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
-import type { TargetSpec } from './target/target-spec.js';
+import type { ResolveOptions } from './target/pid.js';
+import { formatHostPort, type TargetSpec } from './target/target-spec.js';
 
 export interface AttachPlan {
   target: TargetSpec;
@@ -190,10 +191,28 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
   }
 }
 
+/**
+ * openTarget, given up on a Ctrl-C: nothing is collected yet, so there is nothing to keep (exit
+ * 130). Its own bounds (4-10 s) are too long to wait out; whatever the open still sets up (a
+ * session, a pid's inspector) is released if it settles within a moment.
+ */
+async function openUnlessInterrupted(spec: TargetSpec, opts: ResolveOptions, interrupted: Promise<void>): Promise<Target> {
+  const opening = openTarget(spec, opts);
+  const first = await Promise.race([opening, interrupted.then(() => undefined)]);
+  if (first) return first;
+  const released = opening.then(
+    (t) => t.release(),
+    () => undefined,
+  );
+  await Promise.race([released, new Promise((r) => setTimeout(r, 1000).unref())]);
+  const where = spec.kind === 'address' ? formatHostPort(spec.host, spec.port) : spec.text;
+  throw new NodeprofError(`interrupted while connecting to ${where}: nothing was collected`, EXIT_INTERRUPTED);
+}
+
 export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number> {
   const planned = planJobs(plan, io.log);
   const windowMs = Math.max(...planned.map((p) => p.durationMs));
-  const target = await openTarget(plan.target, { keepInspector: plan.keepInspector, log: io.log });
+  const target = await openUnlessInterrupted(plan.target, { keepInspector: plan.keepInspector, log: io.log }, io.interrupted);
   let destinations: Map<ProfileKind, Destination>;
   try {
     // Chosen before collecting: a streamed kind (heap snapshot) writes while it is collected.
