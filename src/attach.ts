@@ -2,7 +2,7 @@
 // Ctrl-C), leave the target clean, then write each artifact where it belongs.
 
 import type { Artifact, Format, Job, ProfileKind } from './collect/job.js';
-import { NodeprofError, UsageError, errorMessage } from './errors.js';
+import { EXIT_INTERRUPTED, NodeprofError, UsageError, errorMessage } from './errors.js';
 import { formatDuration } from './duration.js';
 import { CpuJob, CPU_FORMATS } from './jobs/cpu.js';
 import { HeapJob, HEAP_FORMATS } from './jobs/heap.js';
@@ -12,10 +12,11 @@ import { traceCategories } from './collect/trace.js';
 import { CpuThreadsJob } from './jobs/cpu-threads.js';
 import { CpuCollector } from './collect/cpu.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
-import { chooseDestinations, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
+import { chooseDestinations, defaultFileName, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
-import type { TargetSpec } from './target/target-spec.js';
+import type { ResolveOptions } from './target/pid.js';
+import { formatHostPort, type TargetSpec } from './target/target-spec.js';
 
 export interface AttachPlan {
   target: TargetSpec;
@@ -190,10 +191,28 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
   }
 }
 
+/**
+ * openTarget, given up on a Ctrl-C: nothing is collected yet, so there is nothing to keep (exit
+ * 130). Its own bounds (4-10 s) are too long to wait out; whatever the open still sets up (a
+ * session, a pid's inspector) is released if it settles within a moment.
+ */
+async function openUnlessInterrupted(spec: TargetSpec, opts: ResolveOptions, interrupted: Promise<void>): Promise<Target> {
+  const opening = openTarget(spec, opts);
+  const first = await Promise.race([opening, interrupted.then(() => undefined)]);
+  if (first) return first;
+  const released = opening.then(
+    (t) => t.release(),
+    () => undefined,
+  );
+  await Promise.race([released, new Promise((r) => setTimeout(r, 1000).unref())]);
+  const where = spec.kind === 'address' ? formatHostPort(spec.host, spec.port) : spec.text;
+  throw new NodeprofError(`interrupted while connecting to ${where}: nothing was collected`, EXIT_INTERRUPTED);
+}
+
 export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number> {
   const planned = planJobs(plan, io.log);
   const windowMs = Math.max(...planned.map((p) => p.durationMs));
-  const target = await openTarget(plan.target, { keepInspector: plan.keepInspector, log: io.log });
+  const target = await openUnlessInterrupted(plan.target, { keepInspector: plan.keepInspector, log: io.log }, io.interrupted);
   let destinations: Map<ProfileKind, Destination>;
   try {
     // Chosen before collecting: a streamed kind (heap snapshot) writes while it is collected.
@@ -285,7 +304,9 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
       }
     });
     if (artifacts.length === 0) {
-      throw new NodeprofError(`could not read the profile from ${target.where}: ${failures.join('; ')}`, failureStatus);
+      // A write failure (disk full) is its own sentence; anything else failed to read the profile.
+      const reading = failures.some((f) => !/^\w+: cannot write /.test(f));
+      throw new NodeprofError(`${reading ? `could not read the profile from ${target.where}: ` : ''}${failures.join('; ')}`, failureStatus);
     }
     // The kinds that were read are still written; the run fails for the one that was not.
     for (const f of failures) io.log(`error: ${f}`);
@@ -295,10 +316,10 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     io.setAbortHook(undefined);
   }
 
-  return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io));
+  return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io, target.info.pid));
 }
 
-async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKind, Destination>, plan: AttachPlan, io: AttachIO): Promise<number> {
+async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKind, Destination>, plan: AttachPlan, io: AttachIO, pid: number): Promise<number> {
   let status = 0;
   const written = new Map<Artifact, string>();
   for (const a of artifacts) {
@@ -306,7 +327,17 @@ async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKi
     const dest: Destination = destinations.get(a.kind)!;
     if (a.data !== null) {
       if (dest.type === 'stdout') {
-        await writeToStdout(a.data);
+        try {
+          await writeToStdout(a.data);
+        } catch (err) {
+          // A full disk or a closed pipe: the profile is kept in the temp directory if it can be.
+          const kept = await keepInTemp(defaultFileName(a.kind, pid, a.format, new Date()), a.data);
+          if (!kept) throw err;
+          io.log(`error: ${errorMessage(err)}; the profile was kept in ${kept}`);
+          status = 1;
+          written.set(a, kept);
+          io.log(hint(a, kept));
+        }
       } else {
         const res = await writeFileKeeping(dest.path, a.data);
         if (res.warning) {

@@ -2,7 +2,10 @@
 //
 // A file is written as `<file>.partial` and renamed when the snapshot is complete; on any failure
 // (target died, Ctrl-C, disk full) the partial file is removed, so a `.heapsnapshot` on disk is
-// always whole. On stdout a failure cannot be undone: the error says the output is incomplete.
+// always whole. On stdout a failure cannot be undone: the error says the output is incomplete. So
+// it is for a destination that exists and is not a regular file (/dev/stdout, a FIFO, /dev/full):
+// it is written directly, as there is no file to rename it onto (and renaming would replace the
+// device node).
 
 import fs from 'node:fs';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
@@ -26,10 +29,11 @@ export class HeapSnapshotJob implements Job {
   async stop(ctx: JobContext): Promise<Artifact> {
     const dest = ctx.destination ?? { type: 'stdout' as const };
     let write: (chunk: string) => void;
+    const special = dest.type === 'file' && isSpecialFile(dest.path);
     if (dest.type === 'file') {
-      this.partial = `${dest.path}.partial`;
+      this.partial = special ? undefined : `${dest.path}.partial`;
       try {
-        this.fd = fs.openSync(this.partial, 'w');
+        this.fd = fs.openSync(this.partial ?? dest.path, 'w');
       } catch (err) {
         this.partial = undefined;
         throw new NodeprofError(`cannot write ${dest.path}: ${errorMessage(err)}`);
@@ -38,7 +42,11 @@ export class HeapSnapshotJob implements Job {
       // Synchronous writes: each chunk is on disk before the next websocket message is read, so
       // nothing queues up in nodeprof; if the disk is slower, TCP holds the target back.
       write = (chunk) => {
-        fs.writeSync(fd, chunk);
+        try {
+          fs.writeSync(fd, chunk);
+        } catch (err) {
+          throw new NodeprofError(`cannot write ${dest.path}: ${errorMessage(err)}`);
+        }
       };
     } else {
       // A closed pipe (| head) shows up as an async 'error' on stdout: keep it, fail the next write.
@@ -69,7 +77,8 @@ export class HeapSnapshotJob implements Job {
         this.throwIfStdoutFailed();
       }
     } catch (err) {
-      const where = dest.type === 'file' ? 'the partial file was removed' : 'the snapshot on stdout is incomplete: discard it';
+      const where =
+        dest.type === 'stdout' ? 'the snapshot on stdout is incomplete: discard it' : special ? `what reached ${dest.path} is incomplete: discard it` : 'the partial file was removed';
       this.removePartial();
       const code = err instanceof NodeprofError ? err.exitCode : 1;
       throw new NodeprofError(`${errorMessage(err)} (${formatBytes(bytes)} streamed; ${where})`, code);
@@ -78,7 +87,7 @@ export class HeapSnapshotJob implements Job {
     if (dest.type === 'file') {
       fs.closeSync(this.fd!);
       this.fd = undefined;
-      fs.renameSync(this.partial!, dest.path);
+      if (this.partial) fs.renameSync(this.partial, dest.path);
       this.partial = undefined;
       return { kind: this.kind, format: 'heapsnapshot', data: null, writtenTo: dest.path, notes };
     }
@@ -109,4 +118,10 @@ export class HeapSnapshotJob implements Job {
     // Nothing to stop in the target (a snapshot cannot be cancelled); a partial file must go.
     this.removePartial();
   }
+}
+
+/** An existing destination that is not a regular file: a device, a FIFO, a socket. */
+function isSpecialFile(file: string): boolean {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st !== undefined && !st.isFile();
 }

@@ -72,16 +72,35 @@ export async function chooseDestinations(
 
 export async function writeToStdout(data: Uint8Array | string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
+    let failed = false;
     const onError = (err: NodeJS.ErrnoException) => {
+      if (failed) return;
+      failed = true;
       reject(new NodeprofError(err.code === 'EPIPE' ? 'stdout was closed before the profile was written' : `cannot write to stdout: ${err.message}`));
     };
-    process.stdout.once('error', onError);
+    process.stdout.on('error', onError);
     process.stdout.write(data, (err) => {
+      if (err) {
+        // The same failure also comes as an 'error' event on a later tick (a file or device on
+        // stdout, e.g. a full disk): the listener stays, or that event would crash nodeprof.
+        onError(err);
+        return;
+      }
       process.stdout.removeListener('error', onError);
-      if (err) onError(err);
-      else resolve();
+      resolve();
     });
   });
+}
+
+/** Keeps data that could not go where it was asked for in the temp directory; the path, or undefined. */
+export async function keepInTemp(name: string, data: Uint8Array | string): Promise<string | undefined> {
+  const kept = path.join(os.tmpdir(), name);
+  try {
+    await fs.writeFile(kept, data);
+    return kept;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

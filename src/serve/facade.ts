@@ -196,9 +196,20 @@ export class Facade {
   /** Stops every collection in the target (each closes its session), the heap sampler, the link. */
   async close(): Promise<void> {
     this.shutdown.abort(new Error('shutdown'));
-    await Promise.allSettled([...this.active]);
+    // A target blocked in native code answers nothing, not even the stops: wait a bounded time,
+    // then close the link anyway (closing a session stops what it started in V8; the collections'
+    // own sessions end with the process).
+    const settled = Promise.allSettled([...this.active]).then(() => true);
+    if (!(await Promise.race([settled, delay(CLOSE_WAIT_MS, false)]))) this.log(`the target did not end its collections within ${CLOSE_WAIT_MS / 1000}s; closing the connection`);
     await this.link.close();
   }
+}
+
+/** How long shutdown waits for the target to stop each thing (collections, then the heap sampler). */
+export const CLOSE_WAIT_MS = 3000;
+
+function delay<T>(ms: number, value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
 }
 
 function closedSignal(res: ServerResponse): AbortSignal {

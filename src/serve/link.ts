@@ -18,6 +18,8 @@ export interface Attachment {
 }
 
 const RETRY_MS = 1000;
+/** How long close() waits for the target to stop the heap sampler before it closes the session. */
+const STOP_WAIT_MS = 3000;
 
 export class TargetLink {
   private current: Attachment | undefined;
@@ -102,8 +104,13 @@ export class TargetLink {
     const att = this.current;
     this.current = undefined;
     if (att) {
-      await att.workers.stop();
-      await att.heap.stop(att.session);
+      // Bounded: a target blocked in native code never answers the stops; closing the session
+      // stops the sampler in V8 all the same once the target runs again.
+      const stopped = (async () => {
+        await att.workers.stop();
+        await att.heap.stop(att.session);
+      })();
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
       await att.session.close();
     }
   }

@@ -1,7 +1,7 @@
 // `nodeprof serve`: attach to the target, keep the session, answer /debug/pprof/ until SIGINT/SIGTERM,
 // then stop every collection in the target and exit 0.
 
-import { UsageError } from '../errors.js';
+import { EXIT_INTERRUPTED, NodeprofError, UsageError } from '../errors.js';
 import { resolvePid } from '../target/pid.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import type { TargetSpec } from '../target/target-spec.js';
@@ -64,7 +64,15 @@ export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
   handle = createRequestHandler(facade, { token: plan.token, listenHost: plan.listen.host }, plan.quiet ? undefined : io.say);
   let att;
   try {
-    att = await facade.start();
+    // A Ctrl-C while attaching (a target that does not answer takes up to 4-5 s to give up on)
+    // ends serve at once; close() stops whatever the attach still sets up in the target.
+    const starting = facade.start();
+    starting.catch(() => undefined); // raced: a failure after a Ctrl-C is nobody's to report
+    att = await Promise.race([starting, io.interrupted.then(() => undefined)]);
+    if (!att) {
+      await facade.close();
+      throw new NodeprofError(`interrupted while attaching to ${facade.transport.where}: nothing was served`, EXIT_INTERRUPTED);
+    }
   } catch (err) {
     await releasePid();
     await closeHttpServer(server);

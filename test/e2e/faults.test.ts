@@ -5,11 +5,12 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import CDP from 'chrome-remote-interface';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
+import { assertNoProfilerRunning } from '../helpers/inspect.js';
 import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { proxy as cutProxy, type Proxy } from '../helpers/proxy.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -17,27 +18,10 @@ afterEach(async () => {
   await killAll();
 });
 
-/** A loopback TCP proxy to `port` that the test can cut. */
-async function proxy(port: number): Promise<{ port: number; cut(): void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const cut = () => {
-    server.close();
-    for (const s of sockets) s.destroy();
-  };
-  cleanups.push(cut);
-  return { port: (server.address() as net.AddressInfo).port, cut };
+async function proxy(port: number): Promise<Proxy> {
+  const p = await cutProxy(port);
+  cleanups.push(p.close);
+  return p;
 }
 
 async function profilesNormally(port: number): Promise<void> {
@@ -59,6 +43,7 @@ describe('attach faults', () => {
     expect(r.ms).toBeLessThan(12_000);
     expect(r.stderr).toMatch(/lost target .*connection dropped/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    await assertNoProfilerRunning(t.port);
     await profilesNormally(t.port);
   });
 
@@ -76,6 +61,7 @@ describe('attach faults', () => {
     loadProfile(r.stdout); // valid, if nearly empty: the target did not run
     await other.Debugger.resume();
     await other.Debugger.disable();
+    await assertNoProfilerRunning(t.port);
     await profilesNormally(t.port);
   });
 
@@ -87,6 +73,7 @@ describe('attach faults', () => {
       const { flat, total } = byFunction(loadProfile(r.stdout), 'cpu');
       expect(flat.get('hotFunction')! / total).toBeGreaterThan(0.5);
     }
+    await assertNoProfilerRunning(t.port);
   });
 
   test('unwritable -o path: exit 1, and the profile is kept in the temp directory', async () => {
@@ -110,6 +97,7 @@ describe('attach faults', () => {
     const r = await run.done;
     expect(r.code).toBe(0);
     expect(byFunction(loadProfile(out), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    await assertNoProfilerRunning(t.port);
     await profilesNormally(t.port);
   });
 });
@@ -143,6 +131,7 @@ describe('a target blocked in native code', () => {
     expect(Date.now() - before).toBeLessThan(5000);
     unblock(f);
     await t.waitForStdout(/unblocked/);
+    await assertNoProfilerRunning(t.port);
     await profilesNormally(t.port);
   });
 
@@ -158,6 +147,7 @@ describe('a target blocked in native code', () => {
     expect(r.stderr).toMatch(/did not answer within 4s \(blocked outside JavaScript\?\)/);
     unblock(f);
     await t.waitForStdout(/unblocked/);
+    await assertNoProfilerRunning(t.port);
     await profilesNormally(t.port);
   });
 });

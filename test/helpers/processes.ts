@@ -112,13 +112,15 @@ export interface CliRun {
   waitForStderr(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** Runs the built CLI (bin/nodeprof.js) with stdout piped (so not a TTY). */
-export function startCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliRun {
+/** Runs the built CLI (bin/nodeprof.js) with stdout piped (so not a TTY), or on the file descriptor `stdout`. */
+export function startCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; stdout?: number } = {}): CliRun {
   const started = Date.now();
-  const proc = track(spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } }));
+  const proc = track(
+    spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'], env: { ...process.env, ...opts.env } }),
+  );
   const out: Buffer[] = [];
   let err = '';
-  proc.stdout!.on('data', (d: Buffer) => out.push(d));
+  proc.stdout?.on('data', (d: Buffer) => out.push(d));
   proc.stderr!.on('data', (d) => (err += d));
   const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const done = new Promise<CliResult>((resolve) =>
@@ -143,6 +145,6 @@ export function startCli(args: string[], opts: { cwd?: string; timeoutMs?: numbe
   return { proc, done, waitForStderr };
 }
 
-export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; stdout?: number } = {}): Promise<CliResult> {
   return startCli(args, opts).done;
 }

@@ -1,0 +1,223 @@
+// The attach fault catalogue, continued: the target gone mid-window for every kind, a full disk,
+// SIGINT/SIGTERM in each phase (connecting, window, stop). After each, nodeprof exits with the
+// documented status (DESIGN §1: 0 / 1 / 130) within seconds, and nothing of ours runs in the
+// target (checked from outside: CPU profiler threads, the heap sampler, trace categories).
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { assertNoProfilerRunning, profilersRunning } from '../helpers/inspect.js';
+import { byFunction, loadProfile } from '../helpers/profiles.js';
+import { killAll, runCli, startCli, startTarget, type CliResult } from '../helpers/processes.js';
+import { blackHole, proxy } from '../helpers/proxy.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+  await killAll();
+});
+
+function tmpdir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-faults-'));
+  cleanups.push(() => fs.rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A hang check, not a timing test: generous under load, far below any timeout in nodeprof. */
+const PROMPTLY_MS = 15_000;
+
+/** The error is one line on stderr, no stack trace. */
+function oneLineError(r: CliResult, re: RegExp): void {
+  const errors = r.stderr.split('\n').filter((l) => /^(nodeprof:|error:)/.test(l));
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatch(re);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+// Every kind that runs in the target over a window (a snapshot has none: attach-snapshot tests it).
+const ALL_KINDS = ['--cpu', '30s', '--heap', '--trace', '30s'];
+
+describe('the target goes away mid-window (CPU + heap + trace at once)', () => {
+  test('the target exits: exit 1 within seconds, one line saying nothing could be kept', async () => {
+    const t = await startTarget('busy.js');
+    const run = startCli(['attach', String(t.port), ...ALL_KINDS, '-o', tmpdir()]);
+    await run.waitForStderr(/collecting CPU \+ trace \+ heap/);
+    await sleep(1000);
+    const exitedAt = Date.now();
+    t.proc.kill('SIGTERM');
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(Date.now() - exitedAt).toBeLessThan(PROMPTLY_MS);
+    oneLineError(r, new RegExp(`lost target 127\\.0\\.0\\.1:${t.port} \\(pid ${t.pid}\\) after .*: it exited, closed its inspector or the connection dropped; .*nothing could be kept`));
+  });
+
+  test('the connection drops: exit 1 within seconds; the target runs on with nothing of ours running', async () => {
+    const t = await startTarget('busy.js');
+    const p = await proxy(t.port);
+    cleanups.push(p.close);
+    const run = startCli(['attach', String(p.port), ...ALL_KINDS, '-o', tmpdir()]);
+    await run.waitForStderr(/collecting/);
+    await sleep(1000);
+    // what the check below must find gone
+    expect(await profilersRunning(t.port)).toEqual(['1 CPU profile(s)', 'the heap sampler', 'tracing (node,v8)']);
+    const cutAt = Date.now();
+    p.cut();
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(Date.now() - cutAt).toBeLessThan(PROMPTLY_MS);
+    oneLineError(r, /lost target .*connection dropped/);
+    await assertNoProfilerRunning(t.port);
+  });
+});
+
+describe('disk full (/dev/full: every write fails with ENOSPC)', () => {
+  test('-o /dev/full: exit 1, one line, and the CPU profile is kept in the temp directory', async () => {
+    const t = await startTarget('busy.js');
+    const kept = path.join(os.tmpdir(), 'full');
+    cleanups.push(() => fs.rmSync(kept, { force: true }));
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s', '-o', '/dev/full']);
+    expect(r.code).toBe(1);
+    oneLineError(r, new RegExp(`^error: cannot write /dev/full \\(ENOSPC: no space left on device.*\\); the profile was kept in ${kept}$`));
+    expect(byFunction(loadProfile(kept), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('stdout on /dev/full: exit 1, one line, and the CPU profile is kept in the temp directory', async () => {
+    const t = await startTarget('busy.js');
+    const full = fs.openSync('/dev/full', 'w');
+    cleanups.push(() => fs.closeSync(full));
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s'], { stdout: full });
+    expect(r.code).toBe(1);
+    const m = /^error: cannot write to stdout: ENOSPC: no space left on device.*; the profile was kept in (\S+)$/m.exec(r.stderr);
+    expect(m).not.toBeNull();
+    cleanups.push(() => fs.rmSync(m![1]!, { force: true }));
+    expect(path.basename(m![1]!)).toMatch(new RegExp(`^nodeprof-cpu-${t.pid}-\\d{8}-\\d{6}\\.pb\\.gz$`));
+    oneLineError(r, /^error: cannot write to stdout/);
+    expect(byFunction(loadProfile(m![1]!), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('--heap-snapshot -o /dev/full: exit 1, one line saying what happened; the device is left a device', async () => {
+    const t = await startTarget('retain.js');
+    const r = await runCli(['attach', String(t.port), '--heap-snapshot', '-o', '/dev/full']);
+    expect(r.code).toBe(1);
+    oneLineError(r, /^nodeprof: heapsnapshot: cannot write \/dev\/full: ENOSPC: no space left on device.*\(0 B streamed; what reached \/dev\/full is incomplete: discard it\)$/);
+    // Written directly, never as /dev/full.partial renamed onto /dev/full (as root, that would
+    // replace the device node with a file).
+    expect(fs.statSync('/dev/full').isCharacterDevice()).toBe(true);
+    expect(fs.existsSync('/dev/full.partial')).toBe(false);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('--heap-snapshot with stdout on /dev/full: exit 1, one line saying the output is incomplete', async () => {
+    const t = await startTarget('retain.js');
+    const full = fs.openSync('/dev/full', 'w');
+    cleanups.push(() => fs.closeSync(full));
+    const r = await runCli(['attach', String(t.port), '--heap-snapshot'], { stdout: full });
+    expect(r.code).toBe(1);
+    oneLineError(r, /cannot write to stdout: ENOSPC: no space left on device.*the snapshot on stdout is incomplete: discard it/);
+    await assertNoProfilerRunning(t.port);
+  });
+});
+
+describe('SIGINT and SIGTERM in each phase of attach', () => {
+  test.each(['SIGINT', 'SIGTERM'] as const)('%s while connecting to a port that never answers: exit 130 at once, nothing collected', async (signal) => {
+    const hole = await blackHole();
+    cleanups.push(hole.close);
+    const run = startCli(['attach', String(hole.port), '--cpu', '30s', '-o', path.join(tmpdir(), 'x.pb.gz')]);
+    await hole.connected; // nodeprof waits (up to 4 s) for the inspector's HTTP answer
+    const sentAt = Date.now();
+    run.proc.kill(signal);
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - sentAt).toBeLessThan(3000);
+    oneLineError(r, new RegExp(`^nodeprof: interrupted while connecting to 127\\.0\\.0\\.1:${hole.port}: nothing was collected$`));
+  });
+
+  test('SIGINT while attaching to a target that cannot answer: exit 130 at once; its inspector is usable after', async () => {
+    const t = await startTarget('native-block.js');
+    const dir = tmpdir();
+    const f = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [f]);
+    t.proc.stdin!.write(`block ${f}\n`);
+    await t.waitForStdout(/blocking/);
+    const p = await proxy(t.port);
+    cleanups.push(p.close);
+    const run = startCli(['attach', String(p.port), '--cpu', '30s', '-o', path.join(dir, 'x.pb.gz')]);
+    await p.connections(2); // GET /json/list answered (by the inspector's own thread), then the websocket
+    await sleep(300); // waiting for Runtime.evaluate (5 s bound)
+    const sentAt = Date.now();
+    run.proc.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - sentAt).toBeLessThan(3000);
+    oneLineError(r, /^nodeprof: interrupted while connecting to .*: nothing was collected$/);
+    fs.writeFileSync(f, 'go');
+    await t.waitForStdout(/unblocked/);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('SIGTERM during a window of CPU + heap + trace: exit 0, all three written, nothing left running', async () => {
+    const t = await startTarget('busy.js');
+    const dir = tmpdir();
+    const run = startCli(['attach', String(t.port), '--cpu', '30s', '--heap', '--trace', '30s', '-o', dir]);
+    await run.waitForStderr(/collecting/);
+    await sleep(1500);
+    expect(await profilersRunning(t.port)).toEqual(['1 CPU profile(s)', 'the heap sampler', 'tracing (node,v8)']);
+    const sentAt = Date.now();
+    run.proc.kill('SIGTERM');
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
+    expect(r.stderr).toMatch(/SIGTERM: stopping/);
+    expect(r.stderr).toMatch(/stopped early/);
+    const files = fs.readdirSync(dir).map((f) => f.replace(/-\d+-\d{8}-\d{6}/, '')).sort();
+    expect(files).toEqual(['nodeprof-cpu.pb.gz', 'nodeprof-heap.pb.gz', 'nodeprof-trace.json']);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('SIGTERM after the window, while the target cannot hand over the profile: it is still written when the target answers (exit 0)', async () => {
+    const t = await startTarget('native-block.js');
+    const dir = tmpdir();
+    const f = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [f]);
+    const out = path.join(dir, 'cpu.pb.gz');
+    const run = startCli(['attach', String(t.port), '--cpu', '1s', '-o', out]);
+    await run.waitForStderr(/collecting CPU/);
+    t.proc.stdin!.write(`block ${f}\n`);
+    await t.waitForStdout(/blocking/);
+    await run.waitForStderr(/waiting for pid \d+ to hand over the profile/);
+    run.proc.kill('SIGTERM');
+    await run.waitForStderr(/SIGTERM: stopping/);
+    fs.writeFileSync(f, 'go');
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    expect(byFunction(loadProfile(out), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('SIGTERM then SIGINT while the target cannot answer: exit 130 at once; nothing left once it answers again', async () => {
+    const t = await startTarget('native-block.js');
+    const dir = tmpdir();
+    const f = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [f]);
+    const run = startCli(['attach', String(t.port), '--cpu', '30s', '--heap', '-o', dir]);
+    await run.waitForStderr(/collecting/);
+    t.proc.stdin!.write(`block ${f}\n`);
+    await t.waitForStdout(/blocking/);
+    run.proc.kill('SIGTERM');
+    await run.waitForStderr(/waiting for pid \d+ to hand over the profile/);
+    const sentAt = Date.now();
+    run.proc.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - sentAt).toBeLessThan(5000);
+    expect(r.stderr).toMatch(/SIGINT again: aborting/);
+    fs.writeFileSync(f, 'go');
+    await t.waitForStdout(/unblocked/);
+    await assertNoProfilerRunning(t.port);
+  });
+});

@@ -1,0 +1,169 @@
+// The serve fault catalogue: SIGINT/SIGTERM while attaching, idle, serving, with the target gone
+// or unable to answer; the connection to the target dropped and restored. serve exits 0 on a
+// signal (130 on a second one, or on one that comes before it serves), within seconds, and leaves
+// nothing of ours running in the target.
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { assertNoProfilerRunning, profilersRunning } from '../helpers/inspect.js';
+import { byFunction, loadProfile } from '../helpers/profiles.js';
+import { killAll, startCli, startTarget } from '../helpers/processes.js';
+import { blackHole, proxy } from '../helpers/proxy.js';
+import { request, startServe, type HttpAnswer } from '../helpers/serve.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+  await killAll();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A hang check, not a timing test. */
+const PROMPTLY_MS = 15_000;
+
+/** Asks until the answer's status is `status` (the target's state changes asynchronously). */
+async function until(url: string, status: number, timeoutMs = 20_000): Promise<HttpAnswer> {
+  const deadline = Date.now() + timeoutMs;
+  let a = await request(url, { timeoutMs: 10_000 });
+  while (a.status !== status && Date.now() < deadline) {
+    await sleep(200);
+    a = await request(url, { timeoutMs: 10_000 });
+  }
+  return a;
+}
+
+describe('serve: SIGINT and SIGTERM in each phase', () => {
+  test.each(['SIGINT', 'SIGTERM'] as const)('%s while idle: exit 0 within seconds, the heap sampler stopped', async (signal) => {
+    const t = await startTarget('busy.js');
+    const s = await startServe(t.port);
+    expect(await profilersRunning(t.port)).toEqual(['the heap sampler']);
+    const sentAt = Date.now();
+    s.run.proc.kill(signal);
+    const r = await s.run.done;
+    expect(r.code).toBe(0);
+    expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
+    expect(r.stderr).toMatch(/stopping: ending every collection in the target/);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('SIGINT while a CPU window and a trace are being served: exit 0, both answered 503 or cut, nothing left running', async () => {
+    const t = await startTarget('busy.js');
+    const s = await startServe(t.port);
+    const cpu = request(`${s.url}profile?seconds=60`).catch((e: Error) => e);
+    const trace = request(`${s.url}trace?seconds=60`).catch((e: Error) => e);
+    const deadline = Date.now() + 20_000;
+    while ((await profilersRunning(t.port)).length < 3 && Date.now() < deadline) await sleep(100);
+    expect(await profilersRunning(t.port)).toEqual(['1 CPU profile(s)', 'the heap sampler', 'tracing (node,node.async_hooks,node.perf,v8)']);
+    const sentAt = Date.now();
+    s.run.proc.kill('SIGINT');
+    const r = await s.run.done;
+    expect(r.code).toBe(0);
+    expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
+    for (const a of [await cpu, await trace]) if (!(a instanceof Error)) expect(a.status).toBe(503);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('SIGTERM while the target is gone (serve retrying): exit 0 within seconds', async () => {
+    const t = await startTarget('busy.js');
+    const s = await startServe(t.port);
+    t.proc.kill('SIGKILL');
+    await t.exited;
+    await until(`${s.url}heap`, 503);
+    await sleep(1500); // at least one reconnect attempt made
+    const sentAt = Date.now();
+    s.run.proc.kill('SIGTERM');
+    const r = await s.run.done;
+    expect(r.code).toBe(0);
+    expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
+  });
+
+  test('SIGINT while attaching to a port that never answers: exit 130 at once', async () => {
+    const hole = await blackHole();
+    cleanups.push(hole.close);
+    const run = startCli(['serve', '--target', String(hole.port), '--listen', '127.0.0.1:0']);
+    await hole.connected;
+    const sentAt = Date.now();
+    run.proc.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - sentAt).toBeLessThan(3000);
+    expect(r.stderr).toMatch(new RegExp(`^nodeprof: interrupted while attaching to 127\\.0\\.0\\.1:${hole.port}: nothing was served$`, 'm'));
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('SIGINT while the target cannot answer (a long native call): exit 0 within seconds; nothing left once it runs again', async () => {
+    const t = await startTarget('native-block.js');
+    const s = await startServe(t.port);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-serve-fifo-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const f = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [f]);
+    t.proc.stdin!.write(`block ${f}\n`);
+    await t.waitForStdout(/blocking/);
+    const sentAt = Date.now();
+    s.run.proc.kill('SIGINT');
+    const r = await s.run.done;
+    expect(r.code).toBe(0);
+    expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
+    fs.writeFileSync(f, 'go');
+    await t.waitForStdout(/unblocked/);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('a second Ctrl-C while serve shuts down exits 130 at once', async () => {
+    const t = await startTarget('native-block.js');
+    const s = await startServe(t.port);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-serve-fifo-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const f = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [f]);
+    t.proc.stdin!.write(`block ${f}\n`);
+    await t.waitForStdout(/blocking/);
+    s.run.proc.kill('SIGINT'); // shutdown now waits (a bounded time) for the target to stop the sampler
+    await s.run.waitForStderr(/stopping: ending every collection/);
+    const sentAt = Date.now();
+    s.run.proc.kill('SIGINT');
+    const r = await s.run.done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - sentAt).toBeLessThan(3000);
+    fs.writeFileSync(f, 'go');
+    await t.waitForStdout(/unblocked/);
+    await assertNoProfilerRunning(t.port);
+  });
+});
+
+describe('serve: the connection to the target drops', () => {
+  test('requests answer 503 with the reason, serve runs on, and reattaches when the connection is back', async () => {
+    const t = await startTarget('busy.js');
+    const p = await proxy(t.port);
+    cleanups.push(p.close);
+    const s = await startServe(p.port);
+    expect((await request(`${s.url}heap`)).status).toBe(200);
+    const inflight = request(`${s.url}profile?seconds=30`);
+    await sleep(1000);
+    p.cut();
+    // the request in flight: its session dropped
+    const cut = await inflight;
+    expect([502, 503]).toContain(cut.status);
+    expect(cut.headers['x-go-pprof']).toBe('1');
+    expect(cut.text).toMatch(/went away|is gone/);
+    const gone = await until(`${s.url}heap`, 503);
+    expect(gone.status).toBe(503);
+    expect(gone.text).toMatch(new RegExp(`target 127\\.0\\.0\\.1:${p.port} is gone .*keeps retrying`));
+    expect((await request(`${s.url}profile?seconds=1`)).status).toBe(503);
+    expect(s.run.proc.exitCode).toBeNull();
+    // the target's side of the cut connection ended the session: our sampler and profiler stopped
+    await assertNoProfilerRunning(t.port);
+    await p.restore();
+    expect((await until(`${s.url}heap`, 200)).status).toBe(200);
+    expect(byFunction(loadProfile((await request(`${s.url}profile?seconds=1`)).body), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    expect(s.stderr()).toMatch(/went away; answering 503 and reconnecting/);
+    expect(s.stderr()).toMatch(/reattached to 127\.0\.0\.1:\d+ \(pid \d+\); heap sampling restarted/);
+    s.run.proc.kill('SIGTERM');
+    expect((await s.run.done).code).toBe(0);
+    await assertNoProfilerRunning(t.port);
+  });
+});
