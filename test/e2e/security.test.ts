@@ -357,9 +357,8 @@ describe('R9 the inspector is never opened off loopback', () => {
     expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^nodeprof: pid ${t.pid} is configured to open its inspector on 0\\.0\\.0\\.0:${port}, reachable from other machines`))]);
     expect(await connects('127.0.0.1', port)).toBe(false);
     // not signalled: the process runs on, without the "Debugger listening" line SIGUSR1 would print
-    const ticks = t.stdout().length;
-    await new Promise((res) => setTimeout(res, 300));
-    expect(t.stdout().length).toBeGreaterThan(ticks);
+    const ticks = [...t.stdout().matchAll(/tick (\d+)/g)].length;
+    await t.waitForStdout(new RegExp(`tick ${ticks + 2}\\b`));
     expect(t.stderr()).not.toMatch(/Debugger listening/);
   }, 60_000);
 });
