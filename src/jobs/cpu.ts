@@ -3,11 +3,23 @@
 import { loopComments, loopStartLines, loopStopLines } from '../collect/blocked.js';
 import { CpuCollector } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
-import { sourceMapsForCpuProfile } from '../collect/source-maps.js';
-import { cpuProfileToPprof, type FrameMapper } from '../pprof/cpu-profile.js';
-import { encodePprof } from '../pprof/encode.js';
-import { toCollapsed } from '../output/collapsed.js';
+import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
+import { loadOnce } from './lazy.js';
+
+/**
+ * The conversion side (source maps, pprof-format, gzip): not needed to start the profiler, so it is
+ * loaded once the profiler runs, while the window is open (see start()).
+ */
+const conversion = loadOnce(async () => {
+  const [sourceMaps, cpuProfile, encode, collapsed] = await Promise.all([
+    import('../collect/source-maps.js'),
+    import('../pprof/cpu-profile.js'),
+    import('../pprof/encode.js'),
+    import('../output/collapsed.js'),
+  ]);
+  return { ...sourceMaps, ...cpuProfile, ...encode, ...collapsed };
+});
 
 export const CPU_FORMATS: readonly Format[] = ['pprof', 'cpuprofile', 'collapsed'];
 
@@ -40,8 +52,9 @@ export class CpuJob implements Job {
     });
   }
 
-  start(session: CdpSession): Promise<void> {
-    return this.collector.start(session);
+  async start(session: CdpSession): Promise<void> {
+    await this.collector.start(session);
+    if (this.format !== 'cpuprofile') conversion.prefetch();
   }
 
   async stop(ctx: JobContext): Promise<Artifact> {
@@ -52,6 +65,7 @@ export class CpuJob implements Job {
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
+    const { sourceMapsForCpuProfile, cpuProfileToPprof, encodePprof, toCollapsed } = await conversion.load();
     let mapFrame: FrameMapper | undefined;
     if (this.opts.sourceMaps !== false) {
       // After Profiler.stop: only the scripts that appear in this profile are looked at.
