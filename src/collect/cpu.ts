@@ -75,7 +75,8 @@ export class CpuCollector {
   async stop(session: CdpSession): Promise<CpuRecording> {
     const { profile } = await session.send('Profiler.stop');
     this.running = false;
-    await session.send('Profiler.disable').catch(() => undefined);
+    // Not waited for: the profile is converted meanwhile, and cleanup() disables again, waiting.
+    session.send('Profiler.disable').catch(() => undefined);
     const loop = this.loop && { ...this.loop, turnedAtMs: this.turnedAtMs, stoppedAtMs: Date.now() };
     let startedAtMs = this.startedAtMs;
     if (loop && this.repairedAtMs !== undefined) {
