@@ -1,14 +1,13 @@
 // `nodeprof attach <target> ...`: parses flags into an AttachPlan and hands it to runAttach.
 
 import type { Argv } from 'yargs';
-import { listTraceCategories, planJobs, runAttach, type AttachPlan } from '../attach.js';
+import type { AttachPlan } from '../attach.js';
 import { DEFAULT_TRACE_CATEGORIES } from '../collect/trace.js';
 import { parseSize } from '../size.js';
 import type { Format } from '../collect/job.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { parseTarget, type TargetSpec } from '../target/target-spec.js';
-import { openInPprof } from './open.js';
 import { createProgress } from './progress.js';
 import type { CommandContext } from './context.js';
 
@@ -58,6 +57,8 @@ export function attachCommand(ctx: CommandContext) {
         .example('$0 attach 9229 --heap-snapshot -o app.heapsnapshot', 'full snapshot for Chrome DevTools')
         .example('$0 attach 9229 --trace 5s --categories node.fs.sync,v8', 'trace events for Perfetto'),
     handler: async (argv: Record<string, unknown>) => {
+      // Loaded by the handler, not at start-up: `nodeprof --help`, ps and serve do not need them.
+      const { listTraceCategories, planJobs, runAttach } = await import('../attach.js');
       if (argv['list-categories']) {
         const cats = await listTraceCategories(parseTarget(String(argv.target)));
         process.stdout.write(cats.map((c) => `${c}\n`).join(''));
@@ -101,7 +102,7 @@ export function attachCommand(ctx: CommandContext) {
             printTop: (text, profileOnStdout) => (profileOnStdout ? process.stderr : process.stdout).write(text),
             interrupted: interrupts.interrupted,
             setAbortHook: interrupts.setAbortHook,
-            openInPprof: (file) => openInPprof(file, ctx.log),
+            openInPprof: async (file) => (await import('./open.js')).openInPprof(file, ctx.log),
           }),
         );
       } finally {

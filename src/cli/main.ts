@@ -29,6 +29,18 @@ function glueNegativeValues(args: string[]): string[] {
   return out;
 }
 
+/**
+ * yargs renders the whole help of a command (cliui wrapping every option and example: ~100-200 ms of
+ * CPU) as soon as the command's handler has started, to have it ready should the handler fail. Our
+ * .fail() never prints help, so that text is never used: skip it. --help itself still renders it.
+ * This reaches into yargs' internals; if they change, the guard leaves yargs as it is (only slower).
+ */
+function skipHelpCache(parser: object): void {
+  const internal = parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
+}
+
 export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<number> {
   const args = glueNegativeValues(rawArgs);
   let exitCode = 0;
@@ -67,6 +79,7 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
       if (err) throw err;
       throw new UsageError(`${msg} (see nodeprof --help)`);
     });
+  skipHelpCache(parser);
   try {
     await parser.parseAsync();
     return exitCode;

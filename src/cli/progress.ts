@@ -1,21 +1,41 @@
 // Progress on stderr: an ora spinner when stderr is a terminal and not --quiet, nothing otherwise.
+// ora (and its dozen dependencies) is loaded in the background when progress is enabled, so neither
+// a run without a terminal nor the connection to the target waits for it; the spinner shows the
+// latest text as soon as it is loaded.
 
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { Progress } from '../attach.js';
 
 export function createProgress(enabled: boolean): Progress {
   if (!enabled) return { start() {}, update() {}, stop() {} };
   let spinner: Ora | undefined;
-  return {
-    start(text) {
-      spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
+  /** The text to show while started (the spinner may not be loaded yet); undefined when stopped. */
+  let text: string | undefined;
+  let ora: typeof import('ora').default | undefined;
+  const show = () => {
+    if (ora && text !== undefined && !spinner) spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
+  };
+  import('ora').then(
+    (m) => {
+      ora = m.default;
+      show();
     },
-    update(text) {
-      if (spinner) spinner.text = text;
+    () => undefined, // no spinner is better than a failed run
+  );
+  return {
+    start(t) {
+      text = t;
+      if (spinner) spinner.text = t;
+      else show();
+    },
+    update(t) {
+      if (text !== undefined) text = t;
+      if (spinner) spinner.text = t;
     },
     stop() {
       spinner?.stop();
       spinner = undefined;
+      text = undefined;
     },
   };
 }

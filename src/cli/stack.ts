@@ -2,18 +2,11 @@
 // with --workers), like py-spy dump.
 
 import type { Argv } from 'yargs';
-import { captureStack } from '../collect/stack.js';
 import { parseDuration } from '../duration.js';
-import { EXIT_INTERRUPTED, NodeprofError, errorMessage } from '../errors.js';
-import { loadSourceMaps } from '../collect/source-maps.js';
-import { mapStackFrames, stackText, type ThreadStack } from '../output/stack.js';
-import { openTarget } from '../target/connect.js';
-import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/worker-session.js';
+import { EXIT_INTERRUPTED, NodeprofError } from '../errors.js';
+import type { ThreadStack } from '../output/stack.js';
 import { targetFromArgs } from './attach.js';
 import type { CommandContext } from './context.js';
-
-/** How long to wait for workers to be announced after NodeWorker.enable (they come at once). */
-const WORKER_ANNOUNCE_MS = 300;
 
 export function stackCommand(ctx: CommandContext) {
   return {
@@ -34,12 +27,18 @@ export function stackCommand(ctx: CommandContext) {
     handler: async (argv: Record<string, unknown>) => {
       const spec = targetFromArgs(argv);
       const timeoutMs = parseDuration(String(argv.timeout), '--timeout');
+      // Loaded by the handler: the other commands start faster without them.
+      const [{ openTarget }, { stackText }, { collectStacks }] = await Promise.all([
+        import('../target/connect.js'),
+        import('../output/stack.js'),
+        import('./stack-collect.js'),
+      ]);
       const interrupts = ctx.interrupts();
       const target = await openTarget(spec, { keepInspector: Boolean(argv['keep-inspector']), log: ctx.log });
       interrupts.setAbortHook(() => target.release());
       let threads: ThreadStack[];
       try {
-        const work = collect(target.session, Boolean(argv.workers), timeoutMs, ctx.log, argv.sourceMaps !== false);
+        const work = collectStacks(target.session, Boolean(argv.workers), timeoutMs, ctx.log, argv.sourceMaps !== false);
         const stopped = interrupts.interrupted.then(() => {
           throw new NodeprofError('interrupted', EXIT_INTERRUPTED);
         });
@@ -58,38 +57,4 @@ export function stackCommand(ctx: CommandContext) {
       if (threads.some((t) => t.error)) ctx.setExitCode(1);
     },
   };
-}
-
-async function collect(
-  session: import('../target/session.js').CdpSession,
-  workers: boolean,
-  timeoutMs: number,
-  log: (l: string) => void,
-  sourceMaps: boolean,
-): Promise<ThreadStack[]> {
-  const found: WorkerSession[] = [];
-  const watcher = workers ? new WorkerWatcher(session, (w) => found.push(w)) : undefined;
-  try {
-    if (watcher) {
-      await watcher.start();
-      await new Promise((r) => setTimeout(r, WORKER_ANNOUNCE_MS));
-    }
-    const one = async (thread: string, s: import('../target/session.js').CdpSession): Promise<ThreadStack> => {
-      try {
-        const c = await captureStack(s, timeoutMs);
-        log(`${thread}: paused for ${c.pausedMs} ms`);
-        if (!sourceMaps) return { thread, frames: c.frames };
-        // After the resume: the target is not kept paused while maps load.
-        const scripts = [...new Map(c.frames.filter((f) => f.url && f.scriptId).map((f) => [f.scriptId!, { scriptId: f.scriptId!, url: f.url }])).values()];
-        const maps = await loadSourceMaps(s, scripts);
-        maps.warnings.forEach(log);
-        return { thread, frames: mapStackFrames(c.frames, maps.mapFrame) };
-      } catch (err) {
-        return { thread, error: errorMessage(err) };
-      }
-    };
-    return await Promise.all([one(MAIN_THREAD, session), ...found.map((w) => one(workerThreadLabel(w.info), w))]);
-  } finally {
-    await watcher?.stop();
-  }
 }

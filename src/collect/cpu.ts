@@ -42,11 +42,17 @@ export class CpuCollector {
   ) {}
 
   async start(session: CdpSession): Promise<void> {
-    await session.send('Profiler.enable');
-    await session.send('Profiler.setSamplingInterval', { interval: this.intervalUs });
+    // Sent together: the inspector handles a session's commands in order, so the three cost one round
+    // trip to the target instead of three before the first sample.
+    const enabled = session.send('Profiler.enable');
+    const interval = session.send('Profiler.setSamplingInterval', { interval: this.intervalUs });
     this.startedAtMs = Date.now();
-    await session.send('Profiler.start');
-    this.running = true;
+    const started = session.send('Profiler.start');
+    const sent = await Promise.allSettled([enabled, interval, started]);
+    // Running if the start went through, even when a command before it failed: cleanup stops it.
+    this.running = sent[2]!.status === 'fulfilled';
+    const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     if (this.opts.jitReset ?? true) this.jitReset = await resetOptimizedCode(session);
     // The repair must come after Profiler.start: only frames (re-)entered after it are attributed.
     const probe = await probeEventLoop(session, { timeoutMs: this.opts.probeTimeoutMs });
@@ -69,7 +75,8 @@ export class CpuCollector {
   async stop(session: CdpSession): Promise<CpuRecording> {
     const { profile } = await session.send('Profiler.stop');
     this.running = false;
-    await session.send('Profiler.disable').catch(() => undefined);
+    // Not waited for: the profile is converted meanwhile, and cleanup() disables again, waiting.
+    session.send('Profiler.disable').catch(() => undefined);
     const loop = this.loop && { ...this.loop, turnedAtMs: this.turnedAtMs, stoppedAtMs: Date.now() };
     let startedAtMs = this.startedAtMs;
     if (loop && this.repairedAtMs !== undefined) {

@@ -5,11 +5,16 @@ import { loopStopLines } from '../collect/blocked.js';
 import { CpuCollector } from '../collect/cpu.js';
 import { CpuThreadsCollector } from '../collect/cpu-threads.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
-import { addCpuProfile, idleComment, newCpuBuilder, type CpuTotals } from '../pprof/cpu-profile.js';
-import { encodePprof } from '../pprof/encode.js';
-import { toCollapsed } from '../output/collapsed.js';
+import type { CpuTotals } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import { cpuSourceMaps, recordingComments, type CpuJobOptions } from './cpu.js';
+import { loadOnce } from './lazy.js';
+
+/** The conversion side, loaded once the profilers run (see CpuJob's). */
+const conversion = loadOnce(async () => {
+  const [cpuProfile, encode, collapsed] = await Promise.all([import('../pprof/cpu-profile.js'), import('../pprof/encode.js'), import('../output/collapsed.js')]);
+  return { ...cpuProfile, ...encode, ...collapsed };
+});
 
 export class CpuThreadsJob implements Job {
   readonly kind = 'cpu' as const;
@@ -24,8 +29,9 @@ export class CpuThreadsJob implements Job {
     this.collector = new CpuThreadsCollector(newCollector);
   }
 
-  start(session: CdpSession): Promise<void> {
-    return this.collector.start(session);
+  async start(session: CdpSession): Promise<void> {
+    await this.collector.start(session);
+    if (this.format !== 'cpuprofile') conversion.prefetch();
   }
 
   async stop(ctx: JobContext): Promise<Artifact> {
@@ -39,6 +45,7 @@ export class CpuThreadsJob implements Job {
       notes.push('cpu: --format cpuprofile holds the main thread only; use pprof or collapsed for every thread');
       return { kind: 'cpu', format: this.format, data: JSON.stringify(main.profile), notes };
     }
+    const { addCpuProfile, idleComment, newCpuBuilder, encodePprof, toCollapsed } = await conversion.load();
     const builder = newCpuBuilder(
       { intervalUs: main.intervalUs, startedAtMs: main.startedAtMs },
       Math.max(0, Math.round((main.profile.endTime - main.profile.startTime) * 1000)),

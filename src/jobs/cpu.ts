@@ -3,12 +3,24 @@
 import { loopComments, loopStartLines, loopStopLines } from '../collect/blocked.js';
 import { CpuCollector, type CpuRecording } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
-import { sourceMapsForCpuProfile } from '../collect/source-maps.js';
-import { cpuProfileToPprof, type FrameMapper } from '../pprof/cpu-profile.js';
-import { encodePprof } from '../pprof/encode.js';
-import { toCollapsed } from '../output/collapsed.js';
+import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import type { Protocol } from 'devtools-protocol';
+import { loadOnce } from './lazy.js';
+
+/**
+ * The conversion side (source maps, pprof-format, gzip): not needed to start the profiler, so it is
+ * loaded once the profiler runs, while the window is open (see start()).
+ */
+const conversion = loadOnce(async () => {
+  const [sourceMaps, cpuProfile, encode, collapsed] = await Promise.all([
+    import('../collect/source-maps.js'),
+    import('../pprof/cpu-profile.js'),
+    import('../pprof/encode.js'),
+    import('../output/collapsed.js'),
+  ]);
+  return { ...sourceMaps, ...cpuProfile, ...encode, ...collapsed };
+});
 
 export const CPU_FORMATS: readonly Format[] = ['pprof', 'cpuprofile', 'collapsed'];
 
@@ -41,8 +53,9 @@ export class CpuJob implements Job {
     });
   }
 
-  start(session: CdpSession): Promise<void> {
-    return this.collector.start(session);
+  async start(session: CdpSession): Promise<void> {
+    await this.collector.start(session);
+    if (this.format !== 'cpuprofile') conversion.prefetch();
   }
 
   async stop(ctx: JobContext): Promise<Artifact> {
@@ -53,6 +66,7 @@ export class CpuJob implements Job {
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
+    const { cpuProfileToPprof, encodePprof, toCollapsed } = await conversion.load();
     const mapFrame = this.opts.sourceMaps !== false ? await cpuSourceMaps(ctx.session, rec.profile, notes) : undefined;
     const comments = recordingComments(rec);
     const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
@@ -70,6 +84,7 @@ export class CpuJob implements Job {
  * them: script ids are per isolate), adding the user's lines to `notes`.
  */
 export async function cpuSourceMaps(session: CdpSession, profile: Protocol.Profiler.Profile, notes: string[], thread?: string): Promise<FrameMapper> {
+  const { sourceMapsForCpuProfile } = await conversion.load();
   // After Profiler.stop: only the scripts that appear in this profile are looked at.
   const maps = await sourceMapsForCpuProfile(session, profile);
   notes.push(...maps.warnings);

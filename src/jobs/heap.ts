@@ -7,13 +7,21 @@
 
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import { HeapSamplingCollector } from '../collect/heap-sampling.js';
-import { sourceMapsForHeapProfile } from '../collect/source-maps.js';
 import { formatDuration } from '../duration.js';
-import { encodePprof } from '../pprof/encode.js';
-import { heapProfileToPprof } from '../pprof/heap-profile.js';
 import { formatBytes } from '../size.js';
-import { toCollapsed } from '../output/collapsed.js';
 import type { CdpSession } from '../target/session.js';
+import { loadOnce } from './lazy.js';
+
+/** The conversion side, loaded once the sampler runs (see CpuJob's). */
+const conversion = loadOnce(async () => {
+  const [sourceMaps, heapProfile, encode, collapsed] = await Promise.all([
+    import('../collect/source-maps.js'),
+    import('../pprof/heap-profile.js'),
+    import('../pprof/encode.js'),
+    import('../output/collapsed.js'),
+  ]);
+  return { ...sourceMaps, ...heapProfile, ...encode, ...collapsed };
+});
 
 export const HEAP_FORMATS: readonly Format[] = ['pprof', 'heapprofile', 'collapsed'];
 
@@ -30,8 +38,9 @@ export class HeapJob implements Job {
     this.collector = new HeapSamplingCollector({ intervalBytes, includeCollected: !inuse, gcBeforeRead: inuse });
   }
 
-  start(session: CdpSession): Promise<void> {
-    return this.collector.start(session);
+  async start(session: CdpSession): Promise<void> {
+    await this.collector.start(session);
+    if (this.format !== 'heapprofile') conversion.prefetch();
   }
 
   async stop(ctx: JobContext): Promise<Artifact> {
@@ -47,6 +56,7 @@ export class HeapJob implements Job {
     if (this.format === 'heapprofile') {
       return { kind: this.kind, format: this.format, data: JSON.stringify(rec.profile), notes };
     }
+    const { sourceMapsForHeapProfile, heapProfileToPprof, encodePprof, toCollapsed } = await conversion.load();
     // Only the scripts in this profile are looked at; a bad map leaves its script generated, with a warning.
     const maps = this.opts.sourceMaps !== false ? await sourceMapsForHeapProfile(ctx.session, rec.profile) : undefined;
     if (maps) notes.push(...maps.warnings);
