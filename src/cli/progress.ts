@@ -7,7 +7,9 @@ import type { Ora } from 'ora';
 import type { Progress } from '../attach.js';
 
 export function createProgress(enabled: boolean): Progress {
-  if (!enabled) return { start() {}, update() {}, stop() {} };
+  // A terminal that reports 0 columns (a pseudo-terminal with no size, as some CI runners and
+  // `script` give) makes ora unable to erase its line: every frame would pile up as a new line.
+  if (!enabled || process.stderr.columns === 0) return { start() {}, update() {}, stop() {} };
   let spinner: Ora | undefined;
   /** The text to show while started (the spinner may not be loaded yet); undefined when stopped. */
   let text: string | undefined;
