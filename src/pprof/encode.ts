@@ -29,6 +29,7 @@ const TWO_32 = 2 ** 32;
 
 /** Bytes of the varint of an int64 (negative numbers take 10, as protobuf's int64 does). */
 function varintSize(v: Num): number {
+  if (typeof v === 'bigint' && v >= 0n && v <= 0x7fffffffn) v = Number(v);
   if (typeof v === 'number' && v >= 0 && v <= 0x7fffffff) {
     return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
   }
@@ -79,6 +80,7 @@ class Writer {
   varint(v: Num): void {
     const b = this.buf;
     let p = this.pos;
+    if (typeof v === 'bigint' && v >= 0n && v <= 0x7fffffffn) v = Number(v); // addresses
     if (typeof v === 'number' && v >= 0 && v <= 0x7fffffff) {
       while (v >= 0x80) {
         b[p++] = (v & 0x7f) | 0x80;
