@@ -4,7 +4,7 @@
 import type { Protocol } from 'devtools-protocol';
 import type { Profile } from 'pprof-format';
 import type { AddressBook } from './address-book.js';
-import { ProfileBuilder, type Labels } from './builder.js';
+import { EMPTY_STACK, ProfileBuilder, type Labels } from './builder.js';
 import { frameFromCallFrame, type Frame } from './frame.js';
 
 export type FrameMapper = (frame: Frame, scriptId: string | undefined) => Frame;
@@ -47,25 +47,94 @@ export interface CpuTotals {
   cpuNanos: number;
 }
 
-/** Splits `total` into integer parts proportional to weights (largest remainder), keeping the sum. */
-function apportion(total: number, weights: number[]): number[] {
-  const sum = weights.reduce((a, b) => a + b, 0);
-  if (sum <= 0) return weights.map((_, i) => (i === 0 ? total : 0));
-  const exact = weights.map((w) => (total * w) / sum);
-  const parts = exact.map(Math.floor);
-  let left = total - parts.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0]);
-  for (let k = 0; left > 0; k = (k + 1) % order.length, left--) parts[order[k]![1]]! += 1;
-  return parts;
+/**
+ * Splits `total` into integer parts proportional to weights (largest remainder, ties to the first),
+ * keeping the sum; writes them to `out`. Allocates nothing: it runs for every sampled node with
+ * samples on several lines.
+ */
+function apportion(total: number, weights: Float64Array, n: number, out: Float64Array, rest: Float64Array, order: Int32Array): void {
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += weights[k]!;
+  if (sum <= 0) {
+    for (let k = 0; k < n; k++) out[k] = k === 0 ? total : 0;
+    return;
+  }
+  let left = total;
+  for (let k = 0; k < n; k++) {
+    const exact = (total * weights[k]!) / sum;
+    const part = Math.floor(exact);
+    out[k] = part;
+    rest[k] = exact - part;
+    left -= part;
+  }
+  // The `left` largest remainders get one more; equal remainders in index order (a stable sort).
+  for (let k = 0; k < n; k++) {
+    let j = k;
+    while (j > 0 && rest[order[j - 1]!]! < rest[k]!) {
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = k;
+  }
+  for (let k = 0; left > 0; k = (k + 1) % n, left--) out[order[k]!]! += 1;
+}
+
+/** Position of each node in `nodes` by its id: a flat table when ids are small, as V8's are (1..n). */
+function nodeIndex(nodes: readonly Protocol.Profiler.ProfileNode[]): (id: number) => number {
+  const n = nodes.length;
+  let max = -1;
+  for (let i = 0; i < n; i++) {
+    const id = nodes[i]!.id;
+    if (!Number.isInteger(id) || id < 0 || id > 8 * n + 1024) {
+      max = -2;
+      break;
+    }
+    if (id > max) max = id;
+  }
+  if (max >= -1) {
+    const table = new Int32Array(max + 1).fill(-1);
+    for (let i = 0; i < n; i++) table[nodes[i]!.id] = i;
+    return (id) => (id >= 0 && id <= max ? table[id]! : -1);
+  }
+  const map = new Map<number, number>();
+  for (let i = 0; i < n; i++) map.set(nodes[i]!.id, i);
+  return (id) => map.get(id) ?? -1;
+}
+
+/**
+ * Distinct call frames (function, script, position) of a profile: a profile has many tree nodes per
+ * function, and a node's frame and location depend on its call frame only. Numbered from 1.
+ */
+class CallFrames {
+  readonly frames: Protocol.Runtime.CallFrame[] = [undefined as never];
+  private readonly next: number[] = [0];
+  /** First slot by URL and line, the others with the same URL and line chained through `next`. */
+  private readonly byUrl = new Map<string, Map<number, number>>();
+
+  slot(cf: Protocol.Runtime.CallFrame): number {
+    let byLine = this.byUrl.get(cf.url);
+    if (!byLine) this.byUrl.set(cf.url, (byLine = new Map()));
+    const first = byLine.get(cf.lineNumber) ?? 0;
+    for (let s = first; s !== 0; s = this.next[s]!) {
+      const f = this.frames[s]!;
+      if (f.columnNumber === cf.columnNumber && f.functionName === cf.functionName && f.scriptId === cf.scriptId) return s;
+    }
+    const s = this.frames.length;
+    this.frames.push(cf);
+    this.next.push(first);
+    byLine.set(cf.lineNumber, s);
+    return s;
+  }
 }
 
 /**
  * Adds one V8 CPU profile's samples to a builder (several profiles, e.g. threads, may share one).
  * Work is per tree node, not per sample or stack level (profiles of a long window hold millions of
- * stack frames): nodes are addressed by their position in `profile.nodes`, and each node's frame
- * and location id are computed once. Location ids are still handed out in the order of a leaf-first
- * walk of each stack, in the order nodes were first sampled, so the output does not depend on these
- * caches.
+ * stack frames): nodes are addressed by their position in `profile.nodes`, self samples are summed
+ * per node in typed arrays, each distinct call frame gets its frame and location once, and each
+ * node's stack is interned once (ProfileBuilder.stackId) on top of its parent's. Location ids are
+ * still handed out in the order of a leaf-first walk of each stack, in the order nodes were first
+ * sampled, so the output does not depend on these caches.
  */
 export function addCpuProfile(
   builder: ProfileBuilder,
@@ -75,15 +144,14 @@ export function addCpuProfile(
 ): CpuTotals {
   const all = profile.nodes;
   const n = all.length;
-  const index = new Map<number, number>();
-  for (let i = 0; i < n; i++) index.set(all[i]!.id, i);
+  const index = nodeIndex(all);
   const parentOf = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
     const children = all[i]!.children;
     if (!children) continue;
-    for (const c of children) {
-      const ci = index.get(c);
-      if (ci !== undefined) parentOf[ci] = i;
+    for (let k = 0; k < children.length; k++) {
+      const ci = index(children[k]!);
+      if (ci >= 0) parentOf[ci] = i;
     }
   }
 
@@ -93,14 +161,15 @@ export function addCpuProfile(
   const order: number[] = [];
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
+  const interval = opts.intervalUs;
   if (samples.length > 0) {
     for (let s = 0; s < samples.length; s++) {
-      const i = index.get(samples[s]!);
-      if (i === undefined) continue;
+      const i = index(samples[s]!);
+      if (i < 0) continue;
       if (count[i] === 0) order.push(i);
       count[i]! += 1;
       // timeDeltas[s] is the time since the previous sample; V8 can emit small negative ones.
-      time[i]! += Math.max(0, deltas[s] ?? opts.intervalUs);
+      time[i]! += Math.max(0, deltas[s] ?? interval);
     }
   } else {
     for (let i = 0; i < n; i++) {
@@ -108,34 +177,81 @@ export function addCpuProfile(
       if (hits) {
         order.push(i);
         count[i] = hits;
-        time[i] = hits * opts.intervalUs;
+        time[i] = hits * interval;
       }
     }
   }
 
-  const map = opts.mapFrame ?? ((f: Frame) => f);
-  const rawFrames: Array<Frame | undefined> = new Array(n);
-  const rawOf = (i: number): Frame => (rawFrames[i] ??= frameFromCallFrame(all[i]!.callFrame));
-  const locations = new Int32Array(n); // 0: not yet assigned (pprof ids start at 1)
+  const map = opts.mapFrame;
+  const callFrames = new CallFrames();
+  const slotOf = new Int32Array(n); // 0: not yet known
+  const slot = (i: number): number => {
+    let s = slotOf[i]!;
+    if (s === 0) slotOf[i] = s = callFrames.slot(all[i]!.callFrame);
+    return s;
+  };
+  const rawFrames: Array<Frame | undefined> = [];
+  const rawOf = (s: number): Frame => (rawFrames[s] ??= frameFromCallFrame(callFrames.frames[s]!));
+  const slotLocations: number[] = []; // location id by call frame slot (pprof ids start at 1)
   const locOf = (i: number): number => {
-    let id = locations[i]!;
-    if (id === 0) {
-      id = builder.locationId(map({ ...rawOf(i) }, all[i]!.callFrame.scriptId));
-      locations[i] = id;
+    const s = slot(i);
+    let id = slotLocations[s];
+    if (id === undefined) {
+      const raw = rawOf(s);
+      id = builder.locationId(map ? map({ ...raw }, callFrames.frames[s]!.scriptId) : raw);
+      slotLocations[s] = id;
     }
     return id;
   };
-  // The stack below a leaf: location ids of its callers, nearest first, the top (root) left out.
-  const withCallers = (leaf: number, i: number): number[] => {
-    const ids = [leaf];
-    for (let p = parentOf[i]!; p >= 0; p = parentOf[p]!) {
-      if (parentOf[p] === -1 && all[p]!.callFrame.functionName === ROOT) break;
-      ids.push(locOf(p));
+  // Locations of positionTicks lines, by call frame slot and line.
+  const lineLocations: Array<Map<number, number> | undefined> = [];
+  const lineLocOf = (i: number, line: number): number => {
+    const s = slot(i);
+    let byLine = lineLocations[s];
+    if (!byLine) lineLocations[s] = byLine = new Map();
+    let id = byLine.get(line);
+    if (id === undefined) {
+      // positionTicks lines are already 1-based (callFrame.lineNumber is 0-based).
+      const frame = { ...rawOf(s), line, column: 0 };
+      id = builder.locationId(map ? map(frame, callFrames.frames[s]!.scriptId) : frame);
+      byLine.set(line, id);
     }
-    return ids;
+    return id;
+  };
+
+  // The stack of each node (itself and its callers, the top (root) left out), interned once per
+  // node on top of its parent's; -1: not yet known.
+  const stackOf = new Int32Array(n).fill(-1);
+  const path: number[] = [];
+  const isTopRoot = (p: number) => parentOf[p] === -1 && all[p]!.callFrame.functionName === ROOT;
+  /** The stack of i's callers. Assigns their locations nearest first, as a walk up the tree would. */
+  const callersOf = (i: number): number => {
+    path.length = 0;
+    let base = EMPTY_STACK;
+    for (let p = parentOf[i]!; p >= 0; p = parentOf[p]!) {
+      if (stackOf[p]! >= 0) {
+        base = stackOf[p]!;
+        break;
+      }
+      if (isTopRoot(p)) {
+        stackOf[p] = EMPTY_STACK;
+        break;
+      }
+      if (path.length > n) break; // a cycle in a malformed tree
+      locOf(p);
+      path.push(p);
+    }
+    for (let k = path.length - 1; k >= 0; k--) {
+      const p = path[k]!;
+      base = builder.stackId(locOf(p), base);
+      stackOf[p] = base;
+    }
+    return base;
   };
 
   const totals: CpuTotals = { samples: 0, idleSamples: 0, idleNanos: 0, cpuNanos: 0 };
+  const values = [0, 0];
+  let { weights, lines, counts, times, rest, rank } = tickBuffers(16);
   for (const i of order) {
     const node = all[i]!;
     const c = count[i]!;
@@ -152,25 +268,55 @@ export function addCpuProfile(
     } else {
       totals.cpuNanos += ns;
     }
-    const ticks = (node.positionTicks ?? []).filter((t) => t.ticks > 0);
-    if (ticks.length === 0) {
-      builder.addSampleIds(withCallers(locOf(i), i), [c, isIdle ? 0 : ns], labels);
+    // The lines with ticks (positionTicks with ticks > 0).
+    const pt = node.positionTicks;
+    let t = 0;
+    if (pt) {
+      if (pt.length > weights.length) ({ weights, lines, counts, times, rest, rank } = tickBuffers(pt.length));
+      for (let k = 0; k < pt.length; k++) {
+        const tick = pt[k]!;
+        if (tick.ticks > 0) {
+          weights[t] = tick.ticks;
+          lines[t++] = tick.line;
+        }
+      }
+    }
+    if (t === 0) {
+      const leaf = locOf(i);
+      values[0] = c;
+      values[1] = isIdle ? 0 : ns;
+      builder.addSampleStack(builder.stackId(leaf, callersOf(i)), values, labels);
       continue;
     }
-    const counts = apportion(c, ticks.map((t) => t.ticks));
-    const times = apportion(ns, ticks.map((t) => t.ticks));
-    const raw = rawOf(i);
-    let stack: number[] | undefined;
-    for (let k = 0; k < ticks.length; k++) {
+    if (t === 1) {
+      counts[0] = c;
+      times[0] = ns;
+    } else {
+      apportion(c, weights, t, counts, rest, rank);
+      apportion(ns, weights, t, times, rest, rank);
+    }
+    let callers = -1;
+    for (let k = 0; k < t; k++) {
       if (counts[k] === 0 && times[k] === 0) continue;
-      // positionTicks lines are already 1-based (callFrame.lineNumber is 0-based).
-      const leaf = builder.locationId(map({ ...raw, line: ticks[k]!.line, column: 0 }, cf.scriptId));
-      if (stack) stack[0] = leaf;
-      else stack = withCallers(leaf, i);
-      builder.addSampleIds(stack, [counts[k]!, isIdle ? 0 : times[k]!], labels);
+      const leaf = lineLocOf(i, lines[k]!);
+      if (callers < 0) callers = callersOf(i);
+      values[0] = counts[k]!;
+      values[1] = isIdle ? 0 : times[k]!;
+      builder.addSampleStack(builder.stackId(leaf, callers), values, labels);
     }
   }
   return totals;
+}
+
+function tickBuffers(n: number) {
+  return {
+    weights: new Float64Array(n),
+    lines: new Array<number>(n).fill(0),
+    counts: new Float64Array(n),
+    times: new Float64Array(n),
+    rest: new Float64Array(n),
+    rank: new Int32Array(n),
+  };
 }
 
 export function idleComment(t: CpuTotals): string | undefined {

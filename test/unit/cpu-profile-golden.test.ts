@@ -1,0 +1,119 @@
+// The fast CPU conversion and protobuf writer against what the first, plain converter produced
+// (string-keyed interning per frame, pprof-format's own encoder), recorded before the rewrite.
+import { describe, expect, test } from '@jest/globals';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Protocol } from 'devtools-protocol';
+import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import { generateCpuProfile } from '../../bench/lib/gen-profile.js';
+import { AddressBook } from '../../src/pprof/address-book.js';
+import { addCpuProfile, cpuProfileToPprof, newCpuBuilder } from '../../src/pprof/cpu-profile.js';
+import { decodePprof, encodePprof, encodeProfile } from '../../src/pprof/encode.js';
+import { stacks } from '../../src/pprof/query.js';
+import { validateProfile } from '../../src/pprof/validate.js';
+import { FIXTURES } from '../helpers/processes.js';
+
+const busy = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'recorded/busy.cpuprofile'), 'utf8')) as Protocol.Profiler.Profile;
+const sha256 = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
+
+describe('CPU conversion gives the profile the plain converter gave', () => {
+  test('busy.cpuprofile: same samples per stack, same lines and values', () => {
+    const p = decodePprof(encodePprof(cpuProfileToPprof(busy, { intervalUs: 1000, startedAtMs: 1_700_000_000_000 })));
+    expect(validateProfile(p)).toEqual([]);
+    const got = stacks(p).map((s) => `${s.values.join(' ')} | ${s.frames.map((f) => `${f.name} ${path.basename(f.file)}:${f.line}`).join(' ; ')}`);
+    expect(got).toEqual([
+      '61 83727000 | processImmediate timers:483',
+      '1 31000 | (program) :0',
+      '1 1211563 | hotFunction busy.js:7 ; processImmediate timers:438',
+      '767 929268437 | hotFunction busy.js:8 ; processImmediate timers:438',
+      '1 1200000 | hotFunction busy.js:8 ; hotFunction busy.js:5 ; processImmediate timers:438',
+    ]);
+  });
+
+  test('byte for byte (profile.proto before gzip) on busy.cpuprofile and a generated profile', () => {
+    // SHA-256 of pprof-format's encoding of the plain converter's output (ids, order and all).
+    const recorded = cpuProfileToPprof(busy, { intervalUs: 1000, startedAtMs: 1_700_000_000_000 });
+    expect(sha256(recorded.encode())).toBe('a2aa10fdf1d02a6d5a852df50a148ab2accf94c080e3308e6cdfba5681f41b4b');
+    const generated = cpuProfileToPprof(generateCpuProfile(300 * 1024, 7), { intervalUs: 1000, startedAtMs: 1_700_000_000_000 });
+    expect(sha256(generated.encode())).toBe('9004707bf6abeccf700b36ee5bbfb2637e35bb94a23e98ad87b89160af85f040');
+  });
+
+  test('profiles sharing a builder (threads) and an address book convert as when alone', () => {
+    const gen = generateCpuProfile(100 * 1024, 3);
+    const b = newCpuBuilder({ intervalUs: 1000 }, 5);
+    addCpuProfile(b, busy, { intervalUs: 1000 }, { thread: 'main' });
+    addCpuProfile(b, gen, { intervalUs: 1000 }, { thread: 'worker 1' });
+    const p = b.build();
+    expect(validateProfile(p)).toEqual([]);
+    const byThread = (t: string) => stacks(p).filter((s) => s.labels.thread === t).map((s) => JSON.stringify([s.frames, s.values]));
+    const alone = (prof: Protocol.Profiler.Profile) => stacks(cpuProfileToPprof(prof, { intervalUs: 1000 })).map((s) => JSON.stringify([s.frames, s.values]));
+    expect(byThread('main')).toEqual(alone(busy));
+    expect(byThread('worker 1')).toEqual(alone(gen));
+
+    const book = new AddressBook();
+    const first = cpuProfileToPprof(gen, { intervalUs: 1000, addresses: book });
+    const again = cpuProfileToPprof(gen, { intervalUs: 1000, addresses: book });
+    expect(Buffer.from(encodeProfile(again)).equals(Buffer.from(encodeProfile(first)))).toBe(true);
+  });
+});
+
+describe('encodeProfile', () => {
+  test('gives the same bytes as pprof-format on converted profiles', () => {
+    for (const prof of [busy, generateCpuProfile(200 * 1024, 11)]) {
+      const p = cpuProfileToPprof(prof, { intervalUs: 1000, startedAtMs: 1_700_000_000_000, comments: ['ascii', 'ünïcödé ✓ 😀'] });
+      expect(Buffer.from(encodeProfile(p)).equals(Buffer.from(p.encode()))).toBe(true);
+    }
+  });
+
+  test('gives the same bytes as pprof-format on random profiles (large, negative and bigint values, labels, UTF-8)', () => {
+    let seed = 1;
+    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const nums = [0, 1, 127, 128, 16383, 16384, 2 ** 21, 2 ** 28 - 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35, 2 ** 49, 2 ** 53 - 1, -1, -128, -(2 ** 31), -(2 ** 32), -(2 ** 53 - 1), 12345678901234];
+    const bigs = [0n, 1n, 127n, 128n, 2n ** 32n, 2n ** 63n - 1n, -1n, -(2n ** 63n), 0x400000n, 2n ** 56n];
+    const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
+    const some = <T>(max: number, f: () => T, min = 0): T[] => Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, f);
+    const id = () => 1 + Math.floor(r() * 1000); // never zero where pprof-format would mis-measure an empty message
+    for (let t = 0; t < 200; t++) {
+      const strings = new StringTable();
+      for (const s of some(20, () => pick(['a', 'ü', '', 'x'.repeat(200), 'é'.repeat(100), '😀', 'tab\there', String(r())]))) strings.dedup(s);
+      const p = new Profile({
+        sampleType: some(3, () => new ValueType({ type: id(), unit: pick(nums) }), 1),
+        sample: some(6, () =>
+          new Sample({
+            locationId: some(6, () => pick(r() < 0.5 ? nums : (bigs as Array<number | bigint>))),
+            value: some(3, () => pick(nums), 1),
+            label: some(2, () => new Label({ key: id(), str: pick(nums), num: pick(nums), numUnit: pick(bigs) })),
+          }),
+        ),
+        mapping: [new Mapping({ id: id(), memoryStart: pick(bigs), memoryLimit: pick(bigs), fileOffset: pick(nums), filename: pick(nums), buildId: pick(nums), hasFunctions: r() < 0.5, hasFilenames: r() < 0.5, hasLineNumbers: r() < 0.5, hasInlineFrames: r() < 0.5 })],
+        location: some(4, () => new Location({ id: id(), mappingId: pick(nums), address: pick(bigs), isFolded: r() < 0.5, line: some(3, () => new Line({ functionId: id(), line: pick(nums), column: pick(nums) })) })),
+        function: some(3, () => new PFunction({ id: id(), name: pick(nums), systemName: pick(nums), filename: pick(nums), startLine: pick(nums) })),
+        stringTable: strings,
+        dropFrames: pick(nums),
+        keepFrames: pick(nums),
+        timeNanos: pick(nums),
+        durationNanos: pick(bigs),
+        periodType: r() < 0.5 ? new ValueType({ type: id(), unit: pick(nums) }) : undefined,
+        period: pick(nums),
+        comment: some(3, () => pick(nums)),
+        defaultSampleType: pick(nums),
+        docUrl: pick(nums),
+      });
+      const want = Buffer.from(p.encode());
+      const got = Buffer.from(encodeProfile(p));
+      expect(got.toString('hex')).toBe(want.toString('hex'));
+    }
+  });
+
+  test('writes empty sub-messages that pprof-format drops, and they decode', () => {
+    // pprof-format measures an empty message as 0 bytes but writes its tag and length, so its
+    // buffer comes out short; the writer here keeps both.
+    const p = new Profile({ sampleType: [new ValueType({ type: 1, unit: 2 })], sample: [new Sample({ locationId: [], value: [] })], stringTable: new StringTable() });
+    p.stringTable.dedup('cpu');
+    p.stringTable.dedup('nanoseconds');
+    const back = decodePprof(encodeProfile(p));
+    expect(back.sample).toHaveLength(1);
+    expect(back.stringTable.strings).toEqual(['', 'cpu', 'nanoseconds']);
+  });
+});
