@@ -13,12 +13,16 @@ import { encodePprof } from '../pprof/encode.js';
 import { heapProfileToPprof } from '../pprof/heap-profile.js';
 import { formatBytes } from '../size.js';
 import { toCollapsed } from '../output/collapsed.js';
+import type { ProcessInfo } from '../target/connect.js';
+import { freedSamplesDropped, keepsCollectedHeapSamples } from '../target/features.js';
 import type { CdpSession } from '../target/session.js';
 
 export const HEAP_FORMATS: readonly Format[] = ['pprof', 'heapprofile', 'collapsed'];
 
 export class HeapJob implements Job {
   private readonly collector: HeapSamplingCollector;
+  /** Set for --allocs on a target whose V8 drops freed objects' samples (Node 18): said once, the profile still written. */
+  private oldNodeWarning: string | undefined;
 
   constructor(
     readonly kind: 'heap' | 'allocs',
@@ -30,7 +34,10 @@ export class HeapJob implements Job {
     this.collector = new HeapSamplingCollector({ intervalBytes, includeCollected: !inuse, gcBeforeRead: inuse });
   }
 
-  start(session: CdpSession): Promise<void> {
+  start(session: CdpSession, info?: ProcessInfo): Promise<void> {
+    if (this.kind === 'allocs' && info && !keepsCollectedHeapSamples(info.nodeVersion)) {
+      this.oldNodeWarning = `warning: allocs: ${freedSamplesDropped(info.nodeVersion)}: the profile shows only allocations still live at the end of the window`;
+    }
     return this.collector.start(session);
   }
 
@@ -40,10 +47,13 @@ export class HeapJob implements Job {
     const what =
       this.kind === 'heap'
         ? `sampled allocations made in the ${windowText} window and still live at its end (after a full GC); objects allocated before the window are not seen`
-        : `sampled allocations made in the ${windowText} window, including objects already freed`;
+        : this.oldNodeWarning
+          ? `sampled allocations made in the ${windowText} window and still live at its end (this target's V8 drops freed objects' samples)`
+          : `sampled allocations made in the ${windowText} window, including objects already freed`;
     const samples = rec.profile.samples?.length ?? 0;
     const bytes = (rec.profile.samples ?? []).reduce((a, s) => a + s.size, 0);
     const notes = [`${this.kind}: ${formatBytes(bytes)} in ${samples} samples (interval ${formatBytes(rec.intervalBytes)}): ${what}`];
+    if (this.oldNodeWarning) notes.push(this.oldNodeWarning);
     if (this.format === 'heapprofile') {
       return { kind: this.kind, format: this.format, data: JSON.stringify(rec.profile), notes };
     }
