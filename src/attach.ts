@@ -243,7 +243,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
       // Listed before start returns: a start can take a while (the blocked-loop repair), and an abort
       // meanwhile must still clean it up.
       started.push(p);
-      await p.job.start(target.session);
+      await p.job.start(target.session, target.info);
     }
     for (const n of windowNotes(planned)) io.log(n);
     stopReason = await runWindow(target, windowMs, io, kindLabel(planned.map((p) => p.job.kind)));

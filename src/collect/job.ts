@@ -2,6 +2,7 @@
 // cleanup that leaves the target as it was found whatever happened before.
 
 import type { Profile } from 'pprof-format';
+import type { ProcessInfo } from '../target/connect.js';
 import type { CdpSession } from '../target/session.js';
 
 export type ProfileKind = 'cpu' | 'heap' | 'allocs' | 'heapsnapshot' | 'trace';
@@ -36,7 +37,8 @@ export interface JobContext {
 
 export interface Job {
   readonly kind: ProfileKind;
-  start(session: CdpSession): Promise<void>;
+  /** `info` is the target's (its Node version decides what some kinds can do). */
+  start(session: CdpSession, info?: ProcessInfo): Promise<void>;
   /** Stops collection in the target and returns what to write. */
   stop(ctx: JobContext): Promise<Artifact>;
   /** Best-effort and idempotent: stops anything of ours still running in the target. */

@@ -9,6 +9,8 @@ import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import { HeapSamplingCollector } from '../collect/heap-sampling.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes } from '../size.js';
+import type { ProcessInfo } from '../target/connect.js';
+import { freedSamplesDropped, keepsCollectedHeapSamples } from '../target/features.js';
 import type { CdpSession } from '../target/session.js';
 import { loadOnce } from './lazy.js';
 
@@ -27,6 +29,8 @@ export const HEAP_FORMATS: readonly Format[] = ['pprof', 'heapprofile', 'collaps
 
 export class HeapJob implements Job {
   private readonly collector: HeapSamplingCollector;
+  /** Set for --allocs on a target whose V8 drops freed objects' samples (Node 18): said once, the profile still written. */
+  private oldNodeWarning: string | undefined;
 
   constructor(
     readonly kind: 'heap' | 'allocs',
@@ -38,7 +42,10 @@ export class HeapJob implements Job {
     this.collector = new HeapSamplingCollector({ intervalBytes, includeCollected: !inuse, gcBeforeRead: inuse });
   }
 
-  async start(session: CdpSession): Promise<void> {
+  async start(session: CdpSession, info?: ProcessInfo): Promise<void> {
+    if (this.kind === 'allocs' && info && !keepsCollectedHeapSamples(info.nodeVersion)) {
+      this.oldNodeWarning = `warning: allocs: ${freedSamplesDropped(info.nodeVersion)}: the profile shows only allocations still live at the end of the window`;
+    }
     await this.collector.start(session);
     if (this.format !== 'heapprofile') conversion.prefetch();
   }
@@ -49,10 +56,13 @@ export class HeapJob implements Job {
     const what =
       this.kind === 'heap'
         ? `sampled allocations made in the ${windowText} window and still live at its end (after a full GC); objects allocated before the window are not seen`
-        : `sampled allocations made in the ${windowText} window, including objects already freed`;
+        : this.oldNodeWarning
+          ? `sampled allocations made in the ${windowText} window and still live at its end (this target's V8 drops freed objects' samples)`
+          : `sampled allocations made in the ${windowText} window, including objects already freed`;
     const samples = rec.profile.samples?.length ?? 0;
     const bytes = (rec.profile.samples ?? []).reduce((a, s) => a + s.size, 0);
     const notes = [`${this.kind}: ${formatBytes(bytes)} in ${samples} samples (interval ${formatBytes(rec.intervalBytes)}): ${what}`];
+    if (this.oldNodeWarning) notes.push(this.oldNodeWarning);
     if (this.format === 'heapprofile') {
       return { kind: this.kind, format: this.format, data: JSON.stringify(rec.profile), notes };
     }

@@ -3,6 +3,7 @@
 
 import { errorMessage } from '../errors.js';
 import { describeWithin, type ProcessInfo } from '../target/connect.js';
+import { freedSamplesDropped, keepsCollectedHeapSamples } from '../target/features.js';
 import type { CdpSession } from '../target/session.js';
 import { HeapSampler } from './heap-sampler.js';
 import { HttpError } from './http-error.js';
@@ -43,6 +44,9 @@ export class TargetLink {
     const session = await this.transport.open();
     try {
       const info = await describeWithin(session, this.transport.where);
+      if (this.heap.mode === 'alloc' && !keepsCollectedHeapSamples(info.nodeVersion)) {
+        this.log(`warning: --heap-mode alloc: ${freedSamplesDropped(info.nodeVersion)}: heap and allocs show only sampled allocations still live`);
+      }
       const heap = new HeapSampler(this.heap.mode, this.heap.intervalBytes);
       await heap.start(session);
       // The in-process facade's own worker is not one of the app's threads.

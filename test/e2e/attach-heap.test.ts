@@ -6,23 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { byFunction, loadProfile, sampleTypes } from '../helpers/profiles.js';
-import { killAll, runCli, startCli, startTarget, type RunningTarget } from '../helpers/processes.js';
+import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { heapSamplerRunning, withInspector } from '../helpers/inspect.js';
 import { RETAINED_BYTES } from '../helpers/retain.js';
+import { expectRetainedInUse, heapWhileRetaining } from '../helpers/checks.js';
 
 afterEach(killAll);
 
 function tmpdir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-heap-'));
-}
-
-/** Runs `attach --heap` and makes the target retain its 66 MiB once sampling has started. */
-async function heapWhileRetaining(t: RunningTarget, args: string[]) {
-  const run = startCli(['attach', String(t.port), '--heap', ...args]);
-  await run.waitForStderr(/heap: sampling allocations from now/);
-  t.proc.stdin!.write('go\n');
-  await t.waitForStdout(/retained 65536/);
-  return run.done;
 }
 
 describe('attach --heap', () => {
@@ -33,12 +25,8 @@ describe('attach --heap', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/still live at its end/);
     const p = loadProfile(out);
-    expect(sampleTypes(p)).toEqual(['inuse_objects/count', 'inuse_space/bytes']);
-    expect(p.stringTable.strings[Number(p.defaultSampleType)]).toBe('inuse_space');
+    const retained = expectRetainedInUse(p);
     const space = byFunction(p, 'inuse_space');
-    const retained = space.flat.get('retainMemory') ?? 0;
-    expect(retained).toBeGreaterThan(RETAINED_BYTES * 0.7);
-    expect(retained).toBeLessThan(RETAINED_BYTES * 1.3);
     // churnGarbage allocates ~30 MB/s but frees it all: in-use (after nodeprof's GC) it is noise.
     expect(space.cum.get('churnGarbage') ?? 0).toBeLessThan(retained * 0.05);
     // Objects are estimated (V8 reports bytes): each array is two objects, of 32 B and 1 KiB.

@@ -5,17 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { enabledTraceCategories } from '../helpers/inspect.js';
+import { checkTrace, fromCategories, type TraceFile } from '../helpers/checks.js';
 
 afterEach(killAll);
-
-interface TraceFile {
-  traceEvents: Array<{ ph: string; ts: number; pid: number; tid: number; cat: string; name: string }>;
-}
-
-/** Whether a comma-separated event category belongs to one of the requested categories. */
-function fromCategories(cat: string, requested: string[]): boolean {
-  return cat.split(',').some((c) => requested.some((r) => c === r || c.startsWith(`${r}.`)));
-}
 
 describe('attach --trace', () => {
   test('--categories v8 -o file: valid Chrome trace JSON, every event from v8, tracing stopped after', async () => {
@@ -25,17 +17,9 @@ describe('attach --trace', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/open it in https:\/\/ui\.perfetto\.dev or chrome:\/\/tracing/);
     expect(r.stderr).not.toMatch(/warning/);
-    const trace = JSON.parse(fs.readFileSync(out, 'utf8')) as TraceFile;
-    const events = trace.traceEvents.filter((e) => e.ph !== 'M');
-    expect(events.length).toBeGreaterThan(10);
-    for (const e of trace.traceEvents) {
-      expect(typeof e.ph).toBe('string');
-      expect(typeof e.ts).toBe('number');
-      expect(e.pid).toBe(t.pid);
-    }
-    for (const e of events) expect(fromCategories(e.cat, ['v8'])).toBe(true);
-    // the process-name metadata (sent last, after tracingComplete) made it into the file
-    expect(trace.traceEvents.some((e) => e.ph === 'M' && e.name === 'process_name')).toBe(true);
+    // every event from v8, and the process-name metadata (sent last, after tracingComplete) made it into the file
+    const trace = checkTrace(fs.readFileSync(out, 'utf8'), t.pid, ['v8']);
+    expect(trace.traceEvents.filter((e) => e.ph !== 'M').length).toBeGreaterThan(10);
     expect(await enabledTraceCategories(t.port)).toBe('');
   });
 

@@ -3,37 +3,17 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { killAll, runCli, startTarget } from '../helpers/processes.js';
+import { expectWorkerThreads, top } from '../helpers/checks.js';
 import { stacks } from '../../src/pprof/query.js';
 
 afterEach(killAll);
-
-/** cpu nanoseconds per (thread label, leaf function). */
-function byThread(file: Uint8Array): Map<string, Map<string, number>> {
-  const p = loadProfile(file);
-  const out = new Map<string, Map<string, number>>();
-  for (const s of stacks(p)) {
-    const thread = String(s.labels.thread);
-    const m = out.get(thread) ?? new Map<string, number>();
-    m.set(s.frames[0]!.name, (m.get(s.frames[0]!.name) ?? 0) + s.values[1]!);
-    out.set(thread, m);
-  }
-  return out;
-}
-
-function top(m: Map<string, number> | undefined): string | undefined {
-  return m && [...m].sort((a, b) => b[1] - a[1])[0]?.[0];
-}
 
 describe('--workers', () => {
   test('attach --cpu: the worker function under a worker thread label, the main function under thread=main, a worker started mid-window too', async () => {
     const t = await startTarget('workers.js', { args: ['late', '1500'] });
     const r = await runCli(['attach', String(t.port), '--cpu', '4s', '--workers']);
     expect(r.code).toBe(0);
-    const threads = byThread(r.stdout);
-    expect(top(threads.get('main'))).toBe('mainHotFunction');
-    expect(top(threads.get('worker 1 hasher'))).toBe('workerHotFunction');
-    expect(threads.get('main')!.has('workerHotFunction')).toBe(false);
-    expect(threads.get('worker 1 hasher')!.has('mainHotFunction')).toBe(false);
+    const threads = expectWorkerThreads(r.stdout);
     // started 1.5 s after the process, while the window ran
     expect(top(threads.get('worker 2 late-hasher'))).toBe('workerHotFunction');
     expect(r.stderr).toMatch(/cpu: worker 1 hasher: \d+ samples/);
