@@ -260,10 +260,10 @@ function ratioRows(fixture: Fixture, conds: Condition[], runs: Map<string, RunRe
 }
 
 /** P1c: the heap samplers (V8's sampling heap profiler in all three) on both targets, as one measure. */
-export async function measureHeapOverhead(o: P1Options): Promise<Measure> {
+export async function measureHeapOverhead(o: P1Options & { fixtures?: readonly Fixture[] }): Promise<Measure> {
   const peer = await peerAvailable();
   const conds = HEAP_CONDITIONS.filter((c) => c.kind !== 'datadog-heap' || peer.ok);
-  const fixtures = ['cpu', 'http'] as const;
+  const fixtures = o.fixtures ?? (['cpu', 'http'] as const);
   const runs = await collectRuns('P1c', fixtures, conds, o);
   const rows: Row[] = [];
   const notes: string[] = [];
