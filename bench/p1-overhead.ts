@@ -1,13 +1,13 @@
 // P1: what profiling costs the target. Throughput of a CPU-bound target and of an HTTP target under
 // a bounded loopback load, with each profiler running, as a ratio to the same target unprofiled in
-// the same round.
+// the same round. P1a/P1b: CPU profilers; P1c: heap (allocation sampling) profilers.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decodePprof } from '../src/pprof/encode.js';
 import { newAgent, runLoad } from './lib/load.js';
-import { sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Target } from './lib/procs.js';
+import { sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Child, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { roundOrder, summarize } from './lib/stats.js';
 
@@ -21,12 +21,13 @@ export interface P1Options {
   log(line: string): void;
 }
 
-type Kind = 'plain' | 'inspect' | 'nodeprof' | 'cpuprof' | 'datadog';
+type Kind = 'plain' | 'inspect' | 'nodeprof' | 'cpuprof' | 'datadog' | 'nodeprof-heap' | 'heapprof' | 'datadog-heap';
 interface Condition {
   key: string;
   name: string;
   kind: Kind;
   intervalUs?: number;
+  intervalBytes?: number;
 }
 
 const CONDITIONS: Condition[] = [
@@ -36,6 +37,15 @@ const CONDITIONS: Condition[] = [
   { key: 'nodeprof-10ms', name: 'nodeprof attach --cpu, 10 ms', kind: 'nodeprof', intervalUs: 10_000 },
   { key: 'cpu-prof', name: 'node --cpu-prof, 1 ms (the floor)', kind: 'cpuprof', intervalUs: 1000 },
   { key: 'datadog-1ms', name: '@datadog/pprof time profiler in-process, 1 ms', kind: 'datadog', intervalUs: 1000 },
+];
+
+/** V8's default sampling interval for heap profiles (node --heap-prof, nodeprof, @datadog/pprof's usual setting). */
+const HEAP_INTERVAL = 512 * 1024;
+const HEAP_CONDITIONS: Condition[] = [
+  { key: 'plain', name: 'unprofiled (baseline)', kind: 'plain' },
+  { key: 'nodeprof-heap', name: 'nodeprof attach --heap, 512 KiB', kind: 'nodeprof-heap', intervalBytes: HEAP_INTERVAL },
+  { key: 'heap-prof', name: 'node --heap-prof, 512 KiB (the floor)', kind: 'heapprof', intervalBytes: HEAP_INTERVAL },
+  { key: 'datadog-heap', name: '@datadog/pprof heap profiler in-process, 512 KiB', kind: 'datadog-heap', intervalBytes: HEAP_INTERVAL },
 ];
 
 interface RunResult {
@@ -62,9 +72,12 @@ function nodeArgsFor(c: Condition, tmp: string): string[] {
   switch (c.kind) {
     case 'inspect':
     case 'nodeprof':
+    case 'nodeprof-heap':
       return ['--inspect=127.0.0.1:0'];
     case 'cpuprof':
       return ['--cpu-prof', `--cpu-prof-dir=${tmp}`, `--cpu-prof-interval=${c.intervalUs}`];
+    case 'heapprof':
+      return ['--heap-prof', `--heap-prof-dir=${tmp}`, `--heap-prof-interval=${c.intervalBytes}`];
     default:
       return [];
   }
@@ -91,6 +104,15 @@ async function profilerRunning(pid: number, timeoutMs: number): Promise<void> {
   throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
 }
 
+/** Waits for nodeprof's "collecting ... for" line: its window (the heap sampler) has started. */
+async function windowStarted(cli: Child, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/collecting .* from pid/.test(cli.stderr())) {
+    if (Date.now() > deadline) throw new Error(`nodeprof did not start its window within ${timeoutMs} ms: ${cli.stderr().trim()}`);
+    await sleep(20);
+  }
+}
+
 /** CPU time (user + system, all threads) of a process so far, from /proc (NaN elsewhere). */
 function cpuMsOf(pid: number): number {
   try {
@@ -111,25 +133,31 @@ function coverage(file: string, t0: number, t1: number): number {
   return Math.max(0, Math.min(end, t1) - Math.max(start, t0)) / (t1 - t0);
 }
 
-async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Promise<RunResult> {
+type Fixture = 'cpu' | 'http';
+
+async function runOnce(fixture: Fixture, c: Condition, o: P1Options): Promise<RunResult> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-bench-'));
-  const env = c.kind === 'datadog' ? { BENCH_DD_INTERVAL_US: String(c.intervalUs) } : {};
+  const env =
+    c.kind === 'datadog' ? { BENCH_DD_INTERVAL_US: String(c.intervalUs) } : c.kind === 'datadog-heap' ? { BENCH_DD_HEAP_INTERVAL_BYTES: String(c.intervalBytes) } : {};
   let target: Target | undefined;
   try {
     target = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { nodeArgs: nodeArgsFor(c, tmp), env });
     if (/peer-error/.test(target.stdout())) return { throughput: NaN, problem: target.stdout().split('peer-error ')[1]!.split('\n')[0] };
-    const out = path.join(tmp, 'cpu.pb.gz');
-    // The warm-up starts once V8's profiler thread runs in the target, so nodeprof's own start-up
-    // (P4) is not inside the window; after the window a Ctrl-C (SIGINT) stops nodeprof, which then
-    // writes the profile, whose own times check that it covered the window.
+    const out = path.join(tmp, 'profile.pb.gz');
+    // The warm-up starts once V8's profiler thread runs in the target (for --heap, once nodeprof
+    // says its window started), so nodeprof's own start-up (P4) is not inside the window; after the
+    // window a Ctrl-C (SIGINT) stops nodeprof, which then writes the profile, whose own times check
+    // that it covered the window.
     const cli =
       c.kind === 'nodeprof'
         ? startCli(['attach', String(target.inspectPort), '--cpu', '10m', '--interval', `${c.intervalUs}us`, '-o', out])
-        : undefined;
+        : c.kind === 'nodeprof-heap'
+          ? startCli(['attach', String(target.inspectPort), '--heap', '--heap-window', '10m', '--heap-interval', `${c.intervalBytes! / 1024}KiB`, '-o', out])
+          : undefined;
     if (cli) {
       const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
       failed.catch(() => undefined);
-      await Promise.race([profilerRunning(target.proc.pid!, 30_000), failed]);
+      await Promise.race([c.kind === 'nodeprof' ? profilerRunning(target.proc.pid!, 30_000) : windowStarted(cli, 30_000), failed]);
     }
     let throughput: number;
     let perCpu: number | undefined;
@@ -169,7 +197,8 @@ async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Pro
     }
     await stopTarget(target);
     if (c.kind === 'cpuprof' && !fs.readdirSync(tmp).some((f) => f.endsWith('.cpuprofile'))) result.problem = 'node --cpu-prof wrote no profile';
-    if (c.kind === 'datadog') {
+    if (c.kind === 'heapprof' && !fs.readdirSync(tmp).some((f) => f.endsWith('.heapprofile'))) result.problem = 'node --heap-prof wrote no profile';
+    if (c.kind === 'datadog' || c.kind === 'datadog-heap') {
       const m = /peer (\{.*\})/.exec(target.stdout());
       const samples = m ? (JSON.parse(m[1]!) as { samples: number }).samples : 0;
       if (!(samples > 0)) result.problem = '@datadog/pprof recorded no samples';
@@ -181,52 +210,98 @@ async function runOnce(fixture: 'cpu' | 'http', c: Condition, o: P1Options): Pro
   }
 }
 
-export async function measureP1(o: P1Options): Promise<Measure[]> {
-  const peer = await peerAvailable();
-  o.log(`P1: peer profiler ${peer.ok ? peer.detail : `unavailable: ${peer.detail}`}`);
-  const conds = CONDITIONS.filter((c) => c.kind !== 'datadog' || peer.ok);
-  const fixtures = ['cpu', 'http'] as const;
-  const runs = new Map<string, RunResult[]>(); // `${fixture}/${key}` → per round
+/** Every condition on every fixture, o.rounds times, interleaved; `${fixture}/${key}` → one result per round. */
+async function collectRuns(label: string, fixtures: readonly Fixture[], conds: Condition[], o: P1Options): Promise<Map<string, RunResult[]>> {
+  const runs = new Map<string, RunResult[]>();
   for (let round = 0; round < o.rounds; round++) {
     for (const fixture of roundOrder(fixtures, round)) {
       for (const c of roundOrder(conds, round)) {
         const r = await runOnce(fixture, c, o).catch((err: Error) => ({ throughput: NaN, problem: err.message.split('\n')[0] }) as RunResult);
-        o.log(`P1 ${fixture} round ${round + 1}/${o.rounds} ${c.key}: ${r.throughput.toFixed(1)}/s${r.coverage !== undefined ? ` coverage ${(100 * r.coverage).toFixed(0)}%` : ''}${r.problem ? ` (${r.problem})` : ''}`);
+        o.log(`${label} ${fixture} round ${round + 1}/${o.rounds} ${c.key}: ${r.throughput.toFixed(1)}/s${r.coverage !== undefined ? ` coverage ${(100 * r.coverage).toFixed(0)}%` : ''}${r.problem ? ` (${r.problem})` : ''}`);
         const k = `${fixture}/${c.key}`;
         runs.set(k, [...(runs.get(k) ?? []), r]);
       }
     }
   }
+  return runs;
+}
+
+/** The rows of one fixture: each condition's throughput ratio to the baseline of its round; notes on failed and partial runs. */
+function ratioRows(fixture: Fixture, conds: Condition[], runs: Map<string, RunResult[]>, prefix = ''): { rows: Row[]; notes: string[]; ratioMedian: Map<string, number> } {
+  const base = runs.get(`${fixture}/plain`)!;
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const ratioMedian = new Map<string, number>();
+  for (const c of conds) {
+    const rs = runs.get(`${fixture}/${c.key}`)!;
+    const tput = summarize(rs.map((r) => r.throughput));
+    const s = summarize(rs.map((r, i) => r.throughput / base[i]!.throughput));
+    ratioMedian.set(c.key, s.median);
+    const unit = fixture === 'cpu' ? 'units/s' : 'req/s';
+    rows.push({
+      name: `${prefix}${c.name}`,
+      unit: 'ratio',
+      summary: s,
+      extra: {
+        // One fixture per table (P1a, P1b) names the unit in the header; both in one (P1c), in the cell.
+        ...(prefix ? { 'median throughput': `${tput.median.toFixed(0)} ${unit}` } : { [`median ${unit}`]: tput.median.toFixed(0) }),
+        'overhead (median)': c.kind === 'plain' ? '' : `${((1 - s.median) * 100).toFixed(1)}%`,
+        'work per CPU-s ratio (median)': summarize(rs.map((r, i) => (r.perCpu ?? NaN) / (base[i]!.perCpu ?? NaN))).median.toFixed(3),
+      },
+    });
+    const problems = rs.filter((r) => r.problem).map((r) => r.problem!);
+    if (problems.length) notes.push(`${prefix}${c.name}: ${problems.length} run(s) failed: ${[...new Set(problems)].join('; ')}`);
+    const partial = rs.filter((r) => r.coverage !== undefined && r.coverage < 0.999);
+    if (partial.length) {
+      notes.push(`${prefix}${c.name}: in ${partial.length} run(s) the profiler covered only ${partial.map((r) => `${(100 * r.coverage!).toFixed(0)}%`).join(', ')} of the measured window`);
+    }
+  }
+  return { rows, notes, ratioMedian };
+}
+
+/** P1c: the heap samplers (V8's sampling heap profiler in all three) on both targets, as one measure. */
+export async function measureHeapOverhead(o: P1Options & { fixtures?: readonly Fixture[] }): Promise<Measure> {
+  const peer = await peerAvailable();
+  const conds = HEAP_CONDITIONS.filter((c) => c.kind !== 'datadog-heap' || peer.ok);
+  const fixtures = o.fixtures ?? (['cpu', 'http'] as const);
+  const runs = await collectRuns('P1c', fixtures, conds, o);
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const fixture of fixtures) {
+    const r = ratioRows(fixture, conds, runs, fixture === 'cpu' ? 'CPU target: ' : 'HTTP target: ');
+    rows.push(...r.rows);
+    notes.push(...r.notes);
+    const np = r.ratioMedian.get('nodeprof-heap');
+    const floor = r.ratioMedian.get('heap-prof');
+    if (np !== undefined && floor !== undefined && Number.isFinite(np) && Number.isFinite(floor)) {
+      notes.push(`${fixture === 'cpu' ? 'CPU' : 'HTTP'} target: nodeprof --heap vs node --heap-prof: ${((floor - np) * 100).toFixed(1)} percentage points more overhead (median ratios ${np.toFixed(3)} vs ${floor.toFixed(3)}; negative means less).`);
+    }
+  }
+  if (!peer.ok) notes.push(`@datadog/pprof was not measured: it did not load here (${peer.detail}).`);
+  else notes.push(`Peer: ${peer.detail}, \`heap.start(${HEAP_INTERVAL}, 64)\` in the target at process start; after the window it reads a profile (\`heap.profile()\`) and stops.`);
+  notes.push(
+    `Same targets, load and windows as P1a/P1b (${o.warmUnits} units / ${o.warmRequests} requests of warm-up, ${o.measureMs} ms measured). nodeprof runs \`attach --heap --heap-window 10m\` (its default interval), the window starting before the warm-up, and is stopped with Ctrl-C after the measured window; the full GC it runs before reading the profile comes after the window. node --heap-prof samples from process start and writes at exit.`,
+  );
+  return {
+    id: 'P1c',
+    title: 'overhead of heap sampling (throughput ratio) vs node --heap-prof and @datadog/pprof heap',
+    status: 'measured',
+    method: `As P1a/P1b: a fresh target per condition, conditions interleaved, each throughput divided by the unprofiled target's in the same round; 1.000 means no cost. ${o.rounds} round(s).`,
+    goal: 'nodeprof within 1 percentage point of node --heap-prof',
+    rows,
+    notes,
+  };
+}
+
+export async function measureP1(o: P1Options): Promise<Measure[]> {
+  const peer = await peerAvailable();
+  o.log(`P1: peer profiler ${peer.ok ? peer.detail : `unavailable: ${peer.detail}`}`);
+  const conds = CONDITIONS.filter((c) => c.kind !== 'datadog' || peer.ok);
+  const fixtures = ['cpu', 'http'] as const;
+  const runs = await collectRuns('P1', fixtures, conds, o);
 
   return fixtures.map((fixture): Measure => {
-    const base = runs.get(`${fixture}/plain`)!;
-    const rows: Row[] = [];
-    const notes: string[] = [];
-    const ratioMedian = new Map<string, number>();
-    for (const c of conds) {
-      const rs = runs.get(`${fixture}/${c.key}`)!;
-      const tput = summarize(rs.map((r) => r.throughput));
-      const ratios = rs.map((r, i) => r.throughput / base[i]!.throughput);
-      const s = summarize(ratios);
-      ratioMedian.set(c.key, s.median);
-      const unit = fixture === 'cpu' ? 'units/s' : 'req/s';
-      rows.push({
-        name: c.name,
-        unit: 'ratio',
-        summary: s,
-        extra: {
-          [`median ${unit}`]: tput.median.toFixed(0),
-          'overhead (median)': c.kind === 'plain' ? '' : `${((1 - s.median) * 100).toFixed(1)}%`,
-          'work per CPU-s ratio (median)': summarize(rs.map((r, i) => (r.perCpu ?? NaN) / (base[i]!.perCpu ?? NaN))).median.toFixed(3),
-        },
-      });
-      const problems = rs.filter((r) => r.problem).map((r) => r.problem!);
-      if (problems.length) notes.push(`${c.name}: ${problems.length} run(s) failed: ${[...new Set(problems)].join('; ')}`);
-      const partial = rs.filter((r) => r.coverage !== undefined && r.coverage < 0.999);
-      if (partial.length) {
-        notes.push(`${c.name}: in ${partial.length} run(s) the profiler covered only ${partial.map((r) => `${(100 * r.coverage!).toFixed(0)}%`).join(', ')} of the measured window`);
-      }
-    }
+    const { rows, notes, ratioMedian } = ratioRows(fixture, conds, runs);
     const np = ratioMedian.get('nodeprof-1ms');
     const floor = ratioMedian.get('cpu-prof');
     if (np !== undefined && floor !== undefined && Number.isFinite(np) && Number.isFinite(floor)) {

@@ -6,10 +6,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { measureP1 } from './p1-overhead.js';
+import { measureHeapOverhead, measureP1 } from './p1-overhead.js';
 import { measureP2 } from './p2-convert.js';
+import { measureP3 } from './p3-snapshot.js';
 import { measureP4, measureP5 } from './p4-p5-latency.js';
-import { measureHeapOverhead, measureP3, measureP6 } from './slots.js';
+import { measureP6 } from './p6-facade.js';
 import { killAll, ROOT } from './lib/procs.js';
 import { NOTES_MARKER, renderMarkdown, type MachineFacts, type Measure, type Results } from './lib/report.js';
 
@@ -71,14 +72,16 @@ async function main(): Promise<number> {
   const latency = { p4Runs: q ? 1 : 7, p5Runs: q ? 1 : 3, p5WindowS: q ? 2 : 30, log };
   const cacheDir = path.join(ROOT, 'bench/out/cache');
 
+  const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: q ? 400 : 2500, connections: 8, log };
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
-    ['P1', () => measureP1({ rounds: q ? 1 : 4, warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: q ? 400 : 2500, connections: 8, log })],
-    ['P1', () => measureHeapOverhead()],
+    ['P1', () => measureP1({ ...overhead, rounds: q ? 1 : 4 })],
+    // --quick: the CPU target only (the HTTP one adds four more target starts for no new code path).
+    ['P1', () => measureHeapOverhead({ ...overhead, rounds: q ? 1 : 3, fixtures: q ? ['cpu'] : ['cpu', 'http'] })],
     ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
-    ['P3', () => measureP3()],
+    ['P3', () => measureP3({ sizesMB: q ? [10] : [100, 500], rounds: q ? 1 : 2, log })],
     ['P4', () => measureP4(latency)],
     ['P5', () => measureP5(latency)],
-    ['P6', () => measureP6()],
+    ['P6', () => measureP6({ concurrent: 10, profileSeconds: q ? 0.5 : 5, concurrentRounds: q ? 1 : 2, scrapes: q ? 50 : 1000, scrapeBudgetMs: q ? 8_000 : 150_000, log })],
   ];
   const measures: Measure[] = [];
   let failed = 0;

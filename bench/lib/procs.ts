@@ -37,6 +37,8 @@ export interface SpawnOpts {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** startTarget: how long to wait for "ready" (30 s unless given). */
+  readyTimeoutMs?: number;
 }
 
 /** Starts `node [nodeArgs] script [args]` with piped stdio. */
@@ -104,7 +106,7 @@ export interface Target extends Child {
 /** Starts a bench fixture and waits for "ready" (and the inspector port when --inspect is given). */
 export async function startTarget(fixture: string, opts: SpawnOpts = {}): Promise<Target> {
   const c = startNode(path.join(BENCH_FIXTURES, fixture), opts);
-  const ready = await c.waitStdout(/ready (\d+)(?: port (\d+))?\n/);
+  const ready = await c.waitStdout(/ready (\d+)(?: port (\d+))?\n/, opts.readyTimeoutMs);
   let inspectPort = 0;
   if ((opts.nodeArgs ?? []).some((a) => a.startsWith('--inspect'))) {
     const deadline = Date.now() + 10_000;

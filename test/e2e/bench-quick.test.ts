@@ -16,6 +16,7 @@ afterEach(() => {
 interface Row {
   name: string;
   summary: { n: number; min: number; median: number; max: number };
+  extra?: Record<string, string>;
 }
 interface Measure {
   id: string;
@@ -39,7 +40,7 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   expect(results.machine.cores).toBeGreaterThan(0);
   expect(results.machine.node).toBe(process.version);
   const byId = new Map(results.measures.map((m) => [m.id, m]));
-  for (const id of ['P1a', 'P1b', 'P2', 'P4', 'P5']) {
+  for (const id of ['P1a', 'P1b', 'P1c', 'P2', 'P3', 'P4', 'P5', 'P6']) {
     const m = byId.get(id);
     expect({ id, status: m?.status }).toEqual({ id, status: 'measured' });
     expect(m!.rows!.length).toBeGreaterThan(0);
@@ -52,15 +53,19 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   const p1 = byId.get('P1a')!.rows!;
   expect(p1.map((r) => r.name)).toEqual(expect.arrayContaining(['unprofiled (baseline)', 'nodeprof attach --cpu, 1 ms', 'nodeprof attach --cpu, 10 ms', 'node --cpu-prof, 1 ms (the floor)']));
   expect(p1.find((r) => r.name === 'unprofiled (baseline)')!.summary.median).toBe(1);
-  // Slots for features not built yet say what they wait for.
-  for (const id of ['P1c', 'P3', 'P6']) {
-    const m = byId.get(id);
-    if (m?.status !== 'measured') expect(m?.reason).toMatch(/needs /);
-  }
+  // P1c: nodeprof's heap sampler next to node --heap-prof (--quick: on the CPU target only).
+  const p1c = byId.get('P1c')!.rows!.map((r) => r.name);
+  expect(p1c).toEqual(expect.arrayContaining(['CPU target: unprofiled (baseline)', 'CPU target: nodeprof attach --heap, 512 KiB', 'CPU target: node --heap-prof, 512 KiB (the floor)']));
+  // P3: nodeprof's peak RSS while it streamed the snapshot (a real process's, so above a few MiB).
+  expect(byId.get('P3')!.rows![0]!.summary.median).toBeGreaterThan(10);
+  // P6: every concurrent profile and every sequential scrape was answered 200; RSS of both processes read.
+  const p6 = byId.get('P6')!.rows!;
+  for (const r of p6.filter((x) => x.extra?.['status codes'] !== undefined)) expect({ row: r.name, status: r.extra!['status codes'] }).toEqual({ row: r.name, status: expect.stringMatching(/^200: \d+$/) });
+  expect(p6.map((r) => r.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^nodeprof serve RSS/), expect.stringMatching(/^target RSS/)]));
 
   const md = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
   expect(md).toMatch(/npm run bench|dist\/bench\/run\.js --quick/);
   expect(md).toMatch(/\| cores \| \d+ × /);
   expect(md).toMatch(/\| Node\.js \| v\d+/);
   expect(md).toMatch(/## P2: .*\n[\s\S]*?\| [^|]+ \| \d+\.\d+ \| \*\*\d+\.\d+\*\* \|/);
-}, 600_000);
+}, 900_000);
