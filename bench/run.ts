@@ -74,11 +74,11 @@ async function main(): Promise<number> {
 
   const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: q ? 400 : 2500, connections: 8, log };
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
-    ['P1', () => measureP1({ ...overhead, rounds: q ? 1 : 4 })],
+    ['P1', () => measureP1({ ...overhead, rounds: q ? 1 : 3 })],
     // --quick: the CPU target only (the HTTP one adds four more target starts for no new code path).
-    ['P1', () => measureHeapOverhead({ ...overhead, rounds: q ? 1 : 3, fixtures: q ? ['cpu'] : ['cpu', 'http'] })],
+    ['P1', () => measureHeapOverhead({ ...overhead, rounds: q ? 1 : 2, fixtures: q ? ['cpu'] : ['cpu', 'http'] })],
     ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
-    ['P3', () => measureP3({ sizesMB: q ? [10] : [100, 500], rounds: q ? 1 : 2, log })],
+    ['P3', () => measureP3({ sizesMB: q ? [10] : [100, 500], rounds: 1, log })],
     ['P4', () => measureP4(latency)],
     ['P5', () => measureP5(latency)],
     ['P6', () => measureP6({ concurrent: 10, profileSeconds: q ? 0.5 : 5, concurrentRounds: q ? 1 : 2, scrapes: q ? 50 : 1000, scrapeBudgetMs: q ? 8_000 : 150_000, log })],
