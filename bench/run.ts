@@ -11,7 +11,7 @@ import { measureP2 } from './p2-convert.js';
 import { measureP3 } from './p3-snapshot.js';
 import { measureP4, measureP5 } from './p4-p5-latency.js';
 import { measureP6 } from './p6-facade.js';
-import { killAll, ROOT } from './lib/procs.js';
+import { killAll, ROOT, runScript } from './lib/procs.js';
 import { NOTES_MARKER, renderMarkdown, type MachineFacts, type Measure, type Results } from './lib/report.js';
 
 interface Args {
@@ -116,20 +116,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-main().then(
-  (code) => {
-    killAll();
-    process.exitCode = code;
-  },
-  (err: Error) => {
-    killAll();
-    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('bench', main);

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killAll, sleep, startTarget, stopTarget, ROOT } from './lib/procs.js';
+import { runScript, sleep, startTarget, stopTarget, ROOT } from './lib/procs.js';
 import { NOTES_MARKER } from './lib/report.js';
 import { get, procMem, slopePerMinute, startServe, startTraffic, type Answer, type ProcMem } from './lib/serve.js';
 
@@ -267,20 +267,4 @@ function renderSoak(r: SoakResult): string {
   return out.join('\n');
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAll();
-    process.exit(130);
-  });
-}
-main().then(
-  (code) => {
-    killAll();
-    process.exitCode = code;
-  },
-  (err: Error) => {
-    killAll();
-    process.stderr.write(`soak: ${err.stack ?? err.message}\n`);
-    process.exitCode = 1;
-  },
-);
+runScript('soak', main);

@@ -22,6 +22,30 @@ export function killAll(): void {
   for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 }
 
+/**
+ * Runs a bench script's main(): its exit code becomes the process's, an error one line prefixed
+ * with `name`, and every process it started is killed however it ends (Ctrl-C included: 130).
+ */
+export function runScript(name: string, main: () => Promise<number>): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+  main().then(
+    (code) => {
+      killAll();
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      killAll();
+      process.stderr.write(`${name}: ${err.stack ?? err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 export interface Child {
   proc: ChildProcess;
   stdout(): string;
