@@ -3,7 +3,6 @@
 // documented status (DESIGN §1: 0 / 1 / 130) within seconds, and nothing of ours runs in the
 // target (checked from outside: CPU profiler threads, the heap sampler, trace categories).
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { assertNoProfilerRunning, profilersRunning } from '../helpers/inspect.js
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { killAll, runCli, startCli, startTarget, type CliResult } from '../helpers/processes.js';
 import { blackHole, proxy } from '../helpers/proxy.js';
+import { nativeBlocker } from '../helpers/stuck.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -140,10 +140,8 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
   test('SIGINT while attaching to a target that cannot answer: exit 130 at once; its inspector is usable after', async () => {
     const t = await startTarget('native-block.js');
     const dir = tmpdir();
-    const f = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [f]);
-    t.proc.stdin!.write(`block ${f}\n`);
-    await t.waitForStdout(/blocking/);
+    const native = nativeBlocker(t, dir);
+    await native.block();
     const p = await proxy(t.port);
     cleanups.push(p.close);
     const run = startCli(['attach', String(p.port), '--cpu', '30s', '-o', path.join(dir, 'x.pb.gz')]);
@@ -155,8 +153,7 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
     expect(r.code).toBe(130);
     expect(Date.now() - sentAt).toBeLessThan(3000);
     oneLineError(r, /^nodeprof: interrupted while connecting to .*: nothing was collected$/);
-    fs.writeFileSync(f, 'go');
-    await t.waitForStdout(/unblocked/);
+    await native.unblock();
     await assertNoProfilerRunning(t.port);
   });
 
@@ -182,17 +179,15 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
   test('SIGTERM after the window, while the target cannot hand over the profile: it is still written when the target answers (exit 0)', async () => {
     const t = await startTarget('native-block.js');
     const dir = tmpdir();
-    const f = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [f]);
+    const native = nativeBlocker(t, dir);
     const out = path.join(dir, 'cpu.pb.gz');
     const run = startCli(['attach', String(t.port), '--cpu', '1s', '-o', out]);
     await run.waitForStderr(/collecting CPU/);
-    t.proc.stdin!.write(`block ${f}\n`);
-    await t.waitForStdout(/blocking/);
+    await native.block();
     await run.waitForStderr(/waiting for pid \d+ to hand over the profile/);
     run.proc.kill('SIGTERM');
     await run.waitForStderr(/SIGTERM: stopping/);
-    fs.writeFileSync(f, 'go');
+    await native.unblock();
     const r = await run.done;
     expect(r.code).toBe(0);
     expect(byFunction(loadProfile(out), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
@@ -202,12 +197,10 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
   test('SIGTERM then SIGINT while the target cannot answer: exit 130 at once; nothing left once it answers again', async () => {
     const t = await startTarget('native-block.js');
     const dir = tmpdir();
-    const f = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [f]);
+    const native = nativeBlocker(t, dir);
     const run = startCli(['attach', String(t.port), '--cpu', '30s', '--heap', '-o', dir]);
     await run.waitForStderr(/collecting/);
-    t.proc.stdin!.write(`block ${f}\n`);
-    await t.waitForStdout(/blocking/);
+    await native.block();
     run.proc.kill('SIGTERM');
     await run.waitForStderr(/waiting for pid \d+ to hand over the profile/);
     const sentAt = Date.now();
@@ -216,8 +209,7 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
     expect(r.code).toBe(130);
     expect(Date.now() - sentAt).toBeLessThan(5000);
     expect(r.stderr).toMatch(/SIGINT again: aborting/);
-    fs.writeFileSync(f, 'go');
-    await t.waitForStdout(/unblocked/);
+    await native.unblock();
     await assertNoProfilerRunning(t.port);
   });
 });

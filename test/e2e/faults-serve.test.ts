@@ -3,7 +3,6 @@
 // signal (130 on a second one, or on one that comes before it serves), within seconds, and leaves
 // nothing of ours running in the target.
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import { assertNoProfilerRunning, profilersRunning } from '../helpers/inspect.js
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { killAll, startCli, startTarget } from '../helpers/processes.js';
 import { blackHole, proxy } from '../helpers/proxy.js';
+import { nativeBlocker } from '../helpers/stuck.js';
 import { request, startServe, type HttpAnswer } from '../helpers/serve.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -99,17 +99,14 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
     const s = await startServe(t.port);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-serve-fifo-'));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const f = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [f]);
-    t.proc.stdin!.write(`block ${f}\n`);
-    await t.waitForStdout(/blocking/);
+    const native = nativeBlocker(t, dir);
+    await native.block();
     const sentAt = Date.now();
     s.run.proc.kill('SIGINT');
     const r = await s.run.done;
     expect(r.code).toBe(0);
     expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
-    fs.writeFileSync(f, 'go');
-    await t.waitForStdout(/unblocked/);
+    await native.unblock();
     await assertNoProfilerRunning(t.port);
   });
 
@@ -118,10 +115,8 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
     const s = await startServe(t.port);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-serve-fifo-'));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const f = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [f]);
-    t.proc.stdin!.write(`block ${f}\n`);
-    await t.waitForStdout(/blocking/);
+    const native = nativeBlocker(t, dir);
+    await native.block();
     s.run.proc.kill('SIGINT'); // shutdown now waits (a bounded time) for the target to stop the sampler
     await s.run.waitForStderr(/stopping: ending every collection/);
     const sentAt = Date.now();
@@ -129,8 +124,7 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
     const r = await s.run.done;
     expect(r.code).toBe(130);
     expect(Date.now() - sentAt).toBeLessThan(3000);
-    fs.writeFileSync(f, 'go');
-    await t.waitForStdout(/unblocked/);
+    await native.unblock();
     await assertNoProfilerRunning(t.port);
   });
 });

@@ -3,13 +3,13 @@
 // documented status within seconds and the target can be profiled again.
 import { afterEach, describe, expect, test } from '@jest/globals';
 import CDP from 'chrome-remote-interface';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { assertNoProfilerRunning } from '../helpers/inspect.js';
 import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { nativeBlocker } from '../helpers/stuck.js';
 import { proxy as cutProxy, type Proxy } from '../helpers/proxy.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -105,25 +105,19 @@ describe('attach faults', () => {
 });
 
 describe('a target blocked in native code', () => {
-  function fifo(): string {
+  function tmpdir(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-fifo-'));
-    const f = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [f]);
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    return f;
-  }
-  function unblock(f: string): void {
-    // Opening for writing completes the target's blocked read.
-    fs.writeFileSync(f, 'go');
+    return dir;
   }
 
   test('Ctrl-C while it cannot answer: nodeprof says why it waits; a second Ctrl-C exits 130 at once', async () => {
     const t = await startTarget('native-block.js');
-    const f = fifo();
-    const run = startCli(['attach', String(t.port), '--cpu', '30s', '-o', path.join(path.dirname(f), 'x.pb.gz')]);
+    const dir = tmpdir();
+    const native = nativeBlocker(t, dir);
+    const run = startCli(['attach', String(t.port), '--cpu', '30s', '-o', path.join(dir, 'x.pb.gz')]);
     await run.waitForStderr(/collecting CPU/);
-    t.proc.stdin!.write(`block ${f}\n`);
-    await t.waitForStdout(/blocking/);
+    await native.block();
     run.proc.kill('SIGINT');
     await run.waitForStderr(/waiting for pid \d+ to hand over the profile: .*blocked in native code/);
     const before = Date.now();
@@ -131,24 +125,22 @@ describe('a target blocked in native code', () => {
     const r = await run.done;
     expect(r.code).toBe(130);
     expect(Date.now() - before).toBeLessThan(5000);
-    unblock(f);
-    await t.waitForStdout(/unblocked/);
+    await native.unblock();
     await assertNoProfilerRunning(t.port);
     await profilesNormally(t.port);
   });
 
   test('window ends while it cannot answer: exit 1 after the stop timeout, one clear line', async () => {
     const t = await startTarget('native-block.js');
-    const f = fifo();
-    const run = startCli(['attach', String(t.port), '--cpu', '2s', '-o', path.join(path.dirname(f), 'x.pb.gz')], { env: { NODEPROF_STOP_TIMEOUT_MS: '4000' } });
+    const dir = tmpdir();
+    const native = nativeBlocker(t, dir);
+    const run = startCli(['attach', String(t.port), '--cpu', '2s', '-o', path.join(dir, 'x.pb.gz')], { env: { NODEPROF_STOP_TIMEOUT_MS: '4000' } });
     await run.waitForStderr(/collecting CPU/);
-    t.proc.stdin!.write(`block ${f}\n`);
-    await t.waitForStdout(/blocking/);
+    await native.block();
     const r = await run.done;
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/did not answer within 4s \(blocked outside JavaScript\?\)/);
-    unblock(f);
-    await t.waitForStdout(/unblocked/);
+    await native.unblock();
     await assertNoProfilerRunning(t.port);
     await profilesNormally(t.port);
   });

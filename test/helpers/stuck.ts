@@ -1,5 +1,8 @@
 // The stuck-server fixture: a target whose event loop a request blocks before nodeprof attaches.
 
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { startTarget, type RunningTarget } from './processes.js';
 
 export interface StuckServer extends RunningTarget {
@@ -33,4 +36,25 @@ export async function startStuckServer(env?: NodeJS.ProcessEnv): Promise<StuckSe
 
 export function commentsOf(p: { comment: Array<number | bigint>; stringTable: { strings: string[] } }): string[] {
   return p.comment.map((i) => p.stringTable.strings[Number(i)]!);
+}
+
+/**
+ * Puts a fixtures/native-block.js target into a long native call (a blocking read of a FIFO: no
+ * inspector message is served meanwhile) and out of it again. The FIFO lives in `dir`, which the
+ * caller owns and removes.
+ */
+export function nativeBlocker(target: RunningTarget, dir: string): { block(): Promise<void>; unblock(): Promise<void> } {
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  return {
+    async block() {
+      target.proc.stdin!.write(`block ${fifo}\n`);
+      await target.waitForStdout(/blocking/);
+    },
+    async unblock() {
+      // Opening the FIFO for writing completes the target's blocked read.
+      fs.writeFileSync(fifo, 'go');
+      await target.waitForStdout(/unblocked/);
+    },
+  };
 }
