@@ -5,8 +5,8 @@
 
 import fs from 'node:fs';
 import type { Protocol } from 'devtools-protocol';
-import { cpuProfileToPprof } from '../src/pprof/cpu-profile.js';
-import { encodePprof } from '../src/pprof/encode.js';
+import { cpuProfileToBuilder } from '../src/pprof/cpu-profile.js';
+import { gzipPprof } from '../src/pprof/encode.js';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const file = process.argv[2]!;
@@ -28,12 +28,12 @@ const parseCpuMs = cpuMs(c);
 gc();
 t = performance.now();
 c = process.cpuUsage();
-const pprof = cpuProfileToPprof(profile, { intervalUs: 1000, startedAtMs: 1_764_000_000_000 });
+const builder = cpuProfileToBuilder(profile, { intervalUs: 1000, startedAtMs: 1_764_000_000_000 });
 const convertMs = performance.now() - t;
 const convertCpuMs = cpuMs(c);
 t = performance.now();
 c = process.cpuUsage();
-const bytes = encodePprof(pprof);
+const bytes = gzipPprof(builder.encode());
 const encodeMs = performance.now() - t;
 const encodeCpuMs = cpuMs(c);
 
@@ -49,7 +49,7 @@ process.stdout.write(
     convertCpuMs,
     encodeCpuMs,
     outputBytes: bytes.length,
-    locations: pprof.location.length,
-    pprofSamples: pprof.sample.length,
+    locations: builder.locationCount,
+    pprofSamples: builder.sampleCount,
   })}\n`,
 );

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodePprof } from '../src/pprof/encode.js';
 import { newAgent, runLoad } from './lib/load.js';
-import { sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Child, type Target } from './lib/procs.js';
+import { pinned, sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Child, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { roundOrder, summarize } from './lib/stats.js';
 
@@ -19,6 +19,14 @@ export interface P1Options {
   measureMs: number;
   connections: number;
   log(line: string): void;
+  /** Condition keys to run (the baseline always runs); all when absent. */
+  only?: string[];
+  fixtures?: readonly Fixture[];
+}
+
+/** The conditions o.only keeps (the baseline always, since every ratio needs it). */
+function chosen(conds: Condition[], o: P1Options): Condition[] {
+  return o.only ? conds.filter((c) => c.kind === 'plain' || o.only!.includes(c.key)) : conds;
 }
 
 type Kind = 'plain' | 'inspect' | 'nodeprof' | 'cpuprof' | 'datadog' | 'nodeprof-heap' | 'heapprof' | 'datadog-heap';
@@ -211,7 +219,13 @@ async function runOnce(fixture: Fixture, c: Condition, o: P1Options): Promise<Ru
 }
 
 /** Every condition on every fixture, o.rounds times, interleaved; `${fixture}/${key}` → one result per round. */
-async function collectRuns(label: string, fixtures: readonly Fixture[], conds: Condition[], o: P1Options): Promise<Map<string, RunResult[]>> {
+async function collectRuns(label: string, fixtures: readonly Fixture[], conds: Condition[], o: P1Options): Promise<{ runs: Map<string, RunResult[]>; placement: string }> {
+  const { value, how } = await pinned(() => collectRunsUnpinned(label, fixtures, conds, o));
+  o.log(`${label}: ${how}`);
+  return { runs: value, placement: how };
+}
+
+async function collectRunsUnpinned(label: string, fixtures: readonly Fixture[], conds: Condition[], o: P1Options): Promise<Map<string, RunResult[]>> {
   const runs = new Map<string, RunResult[]>();
   for (let round = 0; round < o.rounds; round++) {
     for (const fixture of roundOrder(fixtures, round)) {
@@ -260,11 +274,12 @@ function ratioRows(fixture: Fixture, conds: Condition[], runs: Map<string, RunRe
 }
 
 /** P1c: the heap samplers (V8's sampling heap profiler in all three) on both targets, as one measure. */
-export async function measureHeapOverhead(o: P1Options & { fixtures?: readonly Fixture[] }): Promise<Measure> {
+export async function measureHeapOverhead(o: P1Options): Promise<Measure> {
   const peer = await peerAvailable();
-  const conds = HEAP_CONDITIONS.filter((c) => c.kind !== 'datadog-heap' || peer.ok);
+  const conds = chosen(HEAP_CONDITIONS, o).filter((c) => c.kind !== 'datadog-heap' || peer.ok);
+  if (conds.length === 1) return { id: 'P1c', title: '', status: 'skipped', reason: 'no heap condition in --conditions' };
   const fixtures = o.fixtures ?? (['cpu', 'http'] as const);
-  const runs = await collectRuns('P1c', fixtures, conds, o);
+  const { runs, placement } = await collectRuns('P1c', fixtures, conds, o);
   const rows: Row[] = [];
   const notes: string[] = [];
   for (const fixture of fixtures) {
@@ -279,6 +294,7 @@ export async function measureHeapOverhead(o: P1Options & { fixtures?: readonly F
   }
   if (!peer.ok) notes.push(`@datadog/pprof was not measured: it did not load here (${peer.detail}).`);
   else notes.push(`Peer: ${peer.detail}, \`heap.start(${HEAP_INTERVAL}, 64)\` in the target at process start; after the window it reads a profile (\`heap.profile()\`) and stops.`);
+  notes.push(`Placement: ${placement}.`);
   notes.push(
     `Same targets, load and windows as P1a/P1b (${o.warmUnits} units / ${o.warmRequests} requests of warm-up, ${o.measureMs} ms measured). nodeprof runs \`attach --heap --heap-window 10m\` (its default interval), the window starting before the warm-up, and is stopped with Ctrl-C after the measured window; the full GC it runs before reading the profile comes after the window. node --heap-prof samples from process start and writes at exit.`,
   );
@@ -296,9 +312,10 @@ export async function measureHeapOverhead(o: P1Options & { fixtures?: readonly F
 export async function measureP1(o: P1Options): Promise<Measure[]> {
   const peer = await peerAvailable();
   o.log(`P1: peer profiler ${peer.ok ? peer.detail : `unavailable: ${peer.detail}`}`);
-  const conds = CONDITIONS.filter((c) => c.kind !== 'datadog' || peer.ok);
-  const fixtures = ['cpu', 'http'] as const;
-  const runs = await collectRuns('P1', fixtures, conds, o);
+  const conds = chosen(CONDITIONS, o).filter((c) => c.kind !== 'datadog' || peer.ok);
+  if (conds.length === 1) return [{ id: 'P1a', title: '', status: 'skipped', reason: 'no CPU profiler condition in --conditions' }];
+  const fixtures = o.fixtures ?? (['cpu', 'http'] as const);
+  const { runs, placement } = await collectRuns('P1', fixtures, conds, o);
 
   return fixtures.map((fixture): Measure => {
     const { rows, notes, ratioMedian } = ratioRows(fixture, conds, runs);
@@ -312,6 +329,7 @@ export async function measureP1(o: P1Options): Promise<Measure[]> {
     notes.push(
       `"work per CPU-s ratio": units (requests) per CPU-second of the target process, every thread counted (V8's profiler thread too), against the baseline's; it moves less than throughput on a shared machine, but does not see time the target loses waiting for a core.${fixture === 'http' ? ' From /proc/<pid>/stat, 10 ms resolution.' : ''}`,
     );
+    notes.push(`Placement: ${placement}.`);
     notes.push(
       fixture === 'cpu'
         ? `Target: bench/fixtures/cpu-work.js (a synthetic app of 320 functions in 10 files), units of work back to back with a setImmediate between them; a warm-up of ${o.warmUnits} units (work, not time, so the JIT is as warm in every condition), then units counted for ${o.measureMs} ms. nodeprof runs with \`--cpu 10m\` and is stopped with Ctrl-C (SIGINT) after the window, which makes it write what it collected.`

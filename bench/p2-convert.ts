@@ -114,7 +114,7 @@ export async function measureP2(o: P2Options): Promise<Measure> {
     title: 'conversion speed: V8 CPU profile → pprof.gz, relative to JSON.parse of the same payload',
     status: 'measured',
     method:
-      'bench/lib/gen-profile.ts generates profiles with the shape of real ones (deep shared call trees, thousands of functions over many files, positionTicks, jittered timeDeltas, idle/program/GC nodes). Each run is a fresh process (dist/bench/convert-worker.js, one cold conversion as in the CLI) that times JSON.parse of the file, then `cpuProfileToPprof` (convert) and `encodePprof` (protobuf + gzip level 6) on the parsed profile, each after a GC. Ratio = (convert + encode) / parse.',
+      'bench/lib/gen-profile.ts generates profiles with the shape of real ones (deep shared call trees, thousands of functions over many files, positionTicks, jittered timeDeltas, idle/program/GC nodes). Each run is a fresh process (dist/bench/convert-worker.js, one cold conversion as in the CLI) that times JSON.parse of the file, then `cpuProfileToBuilder` (convert: what attach does) and `encode` + gzip level 1 (protobuf written straight from the builder tables, as attach writes it) on the parsed profile, each after a GC. Ratio = (convert + encode) / parse.',
     goal: '≤ 1.5× JSON.parse',
     rows,
     notes: [`Every profile is parsed anyway before conversion (chrome-remote-interface parses the Profiler.stop answer), so the ratio says how much the conversion adds to that unavoidable cost.`],

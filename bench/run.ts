@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { measureHeapOverhead, measureP1 } from './p1-overhead.js';
+import { measureP1Paired } from './p1-paired.js';
 import { measureP2 } from './p2-convert.js';
 import { measureP3 } from './p3-snapshot.js';
 import { measureP4, measureP5 } from './p4-p5-latency.js';
@@ -20,6 +21,11 @@ interface Args {
   only?: Set<string>;
   compareDist?: string;
   sizesMB?: number[];
+  /** P1 experiments: more rounds, a longer window, some conditions or fixtures only. */
+  rounds?: number;
+  measureMs?: number;
+  conditions?: string[];
+  fixtures?: Array<'cpu' | 'http'>;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -31,12 +37,27 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--only') a.only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()));
     else if (x === '--compare-dist') a.compareDist = path.resolve(argv[++i] ?? '.');
     else if (x === '--sizes') a.sizesMB = (argv[++i] ?? '').split(',').map(Number).filter((n) => n > 0);
+    else if (x === '--rounds') a.rounds = positive(x, argv[++i]);
+    else if (x === '--measure-ms') a.measureMs = positive(x, argv[++i]);
+    else if (x === '--conditions') a.conditions = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    else if (x === '--fixtures') a.fixtures = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
     else {
-      process.stderr.write(`bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P2,P3,P4,P5,P6, --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB)\n`);
+      process.stderr.write(
+        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P2,P3,P4,P5,P6 (P1 includes P1D), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
+      );
       process.exit(2);
     }
   }
   return a;
+}
+
+function positive(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) {
+    process.stderr.write(`bench: ${flag} wants a positive whole number, not ${v ?? 'nothing'}\n`);
+    process.exit(2);
+  }
+  return n;
 }
 
 function machineFacts(): MachineFacts {
@@ -72,11 +93,25 @@ async function main(): Promise<number> {
   const latency = { p4Runs: q ? 1 : 7, p5Runs: q ? 1 : 3, p5WindowS: q ? 2 : 30, log };
   const cacheDir = path.join(ROOT, 'bench/out/cache');
 
-  const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: q ? 400 : 2500, connections: 8, log };
+  const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: args.measureMs ?? (q ? 400 : 2500), connections: 8, log, only: args.conditions };
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
-    ['P1', () => measureP1({ ...overhead, rounds: q ? 1 : 3 })],
+    ['P1', () => measureP1({ ...overhead, rounds: args.rounds ?? (q ? 1 : 3), fixtures: args.fixtures })],
     // --quick: the CPU target only (the HTTP one adds four more target starts for no new code path).
-    ['P1', () => measureHeapOverhead({ ...overhead, rounds: q ? 1 : 2, fixtures: q ? ['cpu'] : ['cpu', 'http'] })],
+    ['P1', () => measureHeapOverhead({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']) })],
+    [
+      'P1D',
+      () =>
+        measureP1Paired({
+          rounds: args.rounds ?? (q ? 1 : 6),
+          windowMs: args.measureMs ?? (q ? 300 : 2000),
+          warmUnits: overhead.warmUnits,
+          warmRequests: overhead.warmRequests,
+          connections: overhead.connections,
+          intervalUs: 1000,
+          fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']),
+          log,
+        }),
+    ],
     ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
     ['P3', () => measureP3({ sizesMB: q ? [10] : [100, 500], rounds: 1, log })],
     ['P4', () => measureP4(latency)],
@@ -86,8 +121,10 @@ async function main(): Promise<number> {
   const measures: Measure[] = [];
   let failed = 0;
   for (const [id, run] of plan) {
-    if (args.only && !args.only.has(id)) {
-      measures.push({ id, title: '', status: 'skipped', reason: `not in --only ${[...args.only].join(',')}` });
+    // P1D (paired windows) belongs to P1 for --only, but not to a --conditions experiment on P1a/P1b.
+    const wanted = args.only ? args.only.has(id) || (id === 'P1D' && args.only.has('P1') && !args.conditions) : !(id === 'P1D' && args.conditions);
+    if (!wanted) {
+      measures.push({ id, title: '', status: 'skipped', reason: args.only ? `not in --only ${[...args.only].join(',')}` : 'not part of a --conditions experiment' });
       continue;
     }
     log(`bench: ${id}...`);

@@ -351,7 +351,7 @@ async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKi
       written.set(a, a.writtenTo);
       io.log(hint(a, a.writtenTo));
     }
-    if (plan.top && a.profile) io.printTop(topTable(a.profile), destinations.get(a.kind)?.type === 'stdout');
+    if (plan.top && a.pprof) io.printTop(topTable(a.pprof()), destinations.get(a.kind)?.type === 'stdout');
   }
   if (plan.open) {
     const pprofFile = artifacts.find((a) => a.format === 'pprof' && written.has(a));

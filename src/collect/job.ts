@@ -15,8 +15,8 @@ export interface Artifact {
   /** The encoded bytes to write, or null when the job streamed its output to `writtenTo` itself. */
   data: Uint8Array | string | null;
   writtenTo?: string;
-  /** The pprof model behind the data, for --top. */
-  profile?: Profile;
+  /** The pprof model behind the data, made when asked for (--top). */
+  pprof?: () => Profile;
   /** Lines for the user about what was collected (stderr). */
   notes: string[];
 }

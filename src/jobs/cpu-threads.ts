@@ -45,7 +45,7 @@ export class CpuThreadsJob implements Job {
       notes.push('cpu: --format cpuprofile holds the main thread only; use pprof or collapsed for every thread');
       return { kind: 'cpu', format: this.format, data: JSON.stringify(main.profile), notes };
     }
-    const { addCpuProfile, idleComment, newCpuBuilder, encodePprof, toCollapsed } = await conversion.load();
+    const { addCpuProfile, idleComment, newCpuBuilder, gzipPprof, toCollapsed } = await conversion.load();
     const builder = newCpuBuilder(
       { intervalUs: main.intervalUs, startedAtMs: main.startedAtMs },
       Math.max(0, Math.round((main.profile.endTime - main.profile.startTime) * 1000)),
@@ -64,9 +64,8 @@ export class CpuThreadsJob implements Job {
     builder.addComment(`nodeprof: threads ${threads.map((t) => t.thread).join(', ')}; each sample carries a thread label (go tool pprof -tags, -tagfocus=thread=main)`);
     const idle = idleComment(totals);
     if (idle) builder.addComment(idle);
-    const profile = builder.build();
-    const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
-    return { kind: 'cpu', format: this.format, data, profile, notes };
+    const data = this.format === 'collapsed' ? toCollapsed(builder.build()) : gzipPprof(builder.encode());
+    return { kind: 'cpu', format: this.format, data, pprof: () => builder.build(), notes };
   }
 
   cleanup(session: CdpSession): Promise<void> {

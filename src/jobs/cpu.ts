@@ -66,12 +66,12 @@ export class CpuJob implements Job {
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
-    const { cpuProfileToPprof, encodePprof, toCollapsed } = await conversion.load();
+    const { cpuProfileToBuilder, gzipPprof, toCollapsed } = await conversion.load();
     const mapFrame = this.opts.sourceMaps !== false ? await cpuSourceMaps(ctx.session, rec.profile, notes) : undefined;
     const comments = recordingComments(rec);
-    const profile = cpuProfileToPprof(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
-    const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
-    return { kind: 'cpu', format: this.format, data, profile, notes };
+    const builder = cpuProfileToBuilder(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
+    const data = this.format === 'collapsed' ? toCollapsed(builder.build()) : gzipPprof(builder.encode());
+    return { kind: 'cpu', format: this.format, data, pprof: () => builder.build(), notes };
   }
 
   cleanup(session: CdpSession): Promise<void> {

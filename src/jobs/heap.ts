@@ -66,11 +66,11 @@ export class HeapJob implements Job {
     if (this.format === 'heapprofile') {
       return { kind: this.kind, format: this.format, data: JSON.stringify(rec.profile), notes };
     }
-    const { sourceMapsForHeapProfile, heapProfileToPprof, encodePprof, toCollapsed } = await conversion.load();
+    const { sourceMapsForHeapProfile, heapProfileToBuilder, gzipPprof, toCollapsed } = await conversion.load();
     // Only the scripts in this profile are looked at; a bad map leaves its script generated, with a warning.
     const maps = this.opts.sourceMaps !== false ? await sourceMapsForHeapProfile(ctx.session, rec.profile) : undefined;
     if (maps) notes.push(...maps.warnings);
-    const profile = heapProfileToPprof(rec.profile, {
+    const builder = heapProfileToBuilder(rec.profile, {
       mapFrame: maps?.mapFrame,
       mode: this.kind === 'heap' ? 'inuse' : 'alloc',
       intervalBytes: rec.intervalBytes,
@@ -78,8 +78,8 @@ export class HeapJob implements Job {
       durationNanos: (rec.stoppedAtMs - rec.startedAtMs) * 1e6,
       comments: [`nodeprof ${this.kind}: ${what}`, 'objects counts are estimates from V8 sample sizes (V8 reports bytes only)'],
     });
-    const data = this.format === 'collapsed' ? toCollapsed(profile) : encodePprof(profile);
-    return { kind: this.kind, format: this.format, data, profile, notes };
+    const data = this.format === 'collapsed' ? toCollapsed(builder.build()) : gzipPprof(builder.encode());
+    return { kind: this.kind, format: this.format, data, pprof: () => builder.build(), notes };
   }
 
   cleanup(session: CdpSession): Promise<void> {

@@ -1,8 +1,13 @@
-// Builds a pprof Profile: interns strings, functions and locations once, merges identical stacks,
-// and gives every location a stable address from an AddressBook.
+// Builds a pprof profile: interns strings, functions and locations once, merges identical stacks,
+// and gives every location a stable address from an AddressBook. Everything is kept in flat tables
+// (numbers, typed arrays) and written to profile.proto straight from them (encode()); pprof-format's
+// objects are made only for readers that want a Profile (build()): on large CPU profiles making
+// them cost more than the conversion itself.
 
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { AddressBook, addressAt } from './address-book.js';
+import { ProtoWriter } from './encode.js';
+import { StringIds, TupleIndex } from './tuples.js';
 import type { Frame } from './frame.js';
 
 export type SampleType = readonly [type: string, unit: string];
@@ -24,15 +29,33 @@ export interface BuilderOptions {
 /** The stack id of the empty stack (see ProfileBuilder.stackId). */
 export const EMPTY_STACK = 0;
 
+/** A label as numbers: key and str are string table indices, str 0 for a numeric label. */
+interface LabelNums {
+  key: number;
+  str: number;
+  num: number;
+}
+
 export class ProfileBuilder {
-  private readonly strings = new StringTable();
-  private readonly stringIndex = new Map<string, number>();
-  private readonly functions: PFunction[] = [];
-  private readonly functionsByFile = new Map<string, Map<string, Map<number | string, PFunction>>>();
+  /** The string table; index 0 is the empty string, as pprof requires. */
+  private readonly strings: string[] = [''];
+  private readonly stringIndex = new Map<string, number>([['', 0]]);
+  // Functions, id = index + 1: string indices of name (also the system name) and file, start line.
+  private readonly fnName: number[] = [];
+  private readonly fnFile: number[] = [];
+  private readonly fnStart: number[] = [];
+  /** Function ids - 1 by (name, file, start line); names and files numbered by keyStrings. */
+  private readonly functionIndex = new TupleIndex(3);
+  private readonly keyStrings = new StringIds();
+  private readonly functionKey = new Float64Array(3);
   private lastFunction: { name: string; file: string; startLine: number; id: number } | undefined;
-  /** Location id by the location's index in the address book. */
-  private readonly locationByIndex = new Map<number, number>();
-  private readonly locations: Location[] = [];
+  /** Location id by the location's index in the address book (0: none yet). */
+  private locationByIndex = new Int32Array(1024);
+  // Locations, id = index + 1: address book index, function id, line, column (one line each).
+  private readonly locAddress: number[] = [];
+  private readonly locFunction: number[] = [];
+  private readonly locLine: number[] = [];
+  private readonly locColumn: number[] = [];
   private readonly comments: number[] = [];
   private readonly addresses: AddressBook;
   private readonly width: number;
@@ -42,6 +65,8 @@ export class ProfileBuilder {
   // Equal stacks get equal ids (by induction from the empty one), so samples merge by stack id.
   private stackLoc = new Int32Array(1024);
   private stackCallers = new Int32Array(1024);
+  /** Bytes of the stack's location ids as packed varints (what encode() writes for a sample of it). */
+  private stackBytes = new Int32Array(1024);
   private stackCount = 1;
   /** Open-addressing hash table of stack ids by (location, callers); 0 marks a free slot. */
   private stackTable = new Int32Array(2048);
@@ -49,14 +74,15 @@ export class ProfileBuilder {
   // Samples in the order they were first added; values flat, `width` per sample.
   private sampleStacks: number[] = [];
   private sampleValues = new Float64Array(1024);
-  private sampleLabels: Label[][] = [];
+  /** Each sample's label set (shared by all samples with the same labels). */
+  private sampleLabels: LabelNums[][] = [];
   /** Sample index + 1 by stack id, for samples without labels. */
   private sampleOfStack = new Int32Array(1024);
   /** Sample index by stack id, per label set (its key) for labelled samples. */
   private readonly labelledSamples = new Map<string, Map<number, number>>();
   private lastLabels: Labels | undefined;
   private lastLabelKey = '';
-  private lastLabelObjects: Label[] = [];
+  private lastLabelNums: LabelNums[] = [];
 
   constructor(private readonly opts: BuilderOptions) {
     this.addresses = opts.addresses ?? new AddressBook();
@@ -64,9 +90,12 @@ export class ProfileBuilder {
   }
 
   private str(s: string): number {
-    // StringTable.dedup is slow for strings it has (private fields behind WeakMaps): a Map in front.
     let i = this.stringIndex.get(s);
-    if (i === undefined) this.stringIndex.set(s, (i = this.strings.dedup(s)));
+    if (i === undefined) {
+      i = this.strings.length;
+      this.strings.push(s);
+      this.stringIndex.set(s, i);
+    }
     return i;
   }
 
@@ -74,42 +103,31 @@ export class ProfileBuilder {
     // Locations come in runs of the same function (a function's lines): the last one is remembered.
     const last = this.lastFunction;
     if (last && last.name === f.name && last.file === f.file && last.startLine === f.startLine) return last.id;
-    let byName = this.functionsByFile.get(f.file);
-    if (!byName) this.functionsByFile.set(f.file, (byName = new Map()));
-    let byStart = byName.get(f.name);
-    if (!byStart) byName.set(f.name, (byStart = new Map()));
-    // Keyed by the start line's text, as a `name file startLine` key string would be.
-    const start = typeof f.startLine === 'number' && f.startLine === f.startLine && !Object.is(f.startLine, -0) ? f.startLine : String(f.startLine);
-    let fn = byStart.get(start);
-    if (!fn) {
-      fn = new PFunction({
-        id: this.functions.length + 1,
-        name: this.str(f.name),
-        systemName: this.str(f.name),
-        filename: this.str(f.file),
-        startLine: f.startLine,
-      });
-      this.functions.push(fn);
-      byStart.set(start, fn);
+    const key = this.functionKey;
+    key[0] = this.keyStrings.id(f.name);
+    key[1] = this.keyStrings.id(f.file);
+    key[2] = f.startLine;
+    const id = this.functionIndex.intern(key) + 1;
+    if (id > this.fnName.length) {
+      this.fnName.push(this.str(f.name));
+      this.fnFile.push(this.str(f.file));
+      this.fnStart.push(f.startLine);
     }
-    this.lastFunction = { name: f.name, file: f.file, startLine: f.startLine, id: fn.id as number };
-    return fn.id as number;
+    this.lastFunction = { name: f.name, file: f.file, startLine: f.startLine, id };
+    return id;
   }
 
   locationId(f: Frame): number {
     const index = this.addresses.index(f);
-    let id = this.locationByIndex.get(index);
-    if (id === undefined) {
-      id = this.locations.length + 1;
-      this.locations.push(
-        new Location({
-          id,
-          mappingId: 1,
-          address: addressAt(index),
-          line: [new Line({ functionId: this.functionId(f), line: f.line, column: f.column })],
-        }),
-      );
-      this.locationByIndex.set(index, id);
+    if (index >= this.locationByIndex.length) this.locationByIndex = grow(this.locationByIndex, index + 1);
+    let id = this.locationByIndex[index]!;
+    if (id === 0) {
+      this.locFunction.push(this.functionId(f));
+      this.locAddress.push(index);
+      this.locLine.push(f.line);
+      this.locColumn.push(f.column);
+      id = this.locAddress.length;
+      this.locationByIndex[index] = id;
     }
     return id;
   }
@@ -130,9 +148,11 @@ export class ProfileBuilder {
     if (s >= this.stackLoc.length) {
       this.stackLoc = grow(this.stackLoc, s + 1);
       this.stackCallers = grow(this.stackCallers, s + 1);
+      this.stackBytes = grow(this.stackBytes, s + 1);
     }
     this.stackLoc[s] = location;
     this.stackCallers[s] = callers;
+    this.stackBytes[s] = idSize(location) + this.stackBytes[callers]!;
     if (this.stackCount * 2 > table.length) {
       this.rehashStacks();
       return s;
@@ -201,15 +221,13 @@ export class ProfileBuilder {
     const entries = labels ? Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)) : [];
     this.lastLabels = labels;
     this.lastLabelKey = entries.map(([k, v]) => `${k}=${typeof v}:${v}`).join('\u0000');
-    this.lastLabelObjects = entries.map(([k, v]) =>
-      typeof v === 'number' ? new Label({ key: this.str(k), num: v }) : new Label({ key: this.str(k), str: this.str(v) }),
-    );
+    this.lastLabelNums = entries.map(([k, v]) => (typeof v === 'number' ? { key: this.str(k), str: 0, num: v } : { key: this.str(k), str: this.str(v), num: 0 }));
   }
 
   private newSample(stack: number): number {
     const index = this.sampleStacks.length;
     this.sampleStacks.push(stack);
-    this.sampleLabels.push(this.lastLabelObjects);
+    this.sampleLabels.push(this.lastLabelNums);
     if ((index + 1) * this.width > this.sampleValues.length) {
       const bigger = new Float64Array(Math.max(this.sampleValues.length * 2, (index + 1) * this.width));
       bigger.set(this.sampleValues);
@@ -218,21 +236,38 @@ export class ProfileBuilder {
     return index;
   }
 
+  get sampleCount(): number {
+    return this.sampleStacks.length;
+  }
+
+  get locationCount(): number {
+    return this.locAddress.length;
+  }
+
   addComment(text: string): void {
     this.comments.push(this.str(text));
   }
 
+  /** String indices of the header (sample types, default type, period type, mapping file), in the order pprof-format's build took them. */
+  private header() {
+    const o = this.opts;
+    const sampleType = o.sampleTypes.map(([t, u]) => ({ type: this.str(t), unit: this.str(u) }));
+    const defaultSampleType = o.defaultSampleType ? this.str(o.defaultSampleType) : 0;
+    const periodType = o.periodType ? { type: this.str(o.periodType[0]), unit: this.str(o.periodType[1]) } : undefined;
+    const mappingFile = this.str(o.mappingName ?? 'node');
+    return { sampleType, defaultSampleType, periodType, mappingFile };
+  }
+
+  /** The profile as pprof-format objects, for readers of a Profile (--top, collapsed, serve's deltas). */
   build(): Profile {
     const o = this.opts;
-    const sampleType = o.sampleTypes.map(([t, u]) => new ValueType({ type: this.str(t), unit: this.str(u) }));
-    const defaultSampleType = o.defaultSampleType ? this.str(o.defaultSampleType) : 0;
-    const periodType = o.periodType ? new ValueType({ type: this.str(o.periodType[0]), unit: this.str(o.periodType[1]) }) : undefined;
+    const h = this.header();
     // Every location carries function, file and line, so pprof must not try to symbolize them.
     const mapping = new Mapping({
       id: 1,
       memoryStart: 0,
       memoryLimit: this.addresses.limit,
-      filename: this.str(o.mappingName ?? 'node'),
+      filename: h.mappingFile,
       hasFunctions: true,
       hasFilenames: true,
       hasLineNumbers: true,
@@ -240,34 +275,177 @@ export class ProfileBuilder {
     });
     const w = this.width;
     const samples: Sample[] = new Array(this.sampleStacks.length);
-    const loc = this.stackLoc;
-    const callers = this.stackCallers;
     for (let i = 0; i < samples.length; i++) {
-      const stack = this.sampleStacks[i]!;
-      let depth = 0;
-      for (let s = stack; s !== EMPTY_STACK; s = callers[s]!) depth++;
-      const locationId: number[] = new Array(depth);
-      for (let s = stack, k = 0; s !== EMPTY_STACK; s = callers[s]!) locationId[k++] = loc[s]!;
+      const locationId = this.stackIds(this.sampleStacks[i]!);
       const value: number[] = new Array(w);
       for (let k = 0; k < w; k++) value[k] = this.sampleValues[i * w + k]!;
-      // (Sample copies the label list.)
-      samples[i] = new Sample({ locationId, value, label: this.sampleLabels[i] });
+      const label = this.sampleLabels[i]!.map((l) => new Label(l.str ? { key: l.key, str: l.str } : { key: l.key, num: l.num }));
+      samples[i] = new Sample({ locationId, value, label });
     }
+    const locations = this.locAddress.map(
+      (index, i) =>
+        new Location({
+          id: i + 1,
+          mappingId: 1,
+          address: addressAt(index),
+          line: [new Line({ functionId: this.locFunction[i]!, line: this.locLine[i]!, column: this.locColumn[i]! })],
+        }),
+    );
+    const functions = this.fnName.map(
+      (name, i) => new PFunction({ id: i + 1, name, systemName: name, filename: this.fnFile[i]!, startLine: this.fnStart[i]! }),
+    );
+    const stringTable = new StringTable();
+    for (let i = 1; i < this.strings.length; i++) stringTable.dedup(this.strings[i]!);
     return new Profile({
-      sampleType,
+      sampleType: h.sampleType.map((t) => new ValueType(t)),
       sample: samples,
       mapping: [mapping],
-      location: this.locations.slice(),
-      function: this.functions.slice(),
-      stringTable: this.strings,
+      location: locations,
+      function: functions,
+      stringTable,
       timeNanos: o.timeNanos ?? 0,
       durationNanos: o.durationNanos ?? 0,
-      periodType,
+      periodType: h.periodType && new ValueType(h.periodType),
       period: o.period ?? 0,
-      comment: this.comments,
-      defaultSampleType,
+      comment: this.comments.slice(),
+      defaultSampleType: h.defaultSampleType,
     });
   }
+
+  /** The location ids of a stack, leaf first. */
+  private stackIds(stack: number): number[] {
+    const callers = this.stackCallers;
+    let depth = 0;
+    for (let s = stack; s !== EMPTY_STACK; s = callers[s]!) depth++;
+    const ids: number[] = new Array(depth);
+    for (let s = stack, k = 0; s !== EMPTY_STACK; s = callers[s]!) ids[k++] = this.stackLoc[s]!;
+    return ids;
+  }
+
+  /**
+   * profile.proto bytes (not compressed), written straight from the tables: the same bytes as
+   * encodeProfile(this.build()), field for field (test/unit/cpu-profile-golden.test.ts).
+   */
+  encode(): Uint8Array {
+    const o = this.opts;
+    const h = this.header();
+    const nSamples = this.sampleStacks.length;
+    const nLocations = this.locAddress.length;
+    const loc = this.stackLoc;
+    const callers = this.stackCallers;
+    const w = this.width;
+    const values = this.sampleValues;
+    // A first guess at the size (the writer grows when short): location ids mostly take 2 bytes.
+    let guess = 1024 + nSamples * (8 + w * 6) + nLocations * 24 + this.fnName.length * 16;
+    for (let i = 0; i < nSamples; i++) guess += this.stackBytes[this.sampleStacks[i]!]!;
+    for (let i = 0; i < this.strings.length; i++) guess += 2 + this.strings[i]!.length;
+    const out = new ProtoWriter(guess);
+
+    for (const t of h.sampleType) out.message(10, out.fieldSize(t.type) + out.fieldSize(t.unit), () => {
+      out.field(8, t.type);
+      out.field(16, t.unit);
+    });
+    for (let i = 0; i < nSamples; i++) {
+      const stack = this.sampleStacks[i]!;
+      const idsSize = this.stackBytes[stack]!;
+      let valuesSize = 0;
+      for (let k = 0; k < w; k++) valuesSize += ProtoWriter.varintSize(values[i * w + k]!);
+      const labels = this.sampleLabels[i]!;
+      let size = (idsSize ? 1 + ProtoWriter.varintSize(idsSize) + idsSize : 0) + (valuesSize ? 1 + ProtoWriter.varintSize(valuesSize) + valuesSize : 0);
+      // Indexed loops here and below: this runs once per CLI run, mostly before the JIT has
+      // optimized it, and for-of over (mostly empty) label lists cost more than the samples.
+      for (let k = 0; k < labels.length; k++) {
+        const l = labels[k]!;
+        const ls = out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num);
+        size += 1 + ProtoWriter.varintSize(ls) + ls;
+      }
+      out.room(11 + size);
+      out.buf[out.pos++] = 18; // sample = 2
+      out.varint(size);
+      if (idsSize) {
+        out.buf[out.pos++] = 10; // location_id = 1
+        out.varint(idsSize);
+        for (let s = stack; s !== EMPTY_STACK; s = callers[s]!) out.varint(loc[s]!);
+      }
+      if (valuesSize) {
+        out.buf[out.pos++] = 18; // value = 2
+        out.varint(valuesSize);
+        for (let k = 0; k < w; k++) out.varint(values[i * w + k]!);
+      }
+      for (let k = 0; k < labels.length; k++) {
+        const l = labels[k]!;
+        out.message(26, out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num), () => {
+          out.field(8, l.key);
+          out.field(16, l.str);
+          out.field(24, l.num);
+        });
+      }
+    }
+    const limit = this.addresses.limit;
+    out.message(
+      26,
+      out.fieldSize(1) + out.fieldSize(limit) + out.fieldSize(h.mappingFile) + 4 * out.fieldSize(true),
+      () => {
+        out.field(8, 1); // id
+        out.field(24, limit); // memory_limit (memory_start is 0)
+        out.field(40, h.mappingFile);
+        out.field(56, true);
+        out.field(64, true);
+        out.field(72, true);
+        out.field(80, true);
+      },
+    );
+    for (let i = 0; i < nLocations; i++) {
+      const id = i + 1;
+      const address = addressAt(this.locAddress[i]!);
+      const fn = this.locFunction[i]!;
+      const line = this.locLine[i]!;
+      const column = this.locColumn[i]!;
+      const lineSize = out.fieldSize(fn) + out.fieldSize(line) + out.fieldSize(column);
+      const size = out.fieldSize(id) + out.fieldSize(1) + out.fieldSize(address) + 1 + ProtoWriter.varintSize(lineSize) + lineSize;
+      out.message(34, size, () => {
+        out.field(8, id);
+        out.field(16, 1); // mapping_id
+        out.field(24, address);
+        out.message(34, lineSize, () => {
+          out.field(8, fn);
+          out.field(16, line);
+          out.field(24, column);
+        });
+      });
+    }
+    for (let i = 0; i < this.fnName.length; i++) {
+      const id = i + 1;
+      const name = this.fnName[i]!;
+      const file = this.fnFile[i]!;
+      const start = this.fnStart[i]!;
+      out.message(42, out.fieldSize(id) + 2 * out.fieldSize(name) + out.fieldSize(file) + out.fieldSize(start), () => {
+        out.field(8, id);
+        out.field(16, name);
+        out.field(24, name); // system_name
+        out.field(32, file);
+        out.field(40, start);
+      });
+    }
+    for (let i = 0; i < this.strings.length; i++) out.string(50, this.strings[i]!);
+    out.room(128);
+    out.field(72, o.timeNanos ?? 0);
+    out.field(80, o.durationNanos ?? 0);
+    const pt = h.periodType;
+    if (pt) out.message(90, out.fieldSize(pt.type) + out.fieldSize(pt.unit), () => {
+      out.field(8, pt.type);
+      out.field(16, pt.unit);
+    });
+    out.field(96, o.period ?? 0);
+    out.packed(106, this.comments);
+    out.field(112, h.defaultSampleType);
+    return out.bytes();
+  }
+}
+
+/** Bytes of a location id's varint (ids are positive int32s). */
+function idSize(id: number): number {
+  return id < 0x80 ? 1 : id < 0x4000 ? 2 : id < 0x200000 ? 3 : id < 0x10000000 ? 4 : 5;
 }
 
 function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> {

@@ -15,7 +15,12 @@ import { Profile } from 'pprof-format';
 export const GZIP_LEVEL = 1;
 
 export function encodePprof(profile: Profile): Buffer {
-  return gzipSync(encodeProfile(profile), { level: GZIP_LEVEL });
+  return gzipPprof(encodeProfile(profile));
+}
+
+/** profile.proto bytes (encodeProfile, ProfileBuilder.encode) → the .pb.gz file. */
+export function gzipPprof(raw: Uint8Array): Buffer {
+  return gzipSync(raw, { level: GZIP_LEVEL });
 }
 
 export function decodePprof(bytes: Uint8Array): Profile {
@@ -61,12 +66,25 @@ function split(v: Num): [number, number] {
   return [hi, lo];
 }
 
-class Writer {
+/** A protobuf writer for the few shapes profile.proto needs; it grows its buffer as it goes. */
+export class ProtoWriter {
   buf: Buffer;
   pos = 0;
 
   constructor(capacity: number) {
     this.buf = Buffer.allocUnsafe(Math.max(1024, capacity));
+  }
+
+  static readonly varintSize = varintSize;
+
+  /** Bytes of a varint field as field() writes it (none for zero). */
+  fieldSize(v: Num | boolean | undefined): number {
+    return fieldSize(v);
+  }
+
+  /** What was written so far. */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
   }
 
   /** Makes room for n more bytes. */
@@ -202,7 +220,7 @@ function locationSize(l: LocationT): number {
   return size;
 }
 
-function writeSample(w: Writer, s: SampleT): void {
+function writeSample(w: ProtoWriter, s: SampleT): void {
   const ids = s.locationId;
   const values = s.value;
   let idsSize = 0;
@@ -244,7 +262,7 @@ export function encodeProfile(p: Profile): Uint8Array {
   for (const s of p.sample) guess += 8 + s.locationId.length * 2 + s.value.length * 5;
   guess += p.location.length * 24 + p.function.length * 16;
   for (const s of p.stringTable.strings) guess += 2 + s.length;
-  const w = new Writer(guess);
+  const w = new ProtoWriter(guess);
 
   for (const t of p.sampleType) {
     w.message(10, valueTypeSize(t), () => {
@@ -308,5 +326,5 @@ export function encodeProfile(p: Profile): Uint8Array {
   w.packed(106, p.comment);
   w.field(112, p.defaultSampleType);
   w.field(120, p.docUrl);
-  return w.buf.subarray(0, w.pos);
+  return w.bytes();
 }

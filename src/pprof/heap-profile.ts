@@ -119,8 +119,13 @@ export function newHeapBuilder(opts: HeapConvertOptions, defaultSampleType?: str
 }
 
 export function heapProfileToPprof(profile: Protocol.HeapProfiler.SamplingHeapProfile, opts: HeapConvertOptions): Profile {
+  return heapProfileToBuilder(profile, opts).build();
+}
+
+/** The converted profile in a builder: encode() for bytes, build() for a Profile. */
+export function heapProfileToBuilder(profile: Protocol.HeapProfiler.SamplingHeapProfile, opts: HeapConvertOptions): ProfileBuilder {
   const builder = newHeapBuilder(opts);
   addHeapProfile(builder, profile, opts);
   for (const c of opts.comments ?? []) builder.addComment(c);
-  return builder.build();
+  return builder;
 }

@@ -4,7 +4,8 @@
 
 import type { ServerResponse } from 'node:http';
 import { AddressBook } from '../pprof/address-book.js';
-import { cpuProfileToPprof } from '../pprof/cpu-profile.js';
+import { cpuProfileToBuilder } from '../pprof/cpu-profile.js';
+import { gzipPprof } from '../pprof/encode.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import type { Profile } from 'pprof-format';
 import type { CdpSession } from '../target/session.js';
@@ -135,8 +136,9 @@ export class Facade {
     });
   }
 
-  cpuPprof(w: CpuWindow): Profile {
-    return cpuProfileToPprof(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, addresses: this.book, comments: w.comments, mapFrame: w.mapFrame });
+  /** The window's profile as a .pb.gz, written straight from the builder's tables. */
+  cpuPprof(w: CpuWindow): Buffer {
+    return gzipPprof(cpuProfileToBuilder(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, addresses: this.book, comments: w.comments, mapFrame: w.mapFrame }).encode());
   }
 
   async heap(gc: boolean): Promise<Profile> {

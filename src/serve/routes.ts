@@ -105,7 +105,7 @@ export const ROUTES: readonly Route[] = [
     async handle(ctx) {
       const sec = seconds(ctx) ?? 30;
       const w = await ctx.facade.cpu(ctx.res, sec);
-      sendBinary(ctx.res, 'profile', encodePprof(ctx.facade.cpuPprof(w)));
+      sendBinary(ctx.res, 'profile', ctx.facade.cpuPprof(w));
     },
   },
   pprofRoute('heap', 'A sampling of memory from V8\'s one sampling heap profiler, started when nodeprof attached. The gc GET parameter collects garbage first; seconds gives a delta.', heapCollect),

@@ -1,0 +1,168 @@
+// P1d: nodeprof's overhead against the floor's, measured inside one target process. P1a/P1b start a
+// fresh target per condition, and on a shared machine two fresh processes of the same target differ
+// by more than the 1-point goal. Here one target (per fixture) runs back-to-back windows:
+// unprofiled, nodeprof attached over the inspector port, and V8's profiler started by an in-process
+// inspector session (what `node --cpu-prof` does, src/inspector_profiler.cc in Node), in an order
+// rotated every round. Each round's windows are seconds apart in the same process with the same JIT
+// state, so the per-round differences carry little of the noise between processes.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { newAgent, runLoad } from './lib/load.js';
+import { pinned, sleep, startCli, startTarget, stopTarget, type Child, type Target } from './lib/procs.js';
+import type { Measure, Row } from './lib/report.js';
+import { roundOrder, summarize } from './lib/stats.js';
+
+export interface PairedOptions {
+  rounds: number;
+  windowMs: number;
+  warmUnits: number;
+  warmRequests: number;
+  connections: number;
+  intervalUs: number;
+  fixtures?: ReadonlyArray<'cpu' | 'http'>;
+  log(line: string): void;
+}
+
+type Condition = 'plain' | 'nodeprof' | 'inproc';
+const CONDITIONS: readonly Condition[] = ['plain', 'nodeprof', 'inproc'];
+
+/** Waits until `child` has printed `re` (global) `n` times in all; returns the n-th match. */
+async function nthStdout(child: Child, re: RegExp, n: number, timeoutMs: number): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const all = [...child.stdout().matchAll(re)];
+    if (all.length >= n) return all[n - 1]!;
+    if (child.proc.exitCode !== null) throw new Error(`the target exited: ${child.stderr().trim().split('\n').pop()}`);
+    if (Date.now() > deadline) throw new Error(`no ${re} from the target within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+async function profilerThread(pid: number, timeoutMs: number): Promise<void> {
+  const tasks = `/proc/${pid}/task`;
+  if (!fs.existsSync(tasks)) return sleep(2000);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const t of fs.readdirSync(tasks)) {
+      try {
+        if (fs.readFileSync(`${tasks}/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) return;
+      } catch {
+        // the thread ended while we looked
+      }
+    }
+    await sleep(20);
+  }
+  throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
+}
+
+/** One fixture's rounds: throughput per window, by condition, one entry per round. */
+async function runFixture(fixture: 'cpu' | 'http', o: PairedOptions): Promise<Map<Condition, number[]>> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-bench-paired-'));
+  const out = new Map<Condition, number[]>(CONDITIONS.map((c) => [c, []]));
+  let target: Target | undefined;
+  const agent = newAgent(o.connections);
+  let windows = 0;
+  let inprocs = 0;
+  try {
+    target = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { nodeArgs: ['--inspect=127.0.0.1:0'] });
+    const t = target;
+    const measure = async (): Promise<number> => {
+      if (fixture === 'cpu') {
+        t.send(`run 0 ${o.windowMs}`);
+        const m = await nthStdout(t, /result (\{.*\})\n/g, ++windows, o.windowMs + 120_000);
+        const r = JSON.parse(m[1]!) as { units: number; ms: number };
+        return (r.units * 1000) / r.ms;
+      }
+      const r = await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: o.windowMs, maxRequests: 500_000 });
+      if (r.errors > 0) throw new Error(`${r.errors} failed requests`);
+      return r.rps;
+    };
+    // Warm-up, as in P1a/P1b: by amount of work.
+    if (fixture === 'cpu') {
+      t.send(`run ${o.warmUnits} 1`);
+      await nthStdout(t, /result (\{.*\})\n/g, ++windows, 180_000);
+    } else {
+      await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: 180_000, maxRequests: o.warmRequests });
+    }
+    for (let round = 0; round < o.rounds; round++) {
+      for (const c of roundOrder(CONDITIONS, round)) {
+        let value: number;
+        if (c === 'plain') value = await measure();
+        else if (c === 'inproc') {
+          t.send(`inproc-start ${o.intervalUs}`);
+          await nthStdout(t, /inproc started\n/g, ++inprocs, 30_000);
+          value = await measure();
+          t.send('inproc-stop');
+          await nthStdout(t, /inproc stopped (\d+)\n/g, inprocs, 30_000);
+        } else {
+          const file = path.join(tmp, `round-${round}.pb.gz`);
+          const cli = startCli(['attach', String(t.inspectPort), '--cpu', '10m', '--interval', `${o.intervalUs}us`, '-o', file]);
+          const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
+          failed.catch(() => undefined);
+          await Promise.race([profilerThread(t.proc.pid!, 30_000), failed]);
+          value = await measure();
+          cli.proc.kill('SIGINT');
+          const done = await cli.exited;
+          if (done.code !== 0 || !fs.existsSync(file)) throw new Error(`nodeprof exited ${done.code}: ${cli.stderr().trim().split('\n').pop()}`);
+        }
+        out.get(c)!.push(value);
+        o.log(`P1d ${fixture} round ${round + 1}/${o.rounds} ${c}: ${value.toFixed(1)}/s`);
+      }
+    }
+    await stopTarget(t);
+    return out;
+  } finally {
+    agent.destroy();
+    if (target && target.proc.exitCode === null) target.proc.kill('SIGKILL');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function measureP1Paired(o: PairedOptions): Promise<Measure> {
+  const fixtures = o.fixtures ?? (['cpu', 'http'] as const);
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const { value: results, how } = await pinned(async () => {
+    const r = new Map<string, Map<Condition, number[]>>();
+    for (const f of fixtures) r.set(f, await runFixture(f, o));
+    return r;
+  });
+  for (const f of fixtures) {
+    const runs = results.get(f)!;
+    const base = runs.get('plain')!;
+    const label = f === 'cpu' ? 'CPU target' : 'HTTP target';
+    const ratio = (c: Condition) => runs.get(c)!.map((v, i) => v / base[i]!);
+    const np = ratio('nodeprof');
+    const floor = ratio('inproc');
+    rows.push(
+      { name: `${label}: nodeprof attach --cpu, ${o.intervalUs / 1000} ms`, unit: 'ratio', summary: summarize(np), extra: { 'overhead (median)': `${((1 - summarize(np).median) * 100).toFixed(1)}%` } },
+      {
+        name: `${label}: V8's profiler from an in-process session (node --cpu-prof's way), ${o.intervalUs / 1000} ms`,
+        unit: 'ratio',
+        summary: summarize(floor),
+        extra: { 'overhead (median)': `${((1 - summarize(floor).median) * 100).toFixed(1)}%` },
+      },
+    );
+    // The goal's measure: in each round, how many points more nodeprof cost than the floor.
+    const diff = summarize(np.map((x, i) => (floor[i]! - x) * 100));
+    rows.push({ name: `${label}: nodeprof minus floor, percentage points of throughput (paired by round)`, unit: 'pp', summary: diff, extra: { 'overhead (median)': '' } });
+    notes.push(
+      `${label}: nodeprof's overhead minus the floor's, per round: median ${diff.median.toFixed(1)} percentage points over ${diff.n} rounds (min ${diff.min.toFixed(1)}, max ${diff.max.toFixed(1)}; negative: nodeprof cost less); ${diff.median <= 1 ? 'within' : 'outside'} the 1-point goal.`,
+    );
+  }
+  notes.push(`Placement: ${how}.`);
+  notes.push(
+    `Windows of ${o.windowMs} ms after a warm-up of ${o.warmUnits} units / ${o.warmRequests} requests; nodeprof is started before its window (once V8's profiler thread runs) and stopped with Ctrl-C after it, writing its profile; the in-process profiler is started and stopped by the target on a stdin command, outside the window.`,
+  );
+  return {
+    id: 'P1d',
+    title: 'overhead of nodeprof against the same V8 profiler in-process, paired windows in one target',
+    status: 'measured',
+    method: `One target per fixture, ${o.rounds} rounds of three windows each (unprofiled, nodeprof, in-process), the order rotated and reversed every round; ratios against the round's unprofiled window.`,
+    goal: 'nodeprof within 1 percentage point of node --cpu-prof',
+    rows,
+    notes,
+  };
+}
