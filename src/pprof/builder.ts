@@ -132,6 +132,21 @@ export class ProfileBuilder {
     return id;
   }
 
+  /** Makes room for `n` more stacks at once (a converter that knows how many it will intern saves the rehashes). */
+  reserveStacks(n: number): void {
+    const want = this.stackCount + n;
+    if (want > this.stackLoc.length) {
+      this.stackLoc = grow(this.stackLoc, want);
+      this.stackCallers = grow(this.stackCallers, want);
+      this.stackBytes = grow(this.stackBytes, want);
+    }
+    if (want * 2 > this.stackTable.length) {
+      let size = this.stackTable.length;
+      while (want * 2 > size) size *= 2;
+      this.rehashStacks(size);
+    }
+  }
+
   /** The id of the stack whose leaf is location `location` (from locationId), called from stack `callers`. */
   stackId(location: number, callers: number): number {
     const table = this.stackTable;
@@ -154,15 +169,15 @@ export class ProfileBuilder {
     this.stackCallers[s] = callers;
     this.stackBytes[s] = idSize(location) + this.stackBytes[callers]!;
     if (this.stackCount * 2 > table.length) {
-      this.rehashStacks();
+      this.rehashStacks(table.length * 2);
       return s;
     }
     table[h] = s;
     return s;
   }
 
-  private rehashStacks(): void {
-    const table = new Int32Array(this.stackTable.length * 2);
+  private rehashStacks(size: number): void {
+    const table = new Int32Array(size);
     const mask = table.length - 1;
     for (let s = 1; s < this.stackCount; s++) {
       let h = (Math.imul(this.stackLoc[s]!, 0x9e3779b1) ^ Math.imul(this.stackCallers[s]! + 0x7f4a7c15, 0x85ebca77)) >>> 0;

@@ -125,9 +125,9 @@ class CallFrames {
     // Exact for lines below 2^31 and columns below 2^21 (the usual); a string key otherwise.
     const key = line >= -1 && line < 2 ** 31 && column >= -1 && column < 2 ** 21 && Number.isInteger(line) && Number.isInteger(column) ? (line + 1) * 2 ** 21 + (column + 1) : `${line}:${column}`;
     const first = byPosition.get(key) ?? 0;
+    // Under a script id the URL is the script's; under a URL key, the URL is the key.
     for (let s = first; s !== 0; s = this.next[s]!) {
-      const f = this.frames[s]!;
-      if (f.functionName === cf.functionName && f.url === cf.url) return s;
+      if (this.frames[s]!.functionName === cf.functionName) return s;
     }
     const s = this.frames.length;
     this.frames.push(cf);
@@ -190,6 +190,8 @@ export function addCpuProfile(
     }
   }
 
+  // A stack per node, and about as many again for the lines of positionTicks.
+  builder.reserveStacks(2 * n);
   const map = opts.mapFrame;
   const callFrames = new CallFrames();
   const slotOf = new Int32Array(n); // 0: not yet known
