@@ -93,7 +93,7 @@ async function main(): Promise<number> {
   const latency = { p4Runs: q ? 1 : 7, p5Runs: q ? 1 : 3, p5WindowS: q ? 2 : 30, log };
   const cacheDir = path.join(ROOT, 'bench/out/cache');
 
-  const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: args.measureMs ?? (q ? 400 : 2500), connections: 8, log, only: args.conditions };
+  const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: args.measureMs ?? (q ? 400 : 2000), connections: 8, log, only: args.conditions };
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
     ['P1', () => measureP1({ ...overhead, rounds: args.rounds ?? (q ? 1 : 3), fixtures: args.fixtures })],
     // --quick: the CPU target only (the HTTP one adds four more target starts for no new code path).
@@ -102,8 +102,8 @@ async function main(): Promise<number> {
       'P1D',
       () =>
         measureP1Paired({
-          rounds: args.rounds ?? (q ? 1 : 6),
-          windowMs: args.measureMs ?? (q ? 300 : 2000),
+          rounds: args.rounds ?? (q ? 1 : 10),
+          windowMs: args.measureMs ?? (q ? 300 : 1200),
           warmUnits: overhead.warmUnits,
           warmRequests: overhead.warmRequests,
           connections: overhead.connections,
