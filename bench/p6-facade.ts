@@ -4,7 +4,7 @@
 // scrapes with the RSS of nodeprof and of the target sampled along the way: memory should stay flat.
 
 import { get, procMem, startServe, startTraffic, type ProcMem } from './lib/serve.js';
-import { sleep, startTarget, stopTarget } from './lib/procs.js';
+import { exitedWithin, startTarget, stopTarget } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
@@ -113,7 +113,7 @@ export async function measureP6(o: P6Options): Promise<Measure> {
     if (serving) {
       serving.cli.proc.kill('SIGINT');
       const cli = serving.cli;
-      await Promise.race([cli.exited, sleep(15_000).then(() => cli.proc.kill('SIGKILL'))]);
+      if (!(await exitedWithin(cli, 15_000))) cli.proc.kill('SIGKILL');
     }
     await stopTarget(target);
   }

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runScript, sleep, startTarget, stopTarget, ROOT } from './lib/procs.js';
+import { exitedWithin, runScript, sleep, startTarget, stopTarget, ROOT } from './lib/procs.js';
 import { NOTES_MARKER } from './lib/report.js';
 import { get, procMem, slopePerMinute, startServe, startTraffic, type Answer, type ProcMem } from './lib/serve.js';
 
@@ -153,7 +153,7 @@ async function main(): Promise<number> {
 
   // serve ends on SIGINT with code 0 (Ctrl-C, as a user would stop it); then the target is stopped.
   serving.cli.proc.kill('SIGINT');
-  const serveExit = await Promise.race([serving.cli.exited, sleep(15_000).then(() => undefined)]);
+  const serveExit = await exitedWithin(serving.cli, 15_000);
   await stopTarget(target);
   await stopTarget(control);
 

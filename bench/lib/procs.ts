@@ -196,4 +196,15 @@ export async function pinned<T>(fn: () => Promise<T>): Promise<{ value: T; how: 
   }
 }
 
+/** The child's exit, or undefined if it has not exited within `ms` (the timer does not hold the process open). */
+export async function exitedWithin(c: Child, ms: number): Promise<Awaited<Child['exited']> | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([c.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
