@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodePprof } from '../src/pprof/encode.js';
 import { newAgent, runLoad } from './lib/load.js';
-import { pinned, sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Child, type Target } from './lib/procs.js';
+import { cpuProfilerRunning, pinned, sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Child, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { roundOrder, summarize } from './lib/stats.js';
 
@@ -95,27 +95,6 @@ function nodeArgsFor(c: Condition, tmp: string): string[] {
   }
 }
 
-/**
- * Waits until V8's CPU profiler runs in a process: V8 starts a thread named v8:ProfEvntProc for it
- * (Linux shows thread names in /proc). Elsewhere it waits a fixed 2 s.
- */
-async function profilerRunning(pid: number, timeoutMs: number): Promise<void> {
-  const tasks = `/proc/${pid}/task`;
-  if (!fs.existsSync(tasks)) return sleep(2000);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const t of fs.readdirSync(tasks)) {
-      try {
-        if (fs.readFileSync(`${tasks}/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) return;
-      } catch {
-        // the thread ended while we looked
-      }
-    }
-    await sleep(20);
-  }
-  throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
-}
-
 /** Waits for nodeprof's "collecting ... for" line: its window (the heap sampler) has started. */
 async function windowStarted(cli: Child, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -169,7 +148,7 @@ async function runOnce(fixture: Fixture, c: Condition, o: P1Options): Promise<Ru
     if (cli) {
       const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
       failed.catch(() => undefined);
-      await Promise.race([c.kind === 'nodeprof' ? profilerRunning(target.proc.pid!, 30_000) : windowStarted(cli, 30_000), failed]);
+      await Promise.race([c.kind === 'nodeprof' ? cpuProfilerRunning(target.proc.pid!, 30_000) : windowStarted(cli, 30_000), failed]);
     }
     let throughput: number;
     let perCpu: number | undefined;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newAgent, runLoad } from './lib/load.js';
-import { pinned, sleep, startCli, startTarget, stopTarget, type Child, type Target } from './lib/procs.js';
+import { cpuProfilerRunning, pinned, sleep, startCli, startTarget, stopTarget, type Child, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { roundOrder, summarize } from './lib/stats.js';
 
@@ -38,23 +38,6 @@ async function nthStdout(child: Child, re: RegExp, n: number, timeoutMs: number)
     if (Date.now() > deadline) throw new Error(`no ${re} from the target within ${timeoutMs} ms`);
     await sleep(10);
   }
-}
-
-async function profilerThread(pid: number, timeoutMs: number): Promise<void> {
-  const tasks = `/proc/${pid}/task`;
-  if (!fs.existsSync(tasks)) return sleep(2000);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const t of fs.readdirSync(tasks)) {
-      try {
-        if (fs.readFileSync(`${tasks}/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) return;
-      } catch {
-        // the thread ended while we looked
-      }
-    }
-    await sleep(20);
-  }
-  throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
 }
 
 /** One fixture's rounds: throughput per window, by condition, one entry per round. */
@@ -101,7 +84,7 @@ async function runFixture(fixture: 'cpu' | 'http', o: PairedOptions): Promise<Ma
           const cli = startCli(['attach', String(t.inspectPort), '--cpu', '10m', '--interval', `${o.intervalUs}us`, '-o', file]);
           const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
           failed.catch(() => undefined);
-          await Promise.race([profilerThread(t.proc.pid!, 30_000), failed]);
+          await Promise.race([cpuProfilerRunning(t.proc.pid!, 30_000), failed]);
           value = await measure();
           cli.proc.kill('SIGINT');
           const done = await cli.exited;

@@ -2,6 +2,7 @@
 // pid when the bench ends, whatever way it ends.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -205,6 +206,27 @@ export async function exitedWithin(c: Child, ms: number): Promise<Awaited<Child[
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Waits until V8's CPU profiler runs in a process: V8 starts a thread named v8:ProfEvntProc for it
+ * (Linux shows thread names in /proc). Elsewhere it waits a fixed 2 s.
+ */
+export async function cpuProfilerRunning(pid: number, timeoutMs: number): Promise<void> {
+  const tasks = `/proc/${pid}/task`;
+  if (!fs.existsSync(tasks)) return sleep(2000);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const t of fs.readdirSync(tasks)) {
+      try {
+        if (fs.readFileSync(`${tasks}/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) return;
+      } catch {
+        // the thread ended while we looked
+      }
+    }
+    await sleep(20);
+  }
+  throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
