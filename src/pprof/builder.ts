@@ -5,7 +5,7 @@
 // them cost more than the conversion itself.
 
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import { AddressBook, addressAt } from './address-book.js';
+import { ADDRESS_BASE, ADDRESS_STEP, AddressBook, addressAt } from './address-book.js';
 import { ProtoWriter } from './encode.js';
 import { StringIds, TupleIndex } from './tuples.js';
 import type { Frame } from './frame.js';
@@ -25,6 +25,9 @@ export interface BuilderOptions {
   /** Name of the one mapping every location belongs to. */
   mappingName?: string;
 }
+
+const ADDRESS_BASE_NUMBER = Number(ADDRESS_BASE);
+const ADDRESS_STEP_NUMBER = Number(ADDRESS_STEP);
 
 /** The stack id of the empty stack (see ProfileBuilder.stackId). */
 export const EMPTY_STACK = 0;
@@ -389,11 +392,10 @@ export class ProfileBuilder {
       }
       for (let k = 0; k < labels.length; k++) {
         const l = labels[k]!;
-        out.message(26, out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num), () => {
-          out.field(8, l.key);
-          out.field(16, l.str);
-          out.field(24, l.num);
-        });
+        out.head(26, out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num));
+        out.field(8, l.key);
+        out.field(16, l.str);
+        out.field(24, l.num);
       }
     }
     const limit = this.addresses.limit;
@@ -410,37 +412,36 @@ export class ProfileBuilder {
         out.field(80, true);
       },
     );
+    // Locations and functions with head() and plain calls, not message() and a closure each: this
+    // runs once per CLI run, mostly before the JIT has compiled it, where closures cost.
     for (let i = 0; i < nLocations; i++) {
       const id = i + 1;
-      const address = addressAt(this.locAddress[i]!);
+      // addressAt() as a number: exact, and the varint of the same value.
+      const address = ADDRESS_BASE_NUMBER + this.locAddress[i]! * ADDRESS_STEP_NUMBER;
       const fn = this.locFunction[i]!;
       const line = this.locLine[i]!;
       const column = this.locColumn[i]!;
       const lineSize = out.fieldSize(fn) + out.fieldSize(line) + out.fieldSize(column);
-      const size = out.fieldSize(id) + out.fieldSize(1) + out.fieldSize(address) + 1 + ProtoWriter.varintSize(lineSize) + lineSize;
-      out.message(34, size, () => {
-        out.field(8, id);
-        out.field(16, 1); // mapping_id
-        out.field(24, address);
-        out.message(34, lineSize, () => {
-          out.field(8, fn);
-          out.field(16, line);
-          out.field(24, column);
-        });
-      });
+      out.head(34, out.fieldSize(id) + out.fieldSize(1) + out.fieldSize(address) + 1 + ProtoWriter.varintSize(lineSize) + lineSize);
+      out.field(8, id);
+      out.field(16, 1); // mapping_id
+      out.field(24, address);
+      out.head(34, lineSize);
+      out.field(8, fn);
+      out.field(16, line);
+      out.field(24, column);
     }
     for (let i = 0; i < this.fnName.length; i++) {
       const id = i + 1;
       const name = this.fnName[i]!;
       const file = this.fnFile[i]!;
       const start = this.fnStart[i]!;
-      out.message(42, out.fieldSize(id) + 2 * out.fieldSize(name) + out.fieldSize(file) + out.fieldSize(start), () => {
-        out.field(8, id);
-        out.field(16, name);
-        out.field(24, name); // system_name
-        out.field(32, file);
-        out.field(40, start);
-      });
+      out.head(42, out.fieldSize(id) + 2 * out.fieldSize(name) + out.fieldSize(file) + out.fieldSize(start));
+      out.field(8, id);
+      out.field(16, name);
+      out.field(24, name); // system_name
+      out.field(32, file);
+      out.field(40, start);
     }
     for (let i = 0; i < this.strings.length; i++) out.string(50, this.strings[i]!);
     out.room(128);

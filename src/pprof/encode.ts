@@ -146,10 +146,15 @@ export class ProtoWriter {
 
   /** A length-delimited field: `size` bytes written by `body`. */
   message(tag: number, size: number, body: () => void): void {
+    this.head(tag, size);
+    body();
+  }
+
+  /** The tag and length of a length-delimited field whose `size` bytes the caller writes next. */
+  head(tag: number, size: number): void {
     this.room(11 + size);
     this.buf[this.pos++] = tag;
     this.varint(size);
-    body();
   }
 
   string(tag: number, s: string): void {
