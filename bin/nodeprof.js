@@ -13,7 +13,7 @@ try {
 } catch {
   // A cache that cannot be used (read-only temp directory, ...) only costs speed.
 }
-const { main } = await import('../dist/src/cli/main.js');
+const { main } = await import('../dist/bundle/cli.js');
 const code = await main();
 // Let stdout drain before exiting; a pending write would otherwise be cut.
 process.exitCode = code;
