@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// nodeprof's entry: check the Node version, then run the built CLI.
+// nodeprof's entry: check the Node version, then run the built CLI (the bundle in dist/bundle, see scripts/bundle.mjs).
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) {
   process.stderr.write(`nodeprof: needs Node.js 20 or newer to run (this is ${process.version}); the processes it profiles may be Node.js 18 or newer\n`);
@@ -13,7 +13,7 @@ try {
 } catch {
   // A cache that cannot be used (read-only temp directory, ...) only costs speed.
 }
-const { main } = await import('../dist/src/cli/main.js');
+const { main } = await import('../dist/bundle/cli.js');
 const code = await main();
 // Let stdout drain before exiting; a pending write would otherwise be cut.
 process.exitCode = code;
