@@ -26,6 +26,7 @@ export interface PairedOptions {
 }
 
 type Condition = 'plain' | 'nodeprof' | 'inproc';
+const SETTLE_MS = 500;
 const CONDITIONS: readonly Condition[] = ['plain', 'nodeprof', 'inproc'];
 
 /** Waits until `child` has printed `re` (global) `n` times in all; returns the n-th match. */
@@ -52,6 +53,11 @@ async function runFixture(fixture: 'cpu' | 'http', o: PairedOptions): Promise<Ma
     target = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { nodeArgs: ['--inspect=127.0.0.1:0'] });
     const t = target;
     const measure = async (): Promise<number> => {
+      // Every window starts SETTLE_MS after its profiler started (or the previous one stopped): P1
+      // is about a running profiler. nodeprof's own start (20-30 ms of its CPU in the first 100 ms,
+      // loading its conversion modules) would otherwise compete with the load client on the
+      // bench's core; P4 measures the start.
+      await sleep(SETTLE_MS);
       if (fixture === 'cpu') {
         t.send(`run 0 ${o.windowMs}`);
         const m = await nthStdout(t, /result (\{.*\})\n/g, ++windows, o.windowMs + 120_000);
@@ -137,7 +143,7 @@ export async function measureP1Paired(o: PairedOptions): Promise<Measure> {
   }
   notes.push(`Placement: ${how}.`);
   notes.push(
-    `Windows of ${o.windowMs} ms after a warm-up of ${o.warmUnits} units / ${o.warmRequests} requests; nodeprof is started before its window (once V8's profiler thread runs) and stopped with Ctrl-C after it, writing its profile; the in-process profiler is started and stopped by the target on a stdin command, outside the window.`,
+    `Windows of ${o.windowMs} ms, each starting ${SETTLE_MS} ms after its profiler started (nodeprof's start is P4's business), after a warm-up of ${o.warmUnits} units / ${o.warmRequests} requests; nodeprof is started before its window (once V8's profiler thread runs) and stopped with Ctrl-C after it, writing its profile; the in-process profiler is started and stopped by the target on a stdin command, outside the window.`,
   );
   return {
     id: 'P1d',
