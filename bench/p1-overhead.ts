@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodePprof } from '../src/pprof/encode.js';
 import { newAgent, runLoad } from './lib/load.js';
-import { cpuProfilerRunning, pinned, sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Child, type Target } from './lib/procs.js';
+import { cpuProfilerRunning, pinned, windowStarted, sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Child, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { roundOrder, summarize } from './lib/stats.js';
 
@@ -95,14 +95,6 @@ function nodeArgsFor(c: Condition, tmp: string): string[] {
   }
 }
 
-/** Waits for nodeprof's "collecting ... for" line: its window (the heap sampler) has started. */
-async function windowStarted(cli: Child, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!/collecting .* from pid/.test(cli.stderr())) {
-    if (Date.now() > deadline) throw new Error(`nodeprof did not start its window within ${timeoutMs} ms: ${cli.stderr().trim()}`);
-    await sleep(20);
-  }
-}
 
 /** CPU time (user + system, all threads) of a process so far, from /proc (NaN elsewhere). */
 function cpuMsOf(pid: number): number {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newAgent, runLoad } from './lib/load.js';
-import { cpuProfilerRunning, pinned, sleep, startCli, startTarget, stopTarget, type Child, type Target } from './lib/procs.js';
+import { cpuProfilerRunning, pinned, windowStarted, sleep, startCli, startTarget, stopTarget, type Child, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { roundOrder, summarize } from './lib/stats.js';
 
@@ -21,6 +21,9 @@ export interface PairedOptions {
   warmRequests: number;
   connections: number;
   intervalUs: number;
+  /** The profiler compared: V8's CPU profiler (P1d) or its sampling heap profiler (P1e, interval in bytes). */
+  profiler?: 'cpu' | 'heap';
+  intervalBytes?: number;
   fixtures?: ReadonlyArray<'cpu' | 'http'>;
   log(line: string): void;
 }
@@ -45,6 +48,7 @@ async function nthStdout(child: Child, re: RegExp, n: number, timeoutMs: number)
 async function runFixture(fixture: 'cpu' | 'http', o: PairedOptions): Promise<Map<Condition, number[]>> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-bench-paired-'));
   const out = new Map<Condition, number[]>(CONDITIONS.map((c) => [c, []]));
+  const heap = o.profiler === 'heap';
   let target: Target | undefined;
   const agent = newAgent(o.connections);
   let windows = 0;
@@ -80,24 +84,25 @@ async function runFixture(fixture: 'cpu' | 'http', o: PairedOptions): Promise<Ma
         let value: number;
         if (c === 'plain') value = await measure();
         else if (c === 'inproc') {
-          t.send(`inproc-start ${o.intervalUs}`);
+          t.send(heap ? `inproc-heap-start ${o.intervalBytes}` : `inproc-start ${o.intervalUs}`);
           await nthStdout(t, /inproc started\n/g, ++inprocs, 30_000);
           value = await measure();
-          t.send('inproc-stop');
+          t.send(heap ? 'inproc-heap-stop' : 'inproc-stop');
           await nthStdout(t, /inproc stopped (\d+)\n/g, inprocs, 30_000);
         } else {
           const file = path.join(tmp, `round-${round}.pb.gz`);
-          const cli = startCli(['attach', String(t.inspectPort), '--cpu', '10m', '--interval', `${o.intervalUs}us`, '-o', file]);
+          const what = heap ? ['--heap', '--heap-window', '10m', '--heap-interval', `${o.intervalBytes! / 1024}KiB`] : ['--cpu', '10m', '--interval', `${o.intervalUs}us`];
+          const cli = startCli(['attach', String(t.inspectPort), ...what, '-o', file]);
           const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
           failed.catch(() => undefined);
-          await Promise.race([cpuProfilerRunning(t.proc.pid!, 30_000), failed]);
+          await Promise.race([heap ? windowStarted(cli, 30_000) : cpuProfilerRunning(t.proc.pid!, 30_000), failed]);
           value = await measure();
           cli.proc.kill('SIGINT');
           const done = await cli.exited;
           if (done.code !== 0 || !fs.existsSync(file)) throw new Error(`nodeprof exited ${done.code}: ${cli.stderr().trim().split('\n').pop()}`);
         }
         out.get(c)!.push(value);
-        o.log(`P1d ${fixture} round ${round + 1}/${o.rounds} ${c}: ${value.toFixed(1)}/s`);
+        o.log(`${heap ? 'P1e' : 'P1d'} ${fixture} round ${round + 1}/${o.rounds} ${c}: ${value.toFixed(1)}/s`);
       }
     }
     await stopTarget(t);
@@ -122,13 +127,18 @@ export async function measureP1Paired(o: PairedOptions): Promise<Measure> {
     const runs = results.get(f)!;
     const base = runs.get('plain')!;
     const label = f === 'cpu' ? 'CPU target' : 'HTTP target';
+    const heap = o.profiler === 'heap';
+    const npName = heap ? `nodeprof attach --heap, ${o.intervalBytes! / 1024} KiB` : `nodeprof attach --cpu, ${o.intervalUs / 1000} ms`;
+    const floorName = heap
+      ? `V8's sampling heap profiler from an in-process session (node --heap-prof's way), ${o.intervalBytes! / 1024} KiB`
+      : `V8's profiler from an in-process session (node --cpu-prof's way), ${o.intervalUs / 1000} ms`;
     const ratio = (c: Condition) => runs.get(c)!.map((v, i) => v / base[i]!);
     const np = ratio('nodeprof');
     const floor = ratio('inproc');
     rows.push(
-      { name: `${label}: nodeprof attach --cpu, ${o.intervalUs / 1000} ms`, unit: 'ratio', summary: summarize(np), extra: { 'overhead (median)': `${((1 - summarize(np).median) * 100).toFixed(1)}%` } },
+      { name: `${label}: ${npName}`, unit: 'ratio', summary: summarize(np), extra: { 'overhead (median)': `${((1 - summarize(np).median) * 100).toFixed(1)}%` } },
       {
-        name: `${label}: V8's profiler from an in-process session (node --cpu-prof's way), ${o.intervalUs / 1000} ms`,
+        name: `${label}: ${floorName}`,
         unit: 'ratio',
         summary: summarize(floor),
         extra: { 'overhead (median)': `${((1 - summarize(floor).median) * 100).toFixed(1)}%` },
@@ -143,14 +153,17 @@ export async function measureP1Paired(o: PairedOptions): Promise<Measure> {
   }
   notes.push(`Placement: ${how}.`);
   notes.push(
-    `Windows of ${o.windowMs} ms, each starting ${SETTLE_MS} ms after its profiler started (nodeprof's start is P4's business), after a warm-up of ${o.warmUnits} units / ${o.warmRequests} requests; nodeprof is started before its window (once V8's profiler thread runs) and stopped with Ctrl-C after it, writing its profile; the in-process profiler is started and stopped by the target on a stdin command, outside the window.`,
+    `Windows of ${o.windowMs} ms, each starting ${SETTLE_MS} ms after its profiler started (nodeprof's start is P4's business), after a warm-up of ${o.warmUnits} units / ${o.warmRequests} requests; nodeprof is started before its window (once ${o.profiler === 'heap' ? 'it says its heap window started' : "V8's profiler thread runs"}) and stopped with Ctrl-C after it, writing its profile${o.profiler === 'heap' ? ' (after a full GC, outside the window)' : ''}; the in-process profiler is started and stopped by the target on a stdin command, outside the window.`,
   );
   return {
-    id: 'P1d',
-    title: 'overhead of nodeprof against the same V8 profiler in-process, paired windows in one target',
+    id: o.profiler === 'heap' ? 'P1e' : 'P1d',
+    title:
+      o.profiler === 'heap'
+        ? 'overhead of heap sampling against the same V8 sampler in-process, paired windows in one target'
+        : 'overhead of nodeprof against the same V8 profiler in-process, paired windows in one target',
     status: 'measured',
     method: `One target per fixture, ${o.rounds} rounds of three windows each (unprofiled, nodeprof, in-process), the order rotated and reversed every round; ratios against the round's unprofiled window.`,
-    goal: 'nodeprof within 1 percentage point of node --cpu-prof',
+    goal: `nodeprof within 1 percentage point of node ${o.profiler === 'heap' ? '--heap-prof' : '--cpu-prof'}`,
     rows,
     notes,
   };

@@ -43,7 +43,7 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--fixtures') a.fixtures = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
     else {
       process.stderr.write(
-        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P2,P3,P4,P5,P6 (P1 includes P1D), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
+        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6 (P1 includes P1D and P1E), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
       );
       process.exit(2);
     }
@@ -95,19 +95,35 @@ async function main(): Promise<number> {
 
   const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: args.measureMs ?? (q ? 400 : 2000), connections: 8, log, only: args.conditions };
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
-    ['P1', () => measureP1({ ...overhead, rounds: args.rounds ?? (q ? 1 : 3), fixtures: args.fixtures })],
+    ['P1', () => measureP1({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures })],
     // --quick: the CPU target only (the HTTP one adds four more target starts for no new code path).
     ['P1', () => measureHeapOverhead({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']) })],
     [
       'P1D',
       () =>
         measureP1Paired({
-          rounds: args.rounds ?? (q ? 1 : 10),
+          rounds: args.rounds ?? (q ? 1 : 8),
           windowMs: args.measureMs ?? (q ? 300 : 1200),
           warmUnits: overhead.warmUnits,
           warmRequests: overhead.warmRequests,
           connections: overhead.connections,
           intervalUs: 1000,
+          fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']),
+          log,
+        }),
+    ],
+    [
+      'P1E',
+      () =>
+        measureP1Paired({
+          rounds: args.rounds ?? (q ? 1 : 6),
+          windowMs: args.measureMs ?? (q ? 300 : 1200),
+          warmUnits: overhead.warmUnits,
+          warmRequests: overhead.warmRequests,
+          connections: overhead.connections,
+          intervalUs: 1000,
+          profiler: 'heap',
+          intervalBytes: 512 * 1024,
           fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']),
           log,
         }),
@@ -121,8 +137,9 @@ async function main(): Promise<number> {
   const measures: Measure[] = [];
   let failed = 0;
   for (const [id, run] of plan) {
-    // P1D (paired windows) belongs to P1 for --only, but not to a --conditions experiment on P1a/P1b.
-    const wanted = args.only ? args.only.has(id) || (id === 'P1D' && args.only.has('P1') && !args.conditions) : !(id === 'P1D' && args.conditions);
+    // P1D/P1E (paired windows) belong to P1 for --only, but not to a --conditions experiment on P1a/P1b.
+    const paired = id === 'P1D' || id === 'P1E';
+    const wanted = args.only ? args.only.has(id) || (paired && args.only.has('P1') && !args.conditions) : !(paired && args.conditions);
     if (!wanted) {
       measures.push({ id, title: '', status: 'skipped', reason: args.only ? `not in --only ${[...args.only].join(',')}` : 'not part of a --conditions experiment' });
       continue;

@@ -229,4 +229,13 @@ export async function cpuProfilerRunning(pid: number, timeoutMs: number): Promis
   throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
 }
 
+/** Waits for nodeprof's "collecting ... for" line: its window (the heap sampler) has started. */
+export async function windowStarted(cli: Child, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/collecting .* from pid/.test(cli.stderr())) {
+    if (Date.now() > deadline) throw new Error(`nodeprof did not start its window within ${timeoutMs} ms: ${cli.stderr().trim()}`);
+    await sleep(20);
+  }
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -40,7 +40,7 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   expect(results.machine.cores).toBeGreaterThan(0);
   expect(results.machine.node).toBe(process.version);
   const byId = new Map(results.measures.map((m) => [m.id, m]));
-  for (const id of ['P1a', 'P1b', 'P1c', 'P1d', 'P2', 'P3', 'P4', 'P5', 'P6']) {
+  for (const id of ['P1a', 'P1b', 'P1c', 'P1d', 'P1e', 'P2', 'P3', 'P4', 'P5', 'P6']) {
     const m = byId.get(id);
     expect({ id, status: m?.status }).toEqual({ id, status: 'measured' });
     expect(m!.rows!.length).toBeGreaterThan(0);
@@ -60,6 +60,8 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   expect(byId.get('P1d')!.rows!.map((r) => r.name)).toEqual(
     expect.arrayContaining(['CPU target: nodeprof attach --cpu, 1 ms', expect.stringMatching(/^CPU target: V8's profiler from an in-process session/), expect.stringMatching(/^CPU target: nodeprof minus floor/)]),
   );
+  // P1e: the same for heap sampling, against V8's sampler started in-process (node --heap-prof's way).
+  expect(byId.get('P1e')!.rows!.map((r) => r.name)).toEqual(expect.arrayContaining(['CPU target: nodeprof attach --heap, 512 KiB', expect.stringMatching(/^CPU target: nodeprof minus floor/)]));
   // P3: nodeprof's peak RSS while it streamed the snapshot (a real process's, so above a few MiB).
   expect(byId.get('P3')!.rows![0]!.summary.median).toBeGreaterThan(10);
   // P6: every concurrent profile and every sequential scrape was answered 200; RSS of both processes read.
