@@ -94,40 +94,22 @@ async function main(): Promise<number> {
   const cacheDir = path.join(ROOT, 'bench/out/cache');
 
   const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: args.measureMs ?? (q ? 400 : 2000), connections: 8, log, only: args.conditions };
+  // P1d (CPU) and P1e (heap sampling): paired windows in one target per fixture.
+  const paired = {
+    windowMs: args.measureMs ?? (q ? 300 : 1200),
+    warmUnits: overhead.warmUnits,
+    warmRequests: overhead.warmRequests,
+    connections: overhead.connections,
+    intervalUs: 1000,
+    fixtures: args.fixtures ?? (q ? (['cpu'] as const) : (['cpu', 'http'] as const)),
+    log,
+  };
   const plan: Array<[string, () => Promise<Measure | Measure[]>]> = [
     ['P1', () => measureP1({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures })],
     // --quick: the CPU target only (the HTTP one adds four more target starts for no new code path).
     ['P1', () => measureHeapOverhead({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']) })],
-    [
-      'P1D',
-      () =>
-        measureP1Paired({
-          rounds: args.rounds ?? (q ? 1 : 8),
-          windowMs: args.measureMs ?? (q ? 300 : 1200),
-          warmUnits: overhead.warmUnits,
-          warmRequests: overhead.warmRequests,
-          connections: overhead.connections,
-          intervalUs: 1000,
-          fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']),
-          log,
-        }),
-    ],
-    [
-      'P1E',
-      () =>
-        measureP1Paired({
-          rounds: args.rounds ?? (q ? 1 : 6),
-          windowMs: args.measureMs ?? (q ? 300 : 1200),
-          warmUnits: overhead.warmUnits,
-          warmRequests: overhead.warmRequests,
-          connections: overhead.connections,
-          intervalUs: 1000,
-          profiler: 'heap',
-          intervalBytes: 512 * 1024,
-          fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']),
-          log,
-        }),
-    ],
+    ['P1D', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 8) })],
+    ['P1E', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 6), profiler: 'heap', intervalBytes: 512 * 1024 })],
     ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
     ['P3', () => measureP3({ sizesMB: q ? [10] : [100, 500], rounds: 1, log })],
     ['P4', () => measureP4(latency)],
