@@ -6,8 +6,8 @@
 
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { ADDRESS_BASE, ADDRESS_STEP, AddressBook, addressAt } from './address-book.js';
-import { ProtoWriter } from './encode.js';
-import { StringIds, TupleIndex } from './tuples.js';
+import { ProtoWriter, putVarint, uvarintSize } from './encode.js';
+import { TupleIndex } from './tuples.js';
 import type { Frame } from './frame.js';
 
 export type SampleType = readonly [type: string, unit: string];
@@ -47,11 +47,13 @@ export class ProfileBuilder {
   private readonly fnName: number[] = [];
   private readonly fnFile: number[] = [];
   private readonly fnStart: number[] = [];
-  /** Function ids - 1 by (name, file, start line); names and files numbered by keyStrings. */
+  /** Function ids - 1 by (name, file, start line); names and files as the address book numbers them. */
   private readonly functionIndex = new TupleIndex(3);
-  private readonly keyStrings = new StringIds();
+  /** The last function looked up (its key in functionKey), 0 for none. */
   private readonly functionKey = new Float64Array(3);
-  private lastFunction: { name: string; file: string; startLine: number; id: number } | undefined;
+  private lastFunction = 0;
+  /** String table index + 1 by the address book's string id (0: not in the table yet). */
+  private strOfBookId = new Int32Array(256);
   /** Location id by the location's index in the address book (0: none yet). */
   private locationByIndex = new Int32Array(1024);
   // Locations, id = index + 1: address book index, function id, line, column (one line each).
@@ -102,37 +104,71 @@ export class ProfileBuilder {
     return i;
   }
 
-  private functionId(f: Frame): number {
+  /** The string table index of the address book's string `id`. */
+  private strOfBook(id: number): number {
+    if (id >= this.strOfBookId.length) this.strOfBookId = grow(this.strOfBookId, id + 1);
+    let i = this.strOfBookId[id]! - 1;
+    if (i < 0) {
+      i = this.str(this.addresses.string(id));
+      this.strOfBookId[id] = i + 1;
+    }
+    return i;
+  }
+
+  /** The id of the function (name, file: AddressBook.stringId numbers; start line), added when new. */
+  private functionOf(name: number, file: number, startLine: number): number {
     // Locations come in runs of the same function (a function's lines): the last one is remembered.
-    const last = this.lastFunction;
-    if (last && last.name === f.name && last.file === f.file && last.startLine === f.startLine) return last.id;
     const key = this.functionKey;
-    key[0] = this.keyStrings.id(f.name);
-    key[1] = this.keyStrings.id(f.file);
-    key[2] = f.startLine;
+    if (key[0] === name && key[1] === file && key[2] === startLine && this.lastFunction > 0) return this.lastFunction;
+    key[0] = name;
+    key[1] = file;
+    key[2] = startLine;
     const id = this.functionIndex.intern(key) + 1;
     if (id > this.fnName.length) {
-      this.fnName.push(this.str(f.name));
-      this.fnFile.push(this.str(f.file));
-      this.fnStart.push(f.startLine);
+      this.fnName.push(this.strOfBook(name));
+      this.fnFile.push(this.strOfBook(file));
+      this.fnStart.push(startLine);
     }
-    this.lastFunction = { name: f.name, file: f.file, startLine: f.startLine, id };
+    this.lastFunction = id;
     return id;
   }
 
+  /** The id of the frame's location (one line, in its function), added when new. */
   locationId(f: Frame): number {
-    const index = this.addresses.index(f);
+    const book = this.addresses;
+    return this.locationOf(book.stringId(f.name), book.stringId(f.file), f.line, f.startLine, f.column);
+  }
+
+  /**
+   * locationId() of the frame with these fields, name and file as the address book's stringId
+   * numbers: a converter that has them already (one per distinct call frame) skips two lookups of
+   * strings per location.
+   */
+  locationOf(name: number, file: number, line: number, startLine: number, column: number): number {
+    const index = this.addresses.indexOf(file, name, line, startLine, column);
     if (index >= this.locationByIndex.length) this.locationByIndex = grow(this.locationByIndex, index + 1);
     let id = this.locationByIndex[index]!;
     if (id === 0) {
-      this.locFunction.push(this.functionId(f));
+      this.locFunction.push(this.functionOf(name, file, startLine));
       this.locAddress.push(index);
-      this.locLine.push(f.line);
-      this.locColumn.push(f.column);
+      this.locLine.push(line);
+      this.locColumn.push(column);
       id = this.locAddress.length;
       this.locationByIndex[index] = id;
     }
     return id;
+  }
+
+  /** The address book's number for a string (for locationOf). */
+  stringId(s: string): number {
+    return this.addresses.stringId(s);
+  }
+
+  /** Makes room for `n` more locations and functions at once (saves the rehashes of growing one at a time). */
+  reserveLocations(n: number): void {
+    this.addresses.reserve(n);
+    this.functionIndex.reserve(n);
+    if (this.addresses.size + n > this.locationByIndex.length) this.locationByIndex = grow(this.locationByIndex, this.addresses.size + n);
   }
 
   /** Makes room for `n` more stacks at once (a converter that knows how many it will intern saves the rehashes). */
@@ -349,13 +385,8 @@ export class ProfileBuilder {
     const h = this.header();
     const nSamples = this.sampleStacks.length;
     const nLocations = this.locAddress.length;
-    const loc = this.stackLoc;
-    const callers = this.stackCallers;
-    const w = this.width;
-    const values = this.sampleValues;
-    // A first guess at the size (the writer grows when short): location ids mostly take 2 bytes.
-    let guess = 1024 + nSamples * (8 + w * 6) + nLocations * 24 + this.fnName.length * 16;
-    for (let i = 0; i < nSamples; i++) guess += this.stackBytes[this.sampleStacks[i]!]!;
+    // A first guess at the size (the writer grows when short; the sections below reserve exactly).
+    let guess = 1024 + nSamples * (8 + this.width * 6) + nLocations * 24 + this.fnName.length * 16;
     for (let i = 0; i < this.strings.length; i++) guess += 2 + this.strings[i]!.length;
     const out = new ProtoWriter(guess);
 
@@ -363,41 +394,7 @@ export class ProfileBuilder {
       out.field(8, t.type);
       out.field(16, t.unit);
     });
-    for (let i = 0; i < nSamples; i++) {
-      const stack = this.sampleStacks[i]!;
-      const idsSize = this.stackBytes[stack]!;
-      let valuesSize = 0;
-      for (let k = 0; k < w; k++) valuesSize += ProtoWriter.varintSize(values[i * w + k]!);
-      const labels = this.sampleLabels[i]!;
-      let size = (idsSize ? 1 + ProtoWriter.varintSize(idsSize) + idsSize : 0) + (valuesSize ? 1 + ProtoWriter.varintSize(valuesSize) + valuesSize : 0);
-      // Indexed loops here and below: this runs once per CLI run, mostly before the JIT has
-      // optimized it, and for-of over (mostly empty) label lists cost more than the samples.
-      for (let k = 0; k < labels.length; k++) {
-        const l = labels[k]!;
-        const ls = out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num);
-        size += 1 + ProtoWriter.varintSize(ls) + ls;
-      }
-      out.room(11 + size);
-      out.buf[out.pos++] = 18; // sample = 2
-      out.varint(size);
-      if (idsSize) {
-        out.buf[out.pos++] = 10; // location_id = 1
-        out.varint(idsSize);
-        for (let s = stack; s !== EMPTY_STACK; s = callers[s]!) out.varint(loc[s]!);
-      }
-      if (valuesSize) {
-        out.buf[out.pos++] = 18; // value = 2
-        out.varint(valuesSize);
-        for (let k = 0; k < w; k++) out.varint(values[i * w + k]!);
-      }
-      for (let k = 0; k < labels.length; k++) {
-        const l = labels[k]!;
-        out.head(26, out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num));
-        out.field(8, l.key);
-        out.field(16, l.str);
-        out.field(24, l.num);
-      }
-    }
+    this.encodeSamples(out);
     const limit = this.addresses.limit;
     out.message(
       26,
@@ -412,37 +409,8 @@ export class ProfileBuilder {
         out.field(80, true);
       },
     );
-    // Locations and functions with head() and plain calls, not message() and a closure each: this
-    // runs once per CLI run, mostly before the JIT has compiled it, where closures cost.
-    for (let i = 0; i < nLocations; i++) {
-      const id = i + 1;
-      // addressAt() as a number: exact, and the varint of the same value.
-      const address = ADDRESS_BASE_NUMBER + this.locAddress[i]! * ADDRESS_STEP_NUMBER;
-      const fn = this.locFunction[i]!;
-      const line = this.locLine[i]!;
-      const column = this.locColumn[i]!;
-      const lineSize = out.fieldSize(fn) + out.fieldSize(line) + out.fieldSize(column);
-      out.head(34, out.fieldSize(id) + out.fieldSize(1) + out.fieldSize(address) + 1 + ProtoWriter.varintSize(lineSize) + lineSize);
-      out.field(8, id);
-      out.field(16, 1); // mapping_id
-      out.field(24, address);
-      out.head(34, lineSize);
-      out.field(8, fn);
-      out.field(16, line);
-      out.field(24, column);
-    }
-    for (let i = 0; i < this.fnName.length; i++) {
-      const id = i + 1;
-      const name = this.fnName[i]!;
-      const file = this.fnFile[i]!;
-      const start = this.fnStart[i]!;
-      out.head(42, out.fieldSize(id) + 2 * out.fieldSize(name) + out.fieldSize(file) + out.fieldSize(start));
-      out.field(8, id);
-      out.field(16, name);
-      out.field(24, name); // system_name
-      out.field(32, file);
-      out.field(40, start);
-    }
+    this.encodeLocations(out);
+    this.encodeFunctions(out);
     for (let i = 0; i < this.strings.length; i++) out.string(50, this.strings[i]!);
     out.room(128);
     out.field(72, o.timeNanos ?? 0);
@@ -456,6 +424,172 @@ export class ProfileBuilder {
     out.packed(106, this.comments);
     out.field(112, h.defaultSampleType);
     return out.bytes();
+  }
+
+  // The sections below run once per CLI run, mostly before the JIT has compiled them: each is one
+  // loop of its own (compiled on its own, and not thrown away when the next section starts),
+  // writes varints with putVarint into a buffer reserved for the whole section, and calls nothing
+  // it does not need to.
+
+  /** The samples: location ids leaf first, values, labels. */
+  private encodeSamples(out: ProtoWriter): void {
+    const n = this.sampleStacks.length;
+    const w = this.width;
+    const values = this.sampleValues;
+    const stacks = this.sampleStacks;
+    const stackBytes = this.stackBytes;
+    const loc = this.stackLoc;
+    const callers = this.stackCallers;
+    // Sizes first (a sample is a length-delimited message).
+    const sizes = new Int32Array(n);
+    const valueSizes = new Int32Array(n);
+    let total = 16;
+    for (let i = 0; i < n; i++) {
+      const idsSize = stackBytes[stacks[i]!]!;
+      let vs = 0;
+      for (let k = i * w; k < (i + 1) * w; k++) vs += uvarintSize(values[k]!);
+      let size = (idsSize ? 1 + uvarintSize(idsSize) + idsSize : 0) + (vs ? 1 + uvarintSize(vs) + vs : 0);
+      const labels = this.sampleLabels[i]!;
+      for (let k = 0; k < labels.length; k++) {
+        const l = labels[k]!;
+        const ls = out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num);
+        size += 1 + ProtoWriter.varintSize(ls) + ls;
+      }
+      sizes[i] = size;
+      valueSizes[i] = vs;
+      total += 1 + uvarintSize(size) + size;
+    }
+    out.room(total);
+    let b = out.buf;
+    let p = out.pos;
+    // Where each stack's location ids were last written: a stack shares its callers with many
+    // others (samples come in the profile's node order, siblings side by side), so after the
+    // first, a sample writes the ids its stack does not share and copies the rest.
+    const at = new Int32Array(this.stackCount).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const stack = stacks[i]!;
+      const idsSize = stackBytes[stack]!;
+      b[p++] = 18; // sample = 2
+      p = putVarint(b, p, sizes[i]!);
+      if (idsSize) {
+        b[p++] = 10; // location_id = 1
+        p = putVarint(b, p, idsSize);
+        let s = stack;
+        for (; s !== EMPTY_STACK && at[s]! < 0; s = callers[s]!) {
+          at[s] = p;
+          p = putVarint(b, p, loc[s]!);
+        }
+        if (s !== EMPTY_STACK) {
+          const from = at[s]!;
+          const len = stackBytes[s]!;
+          // copyWithin (memmove): before the JIT has compiled this loop, a byte loop costs more.
+          if (len > 4) b.copyWithin(p, from, from + len);
+          else for (let k = 0; k < len; k++) b[p + k] = b[from + k]!;
+          p += len;
+        }
+      }
+      const vs = valueSizes[i]!;
+      if (vs) {
+        b[p++] = 18; // value = 2
+        p = putVarint(b, p, vs);
+        for (let k = i * w; k < (i + 1) * w; k++) p = putVarint(b, p, values[k]!);
+      }
+      const labels = this.sampleLabels[i]!;
+      if (labels.length > 0) {
+        out.pos = p;
+        for (let k = 0; k < labels.length; k++) {
+          const l = labels[k]!;
+          out.head(26, out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num)); // label = 3
+          out.field(8, l.key);
+          out.field(16, l.str);
+          out.field(24, l.num);
+        }
+        p = out.pos;
+        b = out.buf; // reserved above; in case head() grew it all the same
+      }
+    }
+    out.pos = p;
+  }
+
+  /** The locations: id, mapping 1, address, one line (function, line, column); zeros left out. */
+  private encodeLocations(out: ProtoWriter): void {
+    const n = this.locAddress.length;
+    const fns = this.locFunction;
+    const lines = this.locLine;
+    const columns = this.locColumn;
+    const addressIndex = this.locAddress;
+    // Sizes are at most 11 (id) + 2 + 10 (address) + 2 + 3 * 11 (line): reserved at 64 each.
+    out.room(64 * n);
+    const b = out.buf;
+    let p = out.pos;
+    for (let i = 0; i < n; i++) {
+      const id = i + 1;
+      // addressAt() as a number: exact, and the varint of the same value.
+      const address = ADDRESS_BASE_NUMBER + addressIndex[i]! * ADDRESS_STEP_NUMBER;
+      const fn = fns[i]!;
+      const line = lines[i]!;
+      const column = columns[i]!;
+      const lineSize = (fn ? 1 + uvarintSize(fn) : 0) + (line ? 1 + uvarintSize(line) : 0) + (column ? 1 + uvarintSize(column) : 0);
+      b[p++] = 34; // location = 4
+      p = putVarint(b, p, 1 + uvarintSize(id) + 2 + 1 + uvarintSize(address) + 1 + uvarintSize(lineSize) + lineSize);
+      b[p++] = 8; // id = 1
+      p = putVarint(b, p, id);
+      b[p++] = 16; // mapping_id = 2
+      b[p++] = 1;
+      b[p++] = 24; // address = 3
+      p = putVarint(b, p, address);
+      b[p++] = 34; // line = 4
+      p = putVarint(b, p, lineSize);
+      if (fn) {
+        b[p++] = 8; // function_id = 1
+        p = putVarint(b, p, fn);
+      }
+      if (line) {
+        b[p++] = 16; // line = 2
+        p = putVarint(b, p, line);
+      }
+      if (column) {
+        b[p++] = 24; // column = 3
+        p = putVarint(b, p, column);
+      }
+    }
+    out.pos = p;
+  }
+
+  /** The functions: id, name, system name (the same), file, start line; zeros left out. */
+  private encodeFunctions(out: ProtoWriter): void {
+    const n = this.fnName.length;
+    const names = this.fnName;
+    const files = this.fnFile;
+    const starts = this.fnStart;
+    out.room(64 * n);
+    const b = out.buf;
+    let p = out.pos;
+    for (let i = 0; i < n; i++) {
+      const id = i + 1;
+      const name = names[i]!;
+      const file = files[i]!;
+      const start = starts[i]!;
+      b[p++] = 42; // function = 5
+      p = putVarint(b, p, 1 + uvarintSize(id) + (name ? 2 * (1 + uvarintSize(name)) : 0) + (file ? 1 + uvarintSize(file) : 0) + (start ? 1 + uvarintSize(start) : 0));
+      b[p++] = 8; // id = 1
+      p = putVarint(b, p, id);
+      if (name) {
+        b[p++] = 16; // name = 2
+        p = putVarint(b, p, name);
+        b[p++] = 24; // system_name = 3
+        p = putVarint(b, p, name);
+      }
+      if (file) {
+        b[p++] = 32; // filename = 4
+        p = putVarint(b, p, file);
+      }
+      if (start) {
+        b[p++] = 40; // start_line = 5
+        p = putVarint(b, p, start);
+      }
+    }
+    out.pos = p;
   }
 }
 

@@ -5,9 +5,13 @@ import type { Protocol } from 'devtools-protocol';
 import type { Profile } from 'pprof-format';
 import type { AddressBook } from './address-book.js';
 import { EMPTY_STACK, ProfileBuilder, type Labels } from './builder.js';
-import { frameFromCallFrame, type Frame } from './frame.js';
+import { frameFromCallFrame, functionName, scriptPath, type Frame } from './frame.js';
 
-export type FrameMapper = (frame: Frame, scriptId: string | undefined) => Frame;
+/**
+ * Rewrites frames (source maps). `covers`, when given, says which scripts it may rewrite: frames of
+ * the others are converted without making a Frame for the mapper.
+ */
+export type FrameMapper = ((frame: Frame, scriptId: string | undefined) => Frame) & { covers?: (scriptId: string | undefined) => boolean };
 
 export interface CpuConvertOptions {
   /** Requested sampling interval in microseconds (the profile's period). */
@@ -79,31 +83,38 @@ function apportion(total: number, weights: Float64Array, n: number, out: Float64
   for (let k = 0; left > 0; k = (k + 1) % n, left--) out[order[k]!]! += 1;
 }
 
-/** Position of each node in `nodes` by its id: a flat table when ids are small, as V8's are (1..n). */
-function nodeIndex(nodes: readonly Protocol.Profiler.ProfileNode[]): (id: number) => number {
+/**
+ * Position of each node in `nodes` by its id, -1 for none: a flat table when ids are small, as V8's
+ * are (1..n), a Map otherwise.
+ */
+function nodeIndex(nodes: readonly Protocol.Profiler.ProfileNode[]): Int32Array | Map<number, number> {
   const n = nodes.length;
   let max = -1;
   for (let i = 0; i < n; i++) {
     const id = nodes[i]!.id;
     if (!Number.isInteger(id) || id < 0 || id > 8 * n + 1024) {
-      max = -2;
-      break;
+      const map = new Map<number, number>();
+      for (let k = 0; k < n; k++) map.set(nodes[k]!.id, k);
+      return map;
     }
     if (id > max) max = id;
   }
-  if (max >= -1) {
-    const table = new Int32Array(max + 1).fill(-1);
-    for (let i = 0; i < n; i++) table[nodes[i]!.id] = i;
-    return (id) => (id >= 0 && id <= max ? table[id]! : -1);
-  }
-  const map = new Map<number, number>();
-  for (let i = 0; i < n; i++) map.set(nodes[i]!.id, i);
-  return (id) => map.get(id) ?? -1;
+  const table = new Int32Array(max + 1).fill(-1);
+  for (let i = 0; i < n; i++) table[nodes[i]!.id] = i;
+  return table;
+}
+
+/** The position of node `id` in a nodeIndex, -1 for none. */
+function positionOf(index: Int32Array | Map<number, number>, id: number): number {
+  if (index instanceof Map) return index.get(id) ?? -1;
+  return id >= 0 && id < index.length ? index[id]! : -1;
 }
 
 /**
  * Distinct call frames (function, script, position) of a profile: a profile has many tree nodes per
- * function, and a node's frame and location depend on its call frame only. Numbered from 1.
+ * function, and a node's frame and location depend on its call frame only. Numbered from 1, each
+ * with its frame's fields as numbers (name and file as the address book numbers strings), computed
+ * once.
  *
  * Looked up by script id (a short number-like string V8 interns, so the lookup neither hashes nor
  * compares a long URL; the URL when a recorded profile has no ids), then by line and column packed
@@ -113,18 +124,28 @@ class CallFrames {
   readonly frames: Protocol.Runtime.CallFrame[] = [undefined as never];
   /** Per slot: 1 for the top (root), 2 for (idle), 0 for the rest. */
   readonly special: number[] = [0];
+  /** Per slot: the frame's name and file (stringId numbers), 1-based start line and column (0: unknown). */
+  readonly name: number[] = [0];
+  readonly file: number[] = [0];
+  readonly line: number[] = [0];
+  readonly column: number[] = [0];
   private readonly next: number[] = [0];
-  private readonly byScript = new Map<string, Map<number | string, number>>();
+  private readonly byScript = new Map<string, { path: string; file: number; byPosition: Map<number | string, number> }>();
+
+  constructor(private readonly stringId: (s: string) => number) {}
 
   slot(cf: Protocol.Runtime.CallFrame): number {
-    const script = cf.scriptId || `url:${cf.url}`;
-    let byPosition = this.byScript.get(script);
-    if (!byPosition) this.byScript.set(script, (byPosition = new Map()));
+    const key = cf.scriptId || `url:${cf.url}`;
+    let script = this.byScript.get(key);
+    if (!script) {
+      const path = scriptPath(cf.url);
+      this.byScript.set(key, (script = { path, file: this.stringId(path), byPosition: new Map() }));
+    }
     const line = cf.lineNumber;
     const column = cf.columnNumber;
     // Exact for lines below 2^31 and columns below 2^21 (the usual); a string key otherwise.
-    const key = line >= -1 && line < 2 ** 31 && column >= -1 && column < 2 ** 21 && Number.isInteger(line) && Number.isInteger(column) ? (line + 1) * 2 ** 21 + (column + 1) : `${line}:${column}`;
-    const first = byPosition.get(key) ?? 0;
+    const at = line >= -1 && line < 2 ** 31 && column >= -1 && column < 2 ** 21 && Number.isInteger(line) && Number.isInteger(column) ? (line + 1) * 2 ** 21 + (column + 1) : `${line}:${column}`;
+    const first = script.byPosition.get(at) ?? 0;
     // Under a script id the URL is the script's; under a URL key, the URL is the key.
     for (let s = first; s !== 0; s = this.next[s]!) {
       if (this.frames[s]!.functionName === cf.functionName) return s;
@@ -132,8 +153,14 @@ class CallFrames {
     const s = this.frames.length;
     this.frames.push(cf);
     this.special.push(cf.url === '' ? (cf.functionName === ROOT ? 1 : cf.functionName === IDLE ? 2 : 0) : 0);
+    // As frameFromCallFrame makes them.
+    const startLine = line >= 0 ? line + 1 : 0;
+    this.name.push(this.stringId(functionName(cf.functionName, script.path, startLine)));
+    this.file.push(script.file);
+    this.line.push(startLine);
+    this.column.push(column >= 0 ? column + 1 : 0);
     this.next.push(first);
-    byPosition.set(key, s);
+    script.byPosition.set(at, s);
     return s;
   }
 }
@@ -161,7 +188,7 @@ export function addCpuProfile(
     const children = all[i]!.children;
     if (!children) continue;
     for (let k = 0; k < children.length; k++) {
-      const ci = index(children[k]!);
+      const ci = positionOf(index, children[k]!);
       if (ci >= 0) parentOf[ci] = i;
     }
   }
@@ -173,12 +200,18 @@ export function addCpuProfile(
   const deltas = profile.timeDeltas ?? [];
   const interval = opts.intervalUs;
   if (samples.length > 0) {
+    // One pass per sample of a long profile, mostly before the JIT has compiled it: the table
+    // read inline, no call per sample.
+    const table = index instanceof Int32Array ? index : undefined;
+    const m = deltas.length;
     for (let s = 0; s < samples.length; s++) {
-      const i = index(samples[s]!);
+      const id = samples[s]!;
+      const i = table ? (id >= 0 && id < table.length ? table[id]! : -1) : positionOf(index, id);
       if (i < 0) continue;
       count[i]! += 1;
       // timeDeltas[s] is the time since the previous sample; V8 can emit small negative ones.
-      time[i]! += Math.max(0, deltas[s] ?? interval);
+      const d = s < m ? deltas[s]! : interval;
+      if (d > 0) time[i]! += d;
     }
   } else {
     for (let i = 0; i < n; i++) {
@@ -190,43 +223,39 @@ export function addCpuProfile(
     }
   }
 
-  // A stack per node, and about as many again for the lines of positionTicks.
+  // A stack per node, and about as many again for the lines of positionTicks; a location per node
+  // at most, lines aside.
   builder.reserveStacks(2 * n);
+  builder.reserveLocations(n);
   const map = opts.mapFrame;
-  const callFrames = new CallFrames();
+  const callFrames = new CallFrames((str) => builder.stringId(str));
   const slotOf = new Int32Array(n); // 0: not yet known
   const slot = (i: number): number => {
     let s = slotOf[i]!;
     if (s === 0) slotOf[i] = s = callFrames.slot(all[i]!.callFrame);
     return s;
   };
-  const rawFrames: Array<Frame | undefined> = [];
-  const rawOf = (s: number): Frame => (rawFrames[s] ??= frameFromCallFrame(callFrames.frames[s]!));
-  const slotLocations: number[] = []; // location id by call frame slot (pprof ids start at 1)
+  // Scripts the source maps rewrite go through Frame objects and the mapper; the rest (all of
+  // them without source maps) straight from the slot's numbers.
+  const mapped = (s: number): boolean => map !== undefined && (map.covers?.(callFrames.frames[s]!.scriptId) ?? true);
+  const rawOf = (s: number): Frame => frameFromCallFrame(callFrames.frames[s]!);
+  const slotLocs = new Int32Array(n + 1); // location id by call frame slot (1..n; 0: not yet known)
   const locOf = (i: number): number => {
     const s = slot(i);
-    let id = slotLocations[s];
-    if (id === undefined) {
-      const raw = rawOf(s);
-      id = builder.locationId(map ? map({ ...raw }, callFrames.frames[s]!.scriptId) : raw);
-      slotLocations[s] = id;
+    let id = slotLocs[s]!;
+    if (id === 0) {
+      id = mapped(s)
+        ? builder.locationId(map!(rawOf(s), callFrames.frames[s]!.scriptId))
+        : builder.locationOf(callFrames.name[s]!, callFrames.file[s]!, callFrames.line[s]!, callFrames.line[s]!, callFrames.column[s]!);
+      slotLocs[s] = id;
     }
     return id;
   };
-  // Locations of positionTicks lines, by call frame slot and line.
-  const lineLocations: Array<Map<number, number> | undefined> = [];
+  // Locations of positionTicks lines (already 1-based; callFrame.lineNumber is 0-based), column 0.
   const lineLocOf = (i: number, line: number): number => {
     const s = slot(i);
-    let byLine = lineLocations[s];
-    if (!byLine) lineLocations[s] = byLine = new Map();
-    let id = byLine.get(line);
-    if (id === undefined) {
-      // positionTicks lines are already 1-based (callFrame.lineNumber is 0-based).
-      const frame = { ...rawOf(s), line, column: 0 };
-      id = builder.locationId(map ? map(frame, callFrames.frames[s]!.scriptId) : frame);
-      byLine.set(line, id);
-    }
-    return id;
+    if (!mapped(s)) return builder.locationOf(callFrames.name[s]!, callFrames.file[s]!, line, callFrames.line[s]!, 0);
+    return builder.locationId(map!({ ...rawOf(s), line, column: 0 }, callFrames.frames[s]!.scriptId));
   };
 
   // The stack of each node (itself and its callers, the top (root) left out), interned once per

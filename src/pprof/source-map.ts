@@ -99,7 +99,7 @@ export function sourceMapFrameMapper(maps: ReadonlyMap<string, TraceMap>): Frame
   // The generated start column of each function (scriptId:startLine), learned from its start frame:
   // line-level frames (positionTicks) come without a column.
   const startColumns = new Map<string, number>();
-  return (frame, scriptId) => {
+  const mapper: FrameMapper = (frame, scriptId) => {
     const map = scriptId !== undefined ? maps.get(scriptId) : undefined;
     if (!map || frame.startLine <= 0) return frame;
     const key = `${scriptId}\u0000${frame.name}\u0000${frame.startLine}\u0000${frame.line}\u0000${frame.column}`;
@@ -110,6 +110,8 @@ export function sourceMapFrameMapper(maps: ReadonlyMap<string, TraceMap>): Frame
     }
     return out;
   };
+  mapper.covers = (scriptId) => scriptId !== undefined && maps.has(scriptId);
+  return mapper;
 }
 
 function lookup(map: TraceMap, line1: number, column0: number, bias: typeof GREATEST_LOWER_BOUND | typeof LEAST_UPPER_BOUND): Original | undefined {

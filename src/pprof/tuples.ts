@@ -2,9 +2,6 @@
 // makes hundreds of thousands of times (locations, functions) without a key string or a nested Map
 // per lookup, and without an object per entry for the garbage collector to trace.
 
-/** Equal as text would find them: === but NaN equals NaN (0 and -0 are equal, as their text is). */
-const same = (a: number, b: number) => a === b || (a !== a && b !== b);
-
 export class TupleIndex {
   private values: Float64Array<ArrayBuffer>;
   /** Open addressing: id + 1 of the tuple in a slot, 0 for a free slot. */
@@ -19,6 +16,21 @@ export class TupleIndex {
     return this.count;
   }
 
+  /** Makes room for `n` more tuples at once (saves the rehashes of growing one at a time). */
+  reserve(n: number): void {
+    const want = this.count + n;
+    if (want * this.width > this.values.length) {
+      const bigger = new Float64Array(want * this.width);
+      bigger.set(this.values);
+      this.values = bigger;
+    }
+    if (want * 2 > this.table.length) {
+      let size = this.table.length;
+      while (want * 2 > size) size *= 2;
+      this.rehash(size);
+    }
+  }
+
   /** The id (0, 1, 2... in order of first sight) of the tuple in t[0..width-1]; added when new. */
   intern(t: ArrayLike<number>): number {
     const w = this.width;
@@ -29,7 +41,12 @@ export class TupleIndex {
       if (slot === 0) break;
       const at = (slot - 1) * w;
       let k = 0;
-      while (k < w && same(this.values[at + k]!, t[k]!)) k++;
+      for (; k < w; k++) {
+        const a = this.values[at + k]!;
+        const b = t[k]!;
+        // Equal as text would find them: === but NaN equals NaN (0 and -0 are equal, as their text is).
+        if (a !== b && (a === a || b === b)) break;
+      }
       if (k === w) return slot - 1;
       h = (h + 1) & mask;
     }
@@ -40,14 +57,19 @@ export class TupleIndex {
       this.values = bigger;
     }
     for (let k = 0; k < w; k++) this.values[id * w + k] = t[k]!;
-    if (this.count * 2 > this.table.length) this.rehash();
+    if (this.count * 2 > this.table.length) this.rehash(this.table.length * 2);
     else this.table[h] = id + 1;
     return id;
   }
 
-  private rehash(): void {
+  /** The tuple with this id (a copy). */
+  get(id: number): Float64Array {
+    return this.values.slice(id * this.width, (id + 1) * this.width);
+  }
+
+  private rehash(size: number): void {
     const w = this.width;
-    const table = new Int32Array(this.table.length * 2);
+    const table = new Int32Array(size);
     const mask = table.length - 1;
     const t = new Float64Array(w);
     for (let id = 0; id < this.count; id++) {
@@ -63,11 +85,9 @@ export class TupleIndex {
 function hash(t: ArrayLike<number>, w: number): number {
   let h = 0x811c9dc5;
   for (let k = 0; k < w; k++) {
-    const v = t[k]!;
-    // The low and high 32 bits of an integer; other numbers (rare here) hash on their int32 part
-    // (NaN to 0), which only makes them collide, never mismatch.
-    h = Math.imul(h ^ (v | 0), 0x01000193);
-    h = Math.imul(h ^ ((v / 4294967296) | 0), 0x01000193);
+    // The int32 part of each number (NaN and numbers above 2^31 included, rare here): equal
+    // numbers hash equal; others at worst collide, never mismatch.
+    h = Math.imul(h ^ (t[k]! | 0), 0x01000193);
   }
   h ^= h >>> 15;
   return h >>> 0;
@@ -76,10 +96,19 @@ function hash(t: ArrayLike<number>, w: number): number {
 /** Numbers for strings: 0, 1, 2... in order of first sight. */
 export class StringIds {
   private readonly ids = new Map<string, number>();
+  private readonly list: string[] = [];
 
   id(s: string): number {
     let i = this.ids.get(s);
-    if (i === undefined) this.ids.set(s, (i = this.ids.size));
+    if (i === undefined) {
+      this.ids.set(s, (i = this.list.length));
+      this.list.push(s);
+    }
     return i;
+  }
+
+  /** The string numbered `id`. */
+  string(id: number): string {
+    return this.list[id]!;
   }
 }
