@@ -6,7 +6,7 @@
 
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { ADDRESS_BASE, ADDRESS_STEP, AddressBook, addressAt } from './address-book.js';
-import { ProtoWriter, putVarint, uvarintSize } from './encode.js';
+import { fieldSize, ProtoWriter, putVarint, uvarintSize } from './encode.js';
 import { TupleIndex } from './tuples.js';
 import type { Frame } from './frame.js';
 
@@ -385,16 +385,19 @@ export class ProfileBuilder {
     const h = this.header();
     const nSamples = this.sampleStacks.length;
     const nLocations = this.locAddress.length;
-    // A first guess at the size (the writer grows when short; the sections below reserve exactly).
-    let guess = 1024 + nSamples * (8 + this.width * 6) + nLocations * 24 + this.fnName.length * 16;
-    for (let i = 0; i < this.strings.length; i++) guess += 2 + this.strings[i]!.length;
-    const out = new ProtoWriter(guess);
+    // Room for all of it at once (locations, functions and strings at their largest; the buffer is
+    // not written before it is used, so what is not used costs nothing): on a large profile,
+    // growing it would copy tens of megabytes.
+    const samples = this.sampleSizes();
+    let room = 1024 + samples.total + 64 * (nLocations + this.fnName.length);
+    for (let i = 0; i < this.strings.length; i++) room += 6 + 3 * this.strings[i]!.length;
+    const out = new ProtoWriter(room);
 
     for (const t of h.sampleType) out.message(10, out.fieldSize(t.type) + out.fieldSize(t.unit), () => {
       out.field(8, t.type);
       out.field(16, t.unit);
     });
-    this.encodeSamples(out);
+    this.encodeSamples(out, samples);
     const limit = this.addresses.limit;
     out.message(
       26,
@@ -431,16 +434,13 @@ export class ProfileBuilder {
   // writes varints with putVarint into a buffer reserved for the whole section, and calls nothing
   // it does not need to.
 
-  /** The samples: location ids leaf first, values, labels. */
-  private encodeSamples(out: ProtoWriter): void {
+  /** The bytes of each sample's message (sizes), of its values (valueSizes), and of all of them with their tags (total). */
+  private sampleSizes(): { sizes: Int32Array; valueSizes: Int32Array; total: number } {
     const n = this.sampleStacks.length;
     const w = this.width;
     const values = this.sampleValues;
     const stacks = this.sampleStacks;
     const stackBytes = this.stackBytes;
-    const loc = this.stackLoc;
-    const callers = this.stackCallers;
-    // Sizes first (a sample is a length-delimited message).
     const sizes = new Int32Array(n);
     const valueSizes = new Int32Array(n);
     let total = 16;
@@ -452,13 +452,25 @@ export class ProfileBuilder {
       const labels = this.sampleLabels[i]!;
       for (let k = 0; k < labels.length; k++) {
         const l = labels[k]!;
-        const ls = out.fieldSize(l.key) + out.fieldSize(l.str) + out.fieldSize(l.num);
-        size += 1 + ProtoWriter.varintSize(ls) + ls;
+        const ls = fieldSize(l.key) + fieldSize(l.str) + fieldSize(l.num);
+        size += 1 + uvarintSize(ls) + ls;
       }
       sizes[i] = size;
       valueSizes[i] = vs;
       total += 1 + uvarintSize(size) + size;
     }
+    return { sizes, valueSizes, total };
+  }
+
+  /** The samples: location ids leaf first, values, labels. */
+  private encodeSamples(out: ProtoWriter, { sizes, valueSizes, total }: { sizes: Int32Array; valueSizes: Int32Array; total: number }): void {
+    const n = this.sampleStacks.length;
+    const w = this.width;
+    const values = this.sampleValues;
+    const stacks = this.sampleStacks;
+    const stackBytes = this.stackBytes;
+    const loc = this.stackLoc;
+    const callers = this.stackCallers;
     out.room(total);
     let b = out.buf;
     let p = out.pos;

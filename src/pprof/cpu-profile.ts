@@ -129,6 +129,8 @@ class CallFrames {
   readonly file: number[] = [0];
   readonly line: number[] = [0];
   readonly column: number[] = [0];
+  /** Per slot: V8's function name (read here instead of through the call frame: one memory access fewer per node). */
+  private readonly functionNames: string[] = [''];
   private readonly next: number[] = [0];
   private readonly byScript = new Map<string, { path: string; file: number; byPosition: Map<number | string, number> }>();
 
@@ -147,11 +149,13 @@ class CallFrames {
     const at = line >= -1 && line < 2 ** 31 && column >= -1 && column < 2 ** 21 && Number.isInteger(line) && Number.isInteger(column) ? (line + 1) * 2 ** 21 + (column + 1) : `${line}:${column}`;
     const first = script.byPosition.get(at) ?? 0;
     // Under a script id the URL is the script's; under a URL key, the URL is the key.
+    const fn = cf.functionName;
     for (let s = first; s !== 0; s = this.next[s]!) {
-      if (this.frames[s]!.functionName === cf.functionName) return s;
+      if (this.functionNames[s] === fn) return s;
     }
     const s = this.frames.length;
     this.frames.push(cf);
+    this.functionNames.push(fn);
     this.special.push(cf.url === '' ? (cf.functionName === ROOT ? 1 : cf.functionName === IDLE ? 2 : 0) : 0);
     // As frameFromCallFrame makes them.
     const startLine = line >= 0 ? line + 1 : 0;

@@ -205,7 +205,8 @@ export class ProtoWriter {
   }
 }
 
-const fieldSize = (v: Num | boolean | undefined): number => (v ? 1 + varintSize(v === true ? 1 : (v as Num)) : 0);
+/** Bytes of a varint field (tag and value; none for zero, as proto3 leaves it out). */
+export const fieldSize = (v: Num | boolean | undefined): number => (v ? 1 + varintSize(v === true ? 1 : (v as Num)) : 0);
 
 function packedSize(values: readonly Num[]): number {
   let size = 0;
