@@ -8,7 +8,8 @@ import type { Protocol } from 'devtools-protocol';
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { generateCpuProfile } from '../../bench/lib/gen-profile.js';
 import { AddressBook } from '../../src/pprof/address-book.js';
-import { addCpuProfile, cpuProfileToBuilder, cpuProfileToPprof, newCpuBuilder } from '../../src/pprof/cpu-profile.js';
+import { addCpuProfile, cpuProfileToBuilder, cpuProfileToPprof, newCpuBuilder, type FrameMapper } from '../../src/pprof/cpu-profile.js';
+import type { Frame } from '../../src/pprof/frame.js';
 import { heapProfileToBuilder } from '../../src/pprof/heap-profile.js';
 import { decodePprof, encodePprof, encodeProfile } from '../../src/pprof/encode.js';
 import { stacks } from '../../src/pprof/query.js';
@@ -108,6 +109,20 @@ describe('CPU conversion gives the profile the plain converter gave', () => {
     const first = cpuProfileToPprof(gen, { intervalUs: 1000, addresses: book });
     const again = cpuProfileToPprof(gen, { intervalUs: 1000, addresses: book });
     expect(Buffer.from(encodeProfile(again)).equals(Buffer.from(encodeProfile(first)))).toBe(true);
+  });
+
+  test('frames of scripts a source-map mapper does not cover convert as when every frame goes through the mapper', () => {
+    // Scripts with an even id are "mapped": other names and lines; the rest come back unchanged.
+    const mapped = (id: string | undefined) => Number(id) % 2 === 0;
+    const rename: FrameMapper = (f, id) => (mapped(id) ? { ...f, name: `orig_${f.name}`, line: f.line + 100, startLine: f.startLine + 100 } : f);
+    const covering: FrameMapper = Object.assign((f: Frame, id: string | undefined) => rename(f, id), { covers: mapped });
+    for (const profile of [busy, generateCpuProfile(200 * 1024, 5)]) {
+      const through = cpuProfileToBuilder(profile, { intervalUs: 1000, mapFrame: rename }).encode();
+      const fast = cpuProfileToBuilder(profile, { intervalUs: 1000, mapFrame: covering }).encode();
+      expect(Buffer.from(fast).equals(Buffer.from(through))).toBe(true);
+      expect(canonical(decodePprof(fast))).toContain('orig_');
+      expect(canonical(decodePprof(fast))).not.toEqual(canonical(cpuProfileToPprof(profile, { intervalUs: 1000 })));
+    }
   });
 });
 
