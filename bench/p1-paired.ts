@@ -53,6 +53,7 @@ async function runFixture(fixture: 'cpu' | 'http', o: PairedOptions): Promise<Ma
   const agent = newAgent(o.connections);
   let windows = 0;
   let inprocs = 0;
+  let gcs = 0;
   try {
     target = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { nodeArgs: ['--inspect=127.0.0.1:0'] });
     const t = target;
@@ -100,6 +101,12 @@ async function runFixture(fixture: 'cpu' | 'http', o: PairedOptions): Promise<Ma
           cli.proc.kill('SIGINT');
           const done = await cli.exited;
           if (done.code !== 0 || !fs.existsSync(file)) throw new Error(`nodeprof exited ${done.code}: ${cli.stderr().trim().split('\n').pop()}`);
+        }
+        if (heap) {
+          // nodeprof's heap read ends with a full GC (outside its window); every window of P1e
+          // ends with one, so that each starts from the same kind of heap whatever came before.
+          t.send('inproc-gc');
+          await nthStdout(t, /inproc gc\n/g, ++gcs, 60_000);
         }
         out.get(c)!.push(value);
         o.log(`${heap ? 'P1e' : 'P1d'} ${fixture} round ${round + 1}/${o.rounds} ${c}: ${value.toFixed(1)}/s`);
