@@ -6,7 +6,7 @@
 
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { ADDRESS_BASE, ADDRESS_STEP, AddressBook, addressAt } from './address-book.js';
-import { fieldSize, ProtoWriter, putVarint, uvarintSize } from './encode.js';
+import { fieldSize, numFieldSize, ProtoWriter, putField, putVarint, uvarintSize } from './encode.js';
 import { TupleIndex } from './tuples.js';
 import type { Frame } from './frame.js';
 
@@ -206,7 +206,7 @@ export class ProfileBuilder {
     }
     this.stackLoc[s] = location;
     this.stackCallers[s] = callers;
-    this.stackBytes[s] = idSize(location) + this.stackBytes[callers]!;
+    this.stackBytes[s] = uvarintSize(location) + this.stackBytes[callers]!;
     if (this.stackCount * 2 > table.length) {
       this.rehashStacks(table.length * 2);
       return s;
@@ -541,29 +541,18 @@ export class ProfileBuilder {
       const fn = fns[i]!;
       const line = lines[i]!;
       const column = columns[i]!;
-      const lineSize = (fn ? 1 + uvarintSize(fn) : 0) + (line ? 1 + uvarintSize(line) : 0) + (column ? 1 + uvarintSize(column) : 0);
+      const lineSize = numFieldSize(fn) + numFieldSize(line) + numFieldSize(column);
       b[p++] = 34; // location = 4
-      p = putVarint(b, p, 1 + uvarintSize(id) + 2 + 1 + uvarintSize(address) + 1 + uvarintSize(lineSize) + lineSize);
-      b[p++] = 8; // id = 1
-      p = putVarint(b, p, id);
+      p = putVarint(b, p, numFieldSize(id) + 2 + numFieldSize(address) + 1 + uvarintSize(lineSize) + lineSize);
+      p = putField(b, p, 8, id);
       b[p++] = 16; // mapping_id = 2
       b[p++] = 1;
-      b[p++] = 24; // address = 3
-      p = putVarint(b, p, address);
+      p = putField(b, p, 24, address);
       b[p++] = 34; // line = 4
       p = putVarint(b, p, lineSize);
-      if (fn) {
-        b[p++] = 8; // function_id = 1
-        p = putVarint(b, p, fn);
-      }
-      if (line) {
-        b[p++] = 16; // line = 2
-        p = putVarint(b, p, line);
-      }
-      if (column) {
-        b[p++] = 24; // column = 3
-        p = putVarint(b, p, column);
-      }
+      p = putField(b, p, 8, fn); // function_id = 1
+      p = putField(b, p, 16, line); // line = 2
+      p = putField(b, p, 24, column); // column = 3
     }
     out.pos = p;
   }
@@ -583,31 +572,15 @@ export class ProfileBuilder {
       const file = files[i]!;
       const start = starts[i]!;
       b[p++] = 42; // function = 5
-      p = putVarint(b, p, 1 + uvarintSize(id) + (name ? 2 * (1 + uvarintSize(name)) : 0) + (file ? 1 + uvarintSize(file) : 0) + (start ? 1 + uvarintSize(start) : 0));
-      b[p++] = 8; // id = 1
-      p = putVarint(b, p, id);
-      if (name) {
-        b[p++] = 16; // name = 2
-        p = putVarint(b, p, name);
-        b[p++] = 24; // system_name = 3
-        p = putVarint(b, p, name);
-      }
-      if (file) {
-        b[p++] = 32; // filename = 4
-        p = putVarint(b, p, file);
-      }
-      if (start) {
-        b[p++] = 40; // start_line = 5
-        p = putVarint(b, p, start);
-      }
+      p = putVarint(b, p, numFieldSize(id) + 2 * numFieldSize(name) + numFieldSize(file) + numFieldSize(start));
+      p = putField(b, p, 8, id);
+      p = putField(b, p, 16, name);
+      p = putField(b, p, 24, name); // system_name
+      p = putField(b, p, 32, file); // filename
+      p = putField(b, p, 40, start); // start_line
     }
     out.pos = p;
   }
-}
-
-/** Bytes of a location id's varint (ids are positive int32s). */
-function idSize(id: number): number {
-  return id < 0x80 ? 1 : id < 0x4000 ? 2 : id < 0x200000 ? 3 : id < 0x10000000 ? 4 : 5;
 }
 
 function grow(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> {

@@ -99,6 +99,18 @@ function putSplit(b: Uint8Array, p: number, hi: number, lo: number): number {
   return p;
 }
 
+/** Writes a varint field (tag byte, then the varint of `v`) at b[p], or nothing when `v` is 0 (proto3 leaves it out); returns the position after it. */
+export function putField(b: Uint8Array, p: number, tag: number, v: number): number {
+  if (v === 0) return p;
+  b[p] = tag;
+  return putVarint(b, p + 1, v);
+}
+
+/** Bytes putField writes for `v`. */
+export function numFieldSize(v: number): number {
+  return v === 0 ? 0 : 1 + uvarintSize(v);
+}
+
 /** Bytes of putVarint's varint of `v`. */
 export function uvarintSize(v: number): number {
   if (v >= 0 && v < 0x10000000) return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : 4;
