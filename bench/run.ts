@@ -108,8 +108,8 @@ async function main(): Promise<number> {
     ['P1', () => measureP1({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures })],
     // --quick: the CPU target only (the HTTP one adds four more target starts for no new code path).
     ['P1', () => measureHeapOverhead({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']) })],
-    ['P1D', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 8) })],
-    ['P1E', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 6), profiler: 'heap', intervalBytes: 512 * 1024 })],
+    ['P1D', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 6) })],
+    ['P1E', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 5), profiler: 'heap', intervalBytes: 512 * 1024 })],
     ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
     ['P3', () => measureP3({ sizesMB: q ? [10] : [100, 500], rounds: 1, log })],
     ['P4', () => measureP4(latency)],
@@ -117,6 +117,7 @@ async function main(): Promise<number> {
     ['P6', () => measureP6({ concurrent: 10, profileSeconds: q ? 0.5 : 5, concurrentRounds: q ? 1 : 2, scrapes: q ? 50 : 1000, scrapeBudgetMs: q ? 8_000 : 150_000, log })],
   ];
   const measures: Measure[] = [];
+  const partSeconds: Array<[string, number]> = [];
   let failed = 0;
   for (const [id, run] of plan) {
     // P1D/P1E (paired windows) belong to P1 for --only, but not to a --conditions experiment on P1a/P1b.
@@ -127,9 +128,13 @@ async function main(): Promise<number> {
       continue;
     }
     log(`bench: ${id}...`);
+    const partStarted = performance.now();
+    let part = id;
     try {
       const m = await run();
-      measures.push(...(Array.isArray(m) ? m : [m]));
+      const ms = Array.isArray(m) ? m : [m];
+      measures.push(...ms);
+      part = ms.map((x) => x.id).join('+');
     } catch (err) {
       failed++;
       const reason = (err as Error).message.split('\n')[0]!;
@@ -137,10 +142,13 @@ async function main(): Promise<number> {
       measures.push({ id, title: 'failed', status: 'failed', reason });
     } finally {
       killAll();
+      const sec = (performance.now() - partStarted) / 1000;
+      partSeconds.push([part, sec]);
+      log(`bench: ${part} took ${sec.toFixed(0)} s`);
     }
   }
   machine.loadAverageAtEnd = os.loadavg();
-  const results: Results = { command, quick: q, machine, wallSeconds: (performance.now() - started) / 1000, measures };
+  const results: Results = { command, quick: q, machine, wallSeconds: (performance.now() - started) / 1000, partSeconds, measures };
 
   fs.mkdirSync(args.out, { recursive: true });
   const mdFile = path.join(args.out, 'RESULTS.md');

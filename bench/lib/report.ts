@@ -49,6 +49,8 @@ export interface Results {
   quick: boolean;
   machine: MachineFacts;
   wallSeconds: number;
+  /** Seconds each part of the run took (by the ids of its measures, e.g. P1a+P1b), in run order. */
+  partSeconds?: Array<[id: string, seconds: number]>;
   measures: Measure[];
 }
 
@@ -67,7 +69,8 @@ export function renderMarkdown(res: Results, keptNotes: string): string {
   const m = res.machine;
   const out: string[] = [];
   out.push('# nodeprof benchmarks', '');
-  out.push(`Written by \`${res.command}\` (bench/run.ts) on ${m.date}; the whole run took ${res.wallSeconds.toFixed(0)} s.`);
+  const parts = res.partSeconds?.length ? ` (${res.partSeconds.map(([id, sec]) => `${id} ${sec.toFixed(0)} s`).join(', ')})` : '';
+  out.push(`Written by \`${res.command}\` (bench/run.ts) on ${m.date}; the whole run took ${res.wallSeconds.toFixed(0)} s${parts}.`);
   if (res.quick) out.push('', '**Quick mode**: one short round per measure, to check the harness works. These numbers mean little.');
   out.push('');
   out.push('| machine | |', '|---|---|');
