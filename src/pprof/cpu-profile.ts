@@ -241,7 +241,13 @@ export function addCpuProfile(
   };
   // Scripts the source maps rewrite go through Frame objects and the mapper; the rest (all of
   // them without source maps) straight from the slot's numbers.
-  const mapped = (s: number): boolean => map !== undefined && (map.covers?.(callFrames.frames[s]!.scriptId) ?? true);
+  // (The CLI always has a mapper, source maps being on by default: asked once per slot.)
+  const mappedOf = new Int8Array(n + 1); // per slot: 0 not yet asked, 1 no, 2 yes
+  const mapped = (s: number): boolean => {
+    if (map === undefined) return false;
+    if (mappedOf[s] === 0) mappedOf[s] = (map.covers?.(callFrames.frames[s]!.scriptId) ?? true) ? 2 : 1;
+    return mappedOf[s] === 2;
+  };
   const rawOf = (s: number): Frame => frameFromCallFrame(callFrames.frames[s]!);
   const slotLocs = new Int32Array(n + 1); // location id by call frame slot (1..n; 0: not yet known)
   const locOf = (i: number): number => {
