@@ -32,6 +32,16 @@ const ADDRESS_STEP_NUMBER = Number(ADDRESS_STEP);
 /** The stack id of the empty stack (see ProfileBuilder.stackId). */
 export const EMPTY_STACK = 0;
 
+/** What encode() needs to know of the samples before writing them (ProfileBuilder.sampleSizes). */
+interface SampleSizes {
+  /** Bytes of each sample's message. */
+  sizes: Int32Array;
+  /** Bytes of each sample's packed values. */
+  valueSizes: Int32Array;
+  /** Bytes of all sample messages with their tags and lengths. */
+  total: number;
+}
+
 /** A label as numbers: key and str are string table indices, str 0 for a numeric label. */
 interface LabelNums {
   key: number;
@@ -435,7 +445,7 @@ export class ProfileBuilder {
   // it does not need to.
 
   /** The bytes of each sample's message (sizes), of its values (valueSizes), and of all of them with their tags (total). */
-  private sampleSizes(): { sizes: Int32Array; valueSizes: Int32Array; total: number } {
+  private sampleSizes(): SampleSizes {
     const n = this.sampleStacks.length;
     const w = this.width;
     const values = this.sampleValues;
@@ -463,7 +473,7 @@ export class ProfileBuilder {
   }
 
   /** The samples: location ids leaf first, values, labels. */
-  private encodeSamples(out: ProtoWriter, { sizes, valueSizes, total }: { sizes: Int32Array; valueSizes: Int32Array; total: number }): void {
+  private encodeSamples(out: ProtoWriter, { sizes, valueSizes, total }: SampleSizes): void {
     const n = this.sampleStacks.length;
     const w = this.width;
     const values = this.sampleValues;
