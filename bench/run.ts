@@ -90,10 +90,10 @@ async function main(): Promise<number> {
   const started = performance.now();
   const machine = machineFacts();
   const q = args.quick;
-  const latency = { p4Runs: q ? 1 : 7, p5Runs: q ? 1 : 3, p5WindowS: q ? 2 : 30, log };
+  const latency = { p4Runs: q ? 1 : 5, p5Runs: q ? 1 : 3, p5WindowS: q ? 2 : 30, log };
   const cacheDir = path.join(ROOT, 'bench/out/cache');
 
-  const overhead = { warmUnits: q ? 300 : 2000, warmRequests: q ? 300 : 2000, measureMs: args.measureMs ?? (q ? 400 : 2000), connections: 8, log, only: args.conditions };
+  const overhead = { warmUnits: q ? 300 : 1500, warmRequests: q ? 300 : 1500, measureMs: args.measureMs ?? (q ? 400 : 1500), connections: 8, log, only: args.conditions };
   // P1d (CPU) and P1e (heap sampling): paired windows in one target per fixture.
   const paired = {
     windowMs: args.measureMs ?? (q ? 300 : 1200),
@@ -108,8 +108,8 @@ async function main(): Promise<number> {
     ['P1', () => measureP1({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures })],
     // --quick: the CPU target only (the HTTP one adds four more target starts for no new code path).
     ['P1', () => measureHeapOverhead({ ...overhead, rounds: args.rounds ?? (q ? 1 : 2), fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']) })],
-    ['P1D', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 6) })],
-    ['P1E', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 5), profiler: 'heap', intervalBytes: 512 * 1024 })],
+    ['P1D', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 5) })],
+    ['P1E', () => measureP1Paired({ ...paired, rounds: args.rounds ?? (q ? 1 : 4), profiler: 'heap', intervalBytes: 512 * 1024 })],
     ['P2', () => measureP2({ sizesMB: args.sizesMB ?? (q ? [1] : [1, 10, 100]), rounds: q ? 1 : 3, cacheDir, log, compareDist: args.compareDist })],
     ['P3', () => measureP3({ sizesMB: q ? [10] : [100, 500], rounds: 1, log })],
     ['P4', () => measureP4(latency)],
