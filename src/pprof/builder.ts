@@ -174,10 +174,12 @@ export class ProfileBuilder {
     return this.addresses.stringId(s);
   }
 
-  /** Makes room for `n` more locations and functions at once (saves the rehashes of growing one at a time). */
+  /**
+   * Makes room for `n` more locations at once (saves the rehashes of growing one at a time).
+   * Functions grow as they come: a profile has far fewer of them than locations.
+   */
   reserveLocations(n: number): void {
     this.addresses.reserve(n);
-    this.functionIndex.reserve(n);
     if (this.addresses.size + n > this.locationByIndex.length) this.locationByIndex = grow(this.locationByIndex, this.addresses.size + n);
   }
 
@@ -193,6 +195,16 @@ export class ProfileBuilder {
       let size = this.stackTable.length;
       while (want * 2 > size) size *= 2;
       this.rehashStacks(size);
+    }
+  }
+
+  /** Makes room for `n` more samples at once. */
+  reserveSamples(n: number): void {
+    const want = (this.sampleStacks.length + n) * this.width;
+    if (want > this.sampleValues.length) {
+      const bigger = new Float64Array(want);
+      bigger.set(this.sampleValues);
+      this.sampleValues = bigger;
     }
   }
 

@@ -188,8 +188,13 @@ export function addCpuProfile(
   const n = all.length;
   const index = nodeIndex(all);
   const parentOf = new Int32Array(n).fill(-1);
+  // Lines with ticks, at most: each may become a location, a stack and a sample of its own.
+  let tickLines = 0;
   for (let i = 0; i < n; i++) {
-    const children = all[i]!.children;
+    const node = all[i]!;
+    const pt = node.positionTicks;
+    if (pt) tickLines += pt.length;
+    const children = node.children;
     if (!children) continue;
     for (let k = 0; k < children.length; k++) {
       const ci = positionOf(index, children[k]!);
@@ -227,9 +232,15 @@ export function addCpuProfile(
     }
   }
 
-  // A stack per node, and about as many again for the lines of positionTicks; a location per node
-  // at most, lines aside.
-  builder.reserveStacks(2 * n);
+  let sampled = 0;
+  for (let i = 0; i < n; i++) if (count[i]! > 0) sampled++;
+  // Room for what this profile can add at most: a stack per node and per line, a sample per
+  // sampled node and per line. Exact bounds rather than guesses: on a large profile a guess too
+  // small doubles the tables (a copy, and garbage), one too large allocates memory for nothing, and
+  // V8 starts a full collection, which marks the whole parsed profile, every 64 MB or so of new
+  // array buffers. Locations: one per node (a usual profile has fewer: its nodes share call frames).
+  builder.reserveStacks(n + tickLines);
+  builder.reserveSamples(sampled + tickLines);
   builder.reserveLocations(n);
   const map = opts.mapFrame;
   const callFrames = new CallFrames((str) => builder.stringId(str));
