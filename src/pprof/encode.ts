@@ -18,9 +18,16 @@ export function encodePprof(profile: Profile): Buffer {
   return gzipPprof(encodeProfile(profile));
 }
 
+/**
+ * zlib's memLevel 9 (its largest hash table; the default is 8): 10-12% faster at level 1 on the
+ * raw pprof of generated 10 MB and 100 MB V8 profiles (2.8 MB: 33.1 → 29.9 ms, 34 MB: 356 → 313
+ * ms, medians of 11 and 5), output within 0.4% of the same size. It does not change the format.
+ */
+const GZIP_MEM_LEVEL = 9;
+
 /** profile.proto bytes (encodeProfile, ProfileBuilder.encode) → the .pb.gz file. */
 export function gzipPprof(raw: Uint8Array): Buffer {
-  return gzipSync(raw, { level: GZIP_LEVEL });
+  return gzipSync(raw, { level: GZIP_LEVEL, memLevel: GZIP_MEM_LEVEL });
 }
 
 export function decodePprof(bytes: Uint8Array): Profile {
