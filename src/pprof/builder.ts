@@ -200,12 +200,15 @@ export class ProfileBuilder {
 
   /** Makes room for `n` more samples at once. */
   reserveSamples(n: number): void {
-    const want = (this.sampleStacks.length + n) * this.width;
-    if (want > this.sampleValues.length) {
-      const bigger = new Float64Array(want);
-      bigger.set(this.sampleValues);
-      this.sampleValues = bigger;
-    }
+    this.sampleValuesFor((this.sampleStacks.length + n) * this.width);
+  }
+
+  /** Grows the sample values to hold at least `want` numbers. */
+  private sampleValuesFor(want: number): void {
+    if (want <= this.sampleValues.length) return;
+    const bigger = new Float64Array(want);
+    bigger.set(this.sampleValues);
+    this.sampleValues = bigger;
   }
 
   /** The id of the stack whose leaf is location `location` (from locationId), called from stack `callers`. */
@@ -304,11 +307,7 @@ export class ProfileBuilder {
     const index = this.sampleStacks.length;
     this.sampleStacks.push(stack);
     this.sampleLabels.push(this.lastLabelNums);
-    if ((index + 1) * this.width > this.sampleValues.length) {
-      const bigger = new Float64Array(Math.max(this.sampleValues.length * 2, (index + 1) * this.width));
-      bigger.set(this.sampleValues);
-      this.sampleValues = bigger;
-    }
+    if ((index + 1) * this.width > this.sampleValues.length) this.sampleValuesFor(Math.max(this.sampleValues.length * 2, (index + 1) * this.width));
     return index;
   }
 

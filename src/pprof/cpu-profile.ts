@@ -237,7 +237,7 @@ export function addCpuProfile(
   // Room for what this profile can add at most: a stack per node and per line, a sample per
   // sampled node and per line. Exact bounds rather than guesses: on a large profile a guess too
   // small doubles the tables (a copy, and garbage), one too large allocates memory for nothing, and
-  // V8 starts a full collection, which marks the whole parsed profile, every 64 MB or so of new
+  // V8 runs a full collection, which marks the whole parsed profile, after every 32 to 64 MB of new
   // array buffers. Locations: one per node (a usual profile has fewer: its nodes share call frames).
   builder.reserveStacks(n + tickLines);
   builder.reserveSamples(sampled + tickLines);
