@@ -45,17 +45,29 @@ describe.each(targetMajors())('target on Node %s', (major) => {
 
   if (Number(major) >= 22) {
     test('without the JIT reset, V8 blames the caller of a loop optimized before attach (why the reset exists)', async () => {
-      const t = await startTarget('busy.js', { node });
-      // The loop must have been optimized before nodeprof attaches: on a busy machine the first
-      // calls can still be running in the interpreter when the port is read (then V8 attributes
-      // right and this test would fail for want of the bug it shows).
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      const r = await runCli(['attach', String(t.port), '--cpu', '1s', '--no-jit-reset']);
-      expect(r.code).toBe(0);
-      const { flat, total } = byFunction(loadProfile(r.stdout), 'cpu');
-      expect((flat.get('processImmediate') ?? 0) / total).toBeGreaterThan(0.7);
-      expect((flat.get('hotFunction') ?? 0) / total).toBeLessThan(0.2);
-    });
+      // The loop must have been compiled before nodeprof attaches. While it still runs in the
+      // interpreter V8 attributes right, and such a profile shows nothing: on a busy machine (CI,
+      // two test workers) 1.5 s after start was not always enough. So a fresh target per attempt,
+      // each waiting longer; none ever attributed wrong fails the test, as the bug being gone would.
+      const seen: string[] = [];
+      for (const waitMs of [1500, 3000, 6000]) {
+        const t = await startTarget('busy.js', { node });
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        const r = await runCli(['attach', String(t.port), '--cpu', '1s', '--no-jit-reset']);
+        t.proc.kill('SIGKILL');
+        expect(r.code).toBe(0);
+        const { flat, total } = byFunction(loadProfile(r.stdout), 'cpu');
+        const hot = (flat.get('hotFunction') ?? 0) / total;
+        if (hot >= 0.7) {
+          seen.push(`after ${waitMs} ms hotFunction had ${(100 * hot).toFixed(0)}%`);
+          continue;
+        }
+        expect((flat.get('processImmediate') ?? 0) / total).toBeGreaterThan(0.7);
+        expect(hot).toBeLessThan(0.2);
+        return;
+      }
+      throw new Error(`V8 attributed the loop right in every attempt (${seen.join('; ')}): was it never compiled before attach, or is the bug gone?`);
+    }, 60_000);
   }
 
   test('attach --heap: the bytes retained in the window show under retainMemory; the sampler is stopped after', async () => {
@@ -75,7 +87,7 @@ describe.each(targetMajors())('target on Node %s', (major) => {
     expect(sampleTypes(p)).toEqual(['alloc_objects/count', 'alloc_space/bytes']);
     // ~30 MB/s allocated and freed at once; some of it inlined into its timer caller, so the cumulative figure
     const churned = byFunction(p, 'alloc_space').cum.get('churnGarbage') ?? 0;
-    if (Number(major) >= 20) {
+    if (Number(major) >= 22) {
       expect(churned).toBeGreaterThan(2 ** 20);
       expect(r.stderr).not.toMatch(/warning/);
     } else {
