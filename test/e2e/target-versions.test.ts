@@ -45,10 +45,12 @@ describe.each(targetMajors())('target on Node %s', (major) => {
 
   if (Number(major) >= 22) {
     test('without the JIT reset, V8 blames the caller of a loop optimized before attach (why the reset exists)', async () => {
-      // The loop must have been compiled before nodeprof attaches. While it still runs in the
-      // interpreter V8 attributes right, and such a profile shows nothing: on a busy machine (CI,
-      // two test workers) 1.5 s after start was not always enough. So a fresh target per attempt,
-      // each waiting longer; none ever attributed wrong fails the test, as the bug being gone would.
+      // The loop must have been compiled before nodeprof attaches, and stay in that code through
+      // the window. While it still runs in the interpreter V8 attributes right, and if V8 compiles
+      // it again during the window the profile is part right, part wrong (seen once: 37% in the
+      // caller): neither shows the bug. On a busy machine (CI, two test workers) 1.5 s after start
+      // was not always enough. So a fresh target per attempt, each waiting longer; no attempt
+      // blaming the caller fails the test, as the bug being gone would.
       const seen: string[] = [];
       for (const waitMs of [1500, 3000, 6000]) {
         const t = await startTarget('busy.js', { node });
@@ -58,15 +60,15 @@ describe.each(targetMajors())('target on Node %s', (major) => {
         expect(r.code).toBe(0);
         const { flat, total } = byFunction(loadProfile(r.stdout), 'cpu');
         const hot = (flat.get('hotFunction') ?? 0) / total;
-        if (hot >= 0.7) {
-          seen.push(`after ${waitMs} ms hotFunction had ${(100 * hot).toFixed(0)}%`);
+        const caller = (flat.get('processImmediate') ?? 0) / total;
+        if (caller <= 0.7) {
+          seen.push(`after ${waitMs} ms: hotFunction ${(100 * hot).toFixed(0)}%, processImmediate ${(100 * caller).toFixed(0)}%`);
           continue;
         }
-        expect((flat.get('processImmediate') ?? 0) / total).toBeGreaterThan(0.7);
         expect(hot).toBeLessThan(0.2);
         return;
       }
-      throw new Error(`V8 attributed the loop right in every attempt (${seen.join('; ')}): was it never compiled before attach, or is the bug gone?`);
+      throw new Error(`V8 never blamed the caller for most of a window (${seen.join('; ')}): was the loop never compiled before attach, or is the bug gone?`);
     }, 60_000);
   }
 

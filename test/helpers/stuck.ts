@@ -50,6 +50,7 @@ export function nativeBlocker(target: RunningTarget, dir: string): { block(): Pr
     async block() {
       target.proc.stdin!.write(`block ${fifo}\n`);
       await target.waitForStdout(/blocking/);
+      await sleepingInFifoOpen(target.pid);
     },
     async unblock() {
       // Opening the FIFO for writing completes the target's blocked read.
@@ -57,4 +58,22 @@ export function nativeBlocker(target: RunningTarget, dir: string): { block(): Pr
       await target.waitForStdout(/unblocked/);
     },
   };
+}
+
+/**
+ * Resolves once the process's main thread sleeps in the kernel waiting for the FIFO's writer
+ * (Linux: /proc/<pid>/wchan says wait_for_partner). The fixture prints "blocking" just before its
+ * read: descheduled in between, it still ran some JavaScript after the test had seen the line, and
+ * answered a Profiler.stop the test meant it to ignore (3 runs in 27 with two test files at once,
+ * and once in CI; with 300 ms of JavaScript put between the line and the read, every run).
+ * Where /proc cannot tell, a fixed wait.
+ */
+async function sleepingInFifoOpen(pid: number, timeoutMs = 10_000): Promise<void> {
+  const wchan = `/proc/${pid}/wchan`;
+  if (!fs.existsSync(wchan)) return new Promise((r) => setTimeout(r, 500));
+  const deadline = Date.now() + timeoutMs;
+  while (fs.readFileSync(wchan, 'utf8').trim() !== 'wait_for_partner') {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} did not block in the FIFO's open within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
