@@ -259,7 +259,11 @@ export function addCpuProfile(
     if (mappedOf[s] === 0) mappedOf[s] = (map.covers?.(callFrames.frames[s]!.scriptId) ?? true) ? 2 : 1;
     return mappedOf[s] === 2;
   };
-  const rawOf = (s: number): Frame => frameFromCallFrame(callFrames.frames[s]!);
+  // For mapped scripts: the slot's Frame, and its positionTicks lines' locations, made once each
+  // (a function's lines recur in every node of it).
+  const rawFrames: Array<Frame | undefined> = [];
+  const rawOf = (s: number): Frame => (rawFrames[s] ??= frameFromCallFrame(callFrames.frames[s]!));
+  const mappedLineLocs = new Map<number, Map<number, number>>();
   const slotLocs = new Int32Array(n + 1); // location id by call frame slot (1..n; 0: not yet known)
   const locOf = (i: number): number => {
     const s = slot(i);
@@ -276,7 +280,14 @@ export function addCpuProfile(
   const lineLocOf = (i: number, line: number): number => {
     const s = slot(i);
     if (!mapped(s)) return builder.locationOf(callFrames.name[s]!, callFrames.file[s]!, line, callFrames.line[s]!, 0);
-    return builder.locationId(map!({ ...rawOf(s), line, column: 0 }, callFrames.frames[s]!.scriptId));
+    let byLine = mappedLineLocs.get(s);
+    if (!byLine) mappedLineLocs.set(s, (byLine = new Map()));
+    let id = byLine.get(line);
+    if (id === undefined) {
+      id = builder.locationId(map!({ ...rawOf(s), line, column: 0 }, callFrames.frames[s]!.scriptId));
+      byLine.set(line, id);
+    }
+    return id;
   };
 
   // The stack of each node (itself and its callers, the top (root) left out), interned once per
