@@ -435,7 +435,7 @@ export class ProfileBuilder {
     );
     this.encodeLocations(out);
     this.encodeFunctions(out);
-    for (let i = 0; i < this.strings.length; i++) out.string(50, this.strings[i]!);
+    out.strings(50, this.strings);
     out.room(128);
     out.field(72, o.timeNanos ?? 0);
     out.field(80, o.durationNanos ?? 0);

@@ -11,7 +11,7 @@ import { AddressBook } from '../../src/pprof/address-book.js';
 import { addCpuProfile, cpuProfileToBuilder, cpuProfileToPprof, newCpuBuilder, type FrameMapper } from '../../src/pprof/cpu-profile.js';
 import type { Frame } from '../../src/pprof/frame.js';
 import { heapProfileToBuilder } from '../../src/pprof/heap-profile.js';
-import { decodePprof, encodePprof, encodeProfile } from '../../src/pprof/encode.js';
+import { decodePprof, encodePprof, encodeProfile, ProtoWriter } from '../../src/pprof/encode.js';
 import { stacks } from '../../src/pprof/query.js';
 import { validateProfile } from '../../src/pprof/validate.js';
 import { FIXTURES } from '../helpers/processes.js';
@@ -171,6 +171,19 @@ describe('encodeProfile', () => {
       const want = Buffer.from(p.encode());
       const got = Buffer.from(encodeProfile(p));
       expect(got.toString('hex')).toBe(want.toString('hex'));
+    }
+  });
+
+  test('a string table written at once (ProtoWriter.strings) has the bytes of writing each string', () => {
+    // All ASCII (one latin1 write, lengths of 1 to 4 varint bytes, control characters), and the
+    // same with one non-ASCII string (each string on its own).
+    const ascii = ['', 'a', 'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(16383), 'w'.repeat(16384), 'v'.repeat(2 ** 21), 'tab\there\u0000\u007f', '/srv/app/node_modules/x/index.js'];
+    for (const list of [ascii, [...ascii, 'ünïcödé ✓ 😀', '\u0080']]) {
+      const one = new ProtoWriter(16);
+      for (const str of list) one.string(50, str);
+      const all = new ProtoWriter(16);
+      all.strings(50, list);
+      expect(Buffer.from(all.bytes()).equals(Buffer.from(one.bytes()))).toBe(true);
     }
   });
 
