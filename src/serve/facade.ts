@@ -3,6 +3,7 @@
 // can stop them all).
 
 import type { ServerResponse } from 'node:http';
+import type { Protocol } from 'devtools-protocol';
 import { AddressBook } from '../pprof/address-book.js';
 import { cpuProfileToBuilder } from '../pprof/cpu-profile.js';
 import { gzipPprof } from '../pprof/encode.js';
@@ -43,6 +44,8 @@ export class Facade {
   private traceQueue: Promise<unknown> = Promise.resolve();
   /** Source maps per attachment: script ids are per isolate, and a reattached target is a new one. */
   private readonly maps = new WeakMap<Attachment, SourceMapCache>();
+  /** The heap read in flight per attachment (heapRead). */
+  private readonly heapReads = new WeakMap<Attachment, { gc: boolean; read: Promise<Protocol.HeapProfiler.SamplingHeapProfile> }>();
   private readonly log: (line: string) => void;
   private snapshotQueue: Promise<unknown> = Promise.resolve();
 
@@ -82,7 +85,7 @@ export class Facade {
    * Runs a collection on a session of its own, cut short when the client goes away or the facade
    * shuts down, and always closes the session (which also stops whatever it left running).
    */
-  async withSession<T>(res: ServerResponse, fn: (session: CdpSession, signal: AbortSignal) => Promise<T>): Promise<T> {
+  async withSession<T>(res: ServerResponse, fn: (session: CdpSession, signal: AbortSignal) => Promise<T>, windowMs?: number): Promise<T> {
     this.link.get(); // 503 at once when the target is gone
     if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
     const signal = this.signalFor(res);
@@ -96,9 +99,13 @@ export class Facade {
       const gone = session.ended.then(() => {
         throw new HttpError(502, `target ${this.transport.where} went away during the collection`);
       });
+      // Past its budget the collection is given up (503) and its session closed: the target sees
+      // the session end when it runs again, which stops what the session had started.
+      const late = windowMs === undefined ? undefined : this.deadline(windowMs);
       try {
-        return await Promise.race([fn(session, signal), gone]);
+        return await Promise.race([fn(session, signal), gone, ...(late ? [late.expired] : [])]);
       } finally {
+        late?.cancel();
         gone.catch(() => undefined);
         await session.close();
       }
@@ -133,7 +140,7 @@ export class Facade {
       const w = await recordCpu(session, { ms: seconds * 1000, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal });
       const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
       return { ...w, mapFrame };
-    });
+    }, seconds * 1000);
   }
 
   /** The window's profile as a .pb.gz, written straight from the builder's tables. */
@@ -143,9 +150,60 @@ export class Facade {
 
   async heap(gc: boolean): Promise<Profile> {
     const att = this.link.get();
-    const sampling = await this.onMain(att, () => att.heap.read(att.session, gc));
-    const mapFrame = await this.mapped(att, (cache) => sourceMapsForHeapProfile(att.session, sampling, { cache }));
-    return heapAnswer(sampling, { mode: att.heap.mode, intervalBytes: att.heap.intervalBytes, startedAtMs: att.heap.startedAtMs, book: this.book, mapFrame });
+    const late = this.deadline(0);
+    try {
+      const sampling = await Promise.race([this.heapRead(att, gc), late.expired]);
+      const mapFrame = await Promise.race([this.mapped(att, (cache) => sourceMapsForHeapProfile(att.session, sampling, { cache })), late.expired]);
+      return heapAnswer(sampling, { mode: att.heap.mode, intervalBytes: att.heap.intervalBytes, startedAtMs: att.heap.startedAtMs, book: this.book, mapFrame });
+    } finally {
+      late.cancel();
+    }
+  }
+
+  /**
+   * The heap sampler's profile, one read at a time: a request that comes while one is unanswered
+   * gets that one's answer (unless it asks for a GC the pending read does not do: then it waits for
+   * it and reads after). So a target stuck in a long native call is sent at most two reads however
+   * many scrapes come meanwhile, rather than a backlog of reads (and full GCs) to run when it returns.
+   */
+  private heapRead(att: Attachment, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+    const pending = this.heapReads.get(att);
+    if (pending && (pending.gc || !gc)) return pending.read;
+    const read = (pending ? pending.read.catch(() => undefined) : Promise.resolve()).then(() => this.onMain(att, () => att.heap.read(att.session, gc)));
+    const entry = { gc, read };
+    this.heapReads.set(att, entry);
+    read
+      .finally(() => {
+        if (this.heapReads.get(att) === entry) this.heapReads.delete(att);
+      })
+      .catch(() => undefined);
+    return read;
+  }
+
+  /**
+   * A promise that rejects with a 503 (the target is not answering) when a request that waits
+   * `windowMs` (its ?seconds=, 0 for none) has waited answerTimeoutMs() longer, unless cancelled.
+   */
+  private deadline(windowMs: number): { expired: Promise<never>; cancel: () => void } {
+    const graceMs = answerTimeoutMs();
+    const within = windowMs > 0 ? `${formatSeconds(graceMs)} of the end of its ${formatSeconds(windowMs)} window` : formatSeconds(graceMs);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new HttpError(
+              503,
+              `target ${this.transport.where} did not answer within ${within}: its main thread is probably inside a long native call (sync fs, crypto, zlib, an addon), where the inspector cannot run; try again when it returns`,
+              { 'Retry-After': '5' },
+            ),
+          ),
+        windowMs + graceMs,
+      );
+      timer.unref();
+    });
+    expired.catch(() => undefined);
+    return { expired, cancel: () => clearTimeout(timer) };
   }
 
   async stacks(): Promise<ThreadStack[]> {
@@ -161,7 +219,7 @@ export class Facade {
   /** Trace windows one at a time: the target has one tracing agent. */
   trace(res: ServerResponse, seconds: number, categories: string[] | undefined): Promise<object[]> {
     const run = this.traceQueue.then(() =>
-      this.withSession(res, (session, signal) => collectTrace(session, seconds * 1000, categories ?? DEFAULT_TRACE_CATEGORIES, signal)),
+      this.withSession(res, (session, signal) => collectTrace(session, seconds * 1000, categories ?? DEFAULT_TRACE_CATEGORIES, signal), seconds * 1000),
     );
     this.traceQueue = run.catch(() => undefined);
     return run;
@@ -209,6 +267,23 @@ export class Facade {
 
 /** How long shutdown waits for the target to stop each thing (collections, then the heap sampler). */
 export const CLOSE_WAIT_MS = 3000;
+
+/**
+ * How long the target may take to answer what a request needs, beyond its ?seconds= window: a
+ * target whose main thread is inside a long native call answers nothing until the call returns,
+ * and the request then gets a 503 saying so rather than hanging. Under the 10 s that scrapers
+ * (Grafana Alloy) give a request, so they log the reason, not their own timeout; long enough for
+ * a forced GC of a large heap (?gc=1). NODEPROF_ANSWER_TIMEOUT_MS overrides it.
+ */
+export const ANSWER_TIMEOUT_MS = 8000;
+
+function answerTimeoutMs(): number {
+  return Number(process.env.NODEPROF_ANSWER_TIMEOUT_MS) || ANSWER_TIMEOUT_MS;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))}s`;
+}
 
 function delay<T>(ms: number, value: T): Promise<T> {
   return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());

@@ -110,6 +110,41 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
     await assertNoProfilerRunning(t.port);
   });
 
+  test('requests while the target cannot answer (a long native call): 503 with the reason after the bound, not a hang; answered again once it runs', async () => {
+    const t = await startTarget('native-block.js');
+    const s = await startServe(t.port, [], { NODEPROF_ANSWER_TIMEOUT_MS: '2000' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-serve-fifo-'));
+    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const native = nativeBlocker(t, dir);
+    // A CPU window that is running when the target blocks (its stop cannot be answered), and
+    // requests that come while it is blocked.
+    const during = request(`${s.url}profile?seconds=4`, { timeoutMs: 60_000 });
+    await sleep(500);
+    await native.block();
+    const sentAt = Date.now();
+    const answers = await Promise.all([
+      during,
+      ...['heap', 'allocs', 'heap?gc=1', 'heap', 'profile?seconds=1', 'trace?seconds=1'].map((p) => request(`${s.url}${p}`, { timeoutMs: 60_000 })),
+    ]);
+    expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
+    for (const a of answers) {
+      expect(a.status).toBe(503);
+      expect(a.headers['retry-after']).toBe('5');
+      expect(a.headers['x-go-pprof']).toBe('1');
+      expect(a.text).toMatch(/did not answer within 2s.*long native call/);
+    }
+    expect(answers[0]!.text).toMatch(/within 2s of the end of its 4s window/);
+    await native.unblock();
+    const heap = await until(`${s.url}heap`, 200);
+    expect(heap.status).toBe(200);
+    const cpu = await request(`${s.url}profile?seconds=1`, { timeoutMs: 30_000 });
+    expect(cpu.status).toBe(200);
+    expect(byFunction(loadProfile(cpu.body), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    s.run.proc.kill('SIGINT');
+    expect((await s.run.done).code).toBe(0);
+    await assertNoProfilerRunning(t.port);
+  });
+
   test('a second Ctrl-C while serve shuts down exits 130 at once', async () => {
     const t = await startTarget('native-block.js');
     const s = await startServe(t.port);
