@@ -3,7 +3,6 @@
 // can stop them all).
 
 import type { ServerResponse } from 'node:http';
-import type { Protocol } from 'devtools-protocol';
 import { AddressBook } from '../pprof/address-book.js';
 import { cpuProfileToBuilder } from '../pprof/cpu-profile.js';
 import { gzipPprof } from '../pprof/encode.js';
@@ -44,8 +43,6 @@ export class Facade {
   private traceQueue: Promise<unknown> = Promise.resolve();
   /** Source maps per attachment: script ids are per isolate, and a reattached target is a new one. */
   private readonly maps = new WeakMap<Attachment, SourceMapCache>();
-  /** The heap read in flight per attachment (heapRead). */
-  private readonly heapReads = new WeakMap<Attachment, { gc: boolean; read: Promise<Protocol.HeapProfiler.SamplingHeapProfile> }>();
   private readonly log: (line: string) => void;
   private snapshotQueue: Promise<unknown> = Promise.resolve();
 
@@ -152,32 +149,12 @@ export class Facade {
     const att = this.link.get();
     const late = this.deadline(0);
     try {
-      const sampling = await Promise.race([this.heapRead(att, gc), late.expired]);
+      const sampling = await Promise.race([this.onMain(att, () => att.heap.read(att.session, gc)), late.expired]);
       const mapFrame = await Promise.race([this.mapped(att, (cache) => sourceMapsForHeapProfile(att.session, sampling, { cache })), late.expired]);
       return heapAnswer(sampling, { mode: att.heap.mode, intervalBytes: att.heap.intervalBytes, startedAtMs: att.heap.startedAtMs, book: this.book, mapFrame });
     } finally {
       late.cancel();
     }
-  }
-
-  /**
-   * The heap sampler's profile, one read at a time: a request that comes while one is unanswered
-   * gets that one's answer (unless it asks for a GC the pending read does not do: then it waits for
-   * it and reads after). So a target stuck in a long native call is sent at most two reads however
-   * many scrapes come meanwhile, rather than a backlog of reads (and full GCs) to run when it returns.
-   */
-  private heapRead(att: Attachment, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
-    const pending = this.heapReads.get(att);
-    if (pending && (pending.gc || !gc)) return pending.read;
-    const read = (pending ? pending.read.catch(() => undefined) : Promise.resolve()).then(() => this.onMain(att, () => att.heap.read(att.session, gc)));
-    const entry = { gc, read };
-    this.heapReads.set(att, entry);
-    read
-      .finally(() => {
-        if (this.heapReads.get(att) === entry) this.heapReads.delete(att);
-      })
-      .catch(() => undefined);
-    return read;
   }
 
   /**

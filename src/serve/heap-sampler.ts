@@ -28,7 +28,30 @@ export class HeapSampler {
   /** Set when the sampler had to be restarted because someone else stopped it. */
   restarts = 0;
 
-  async read(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+  /** The read in flight, if any (read()). */
+  private pending: { gc: boolean; read: Promise<Protocol.HeapProfiler.SamplingHeapProfile> } | undefined;
+
+  /**
+   * The sampler's profile, one read at a time: a call made while a read is unanswered gets that
+   * read's answer (unless it asks for a GC the pending read does not do: then it waits for it and
+   * reads after). So a target stuck in a long native call is sent at most two reads however many
+   * requests come meanwhile, rather than a backlog of reads (and full GCs) to run when it returns.
+   */
+  read(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+    const pending = this.pending;
+    if (pending && (pending.gc || !gc)) return pending.read;
+    const read = (pending ? pending.read.catch(() => undefined) : Promise.resolve()).then(() => this.readNow(session, gc));
+    const entry = { gc, read };
+    this.pending = entry;
+    read
+      .finally(() => {
+        if (this.pending === entry) this.pending = undefined;
+      })
+      .catch(() => undefined);
+    return read;
+  }
+
+  private async readNow(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
     if (gc) await session.send('HeapProfiler.collectGarbage');
     try {
       return (await session.send('HeapProfiler.getSamplingProfile')).profile;

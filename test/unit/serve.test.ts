@@ -4,7 +4,9 @@ import { AddressBook } from '../../src/pprof/address-book.js';
 import { ProfileBuilder } from '../../src/pprof/builder.js';
 import type { Frame } from '../../src/pprof/frame.js';
 import { validateProfile } from '../../src/pprof/validate.js';
+import { HeapSampler } from '../../src/serve/heap-sampler.js';
 import { parseListen } from '../../src/serve/listen.js';
+import type { CdpSession } from '../../src/target/session.js';
 import { deltaAnswer, emptyAnswer } from '../../src/serve/profiles.js';
 import { hostAllowed, tokenMatches } from '../../src/serve/security.js';
 import { byFunction, sampleTypes } from '../helpers/profiles.js';
@@ -66,5 +68,48 @@ describe('serve helpers', () => {
       expect(p.sample).toHaveLength(0);
       expect(sampleTypes(p)).toEqual(kind === 'threadcreate' ? ['threadcreate/count'] : ['contentions/count', 'delay/nanoseconds']);
     }
+  });
+});
+
+describe('the heap sampler reads one at a time', () => {
+  /** A session whose commands wait until the test answers them, as a target stuck in a native call does. */
+  function stuckSession() {
+    const sent: Array<{ method: string; answer: () => void }> = [];
+    const session = {
+      send: (method: string) =>
+        new Promise((resolve) => sent.push({ method, answer: () => resolve(method === 'HeapProfiler.getSamplingProfile' ? { profile: { head: {}, samples: [], n: sent.length } } : {}) })),
+    } as unknown as CdpSession;
+    return { session, sent };
+  }
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  test('requests while a read is unanswered share it; one asking for a GC reads after it; at most two reads wait on the target', async () => {
+    const { session, sent } = stuckSession();
+    const heap = new HeapSampler('inuse', 512 * 1024);
+    const first = heap.read(session, false);
+    const joined = [heap.read(session, false), heap.read(session, false)];
+    const withGc = heap.read(session, true);
+    const afterGc = [heap.read(session, false), heap.read(session, true)];
+    await tick();
+    expect(sent.map((s) => s.method)).toEqual(['HeapProfiler.getSamplingProfile']);
+    sent[0]!.answer();
+    const a = await first;
+    for (const p of joined) expect(await p).toBe(a);
+    await tick();
+    // Then the GC and a second read, shared by everything that came after the GC request.
+    expect(sent.map((s) => s.method)).toEqual(['HeapProfiler.getSamplingProfile', 'HeapProfiler.collectGarbage']);
+    sent[1]!.answer();
+    await tick();
+    expect(sent.map((s) => s.method)).toEqual(['HeapProfiler.getSamplingProfile', 'HeapProfiler.collectGarbage', 'HeapProfiler.getSamplingProfile']);
+    sent[2]!.answer();
+    const b = await withGc;
+    expect(b).not.toBe(a);
+    for (const p of afterGc) expect(await p).toBe(b);
+    // Once answered, the next request reads afresh.
+    const next = heap.read(session, false);
+    await tick();
+    expect(sent).toHaveLength(4);
+    sent[3]!.answer();
+    expect(await next).not.toBe(b);
   });
 });
