@@ -21,6 +21,8 @@ import { mainThreadStack, threadStack, type ThreadStack } from './stacks.js';
 import { collectTrace, DEFAULT_TRACE_CATEGORIES } from './trace.js';
 import type { Transport } from './transport.js';
 import { sleep } from './sleep.js';
+import { withTimeout } from '../target/connect.js';
+import { formatDuration } from '../duration.js';
 
 export interface FacadeOptions {
   heapMode: HeapMode;
@@ -96,13 +98,12 @@ export class Facade {
       const gone = session.ended.then(() => {
         throw new HttpError(502, `target ${this.transport.where} went away during the collection`);
       });
-      // Past its budget the collection is given up (503) and its session closed: the target sees
-      // the session end when it runs again, which stops what the session had started.
-      const late = windowMs === undefined ? undefined : this.deadline(windowMs);
       try {
-        return await Promise.race([fn(session, signal), gone, ...(late ? [late.expired] : [])]);
+        const work = Promise.race([fn(session, signal), gone]);
+        // Past its bound the collection is given up (503) and its session closed: the target sees
+        // the session end when it runs again, which stops what the session had started.
+        return await (windowMs === undefined ? work : withTimeout(work, windowMs + answerTimeoutMs(), () => this.notAnswering(windowMs)));
       } finally {
-        late?.cancel();
         gone.catch(() => undefined);
         await session.close();
       }
@@ -147,40 +148,22 @@ export class Facade {
 
   async heap(gc: boolean): Promise<Profile> {
     const att = this.link.get();
-    const late = this.deadline(0);
-    try {
-      const sampling = await Promise.race([this.onMain(att, () => att.heap.read(att.session, gc)), late.expired]);
-      const mapFrame = await Promise.race([this.mapped(att, (cache) => sourceMapsForHeapProfile(att.session, sampling, { cache })), late.expired]);
+    const answer = async () => {
+      const sampling = await this.onMain(att, () => att.heap.read(att.session, gc));
+      const mapFrame = await this.mapped(att, (cache) => sourceMapsForHeapProfile(att.session, sampling, { cache }));
       return heapAnswer(sampling, { mode: att.heap.mode, intervalBytes: att.heap.intervalBytes, startedAtMs: att.heap.startedAtMs, book: this.book, mapFrame });
-    } finally {
-      late.cancel();
-    }
+    };
+    return withTimeout(answer(), answerTimeoutMs(), () => this.notAnswering(0));
   }
 
-  /**
-   * A promise that rejects with a 503 (the target is not answering) when a request that waits
-   * `windowMs` (its ?seconds=, 0 for none) has waited answerTimeoutMs() longer, unless cancelled.
-   */
-  private deadline(windowMs: number): { expired: Promise<never>; cancel: () => void } {
-    const graceMs = answerTimeoutMs();
-    const within = windowMs > 0 ? `${formatSeconds(graceMs)} of the end of its ${formatSeconds(windowMs)} window` : formatSeconds(graceMs);
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new HttpError(
-              503,
-              `target ${this.transport.where} did not answer within ${within}: its main thread is probably inside a long native call (sync fs, crypto, zlib, an addon), where the inspector cannot run; try again when it returns`,
-              { 'Retry-After': '5' },
-            ),
-          ),
-        windowMs + graceMs,
-      );
-      timer.unref();
-    });
-    expired.catch(() => undefined);
-    return { expired, cancel: () => clearTimeout(timer) };
+  /** The 503 of a request whose target did not answer within answerTimeoutMs() of the end of its window (0: none). */
+  private notAnswering(windowMs: number): HttpError {
+    const within = windowMs > 0 ? `${formatDuration(answerTimeoutMs())} of the end of its ${formatDuration(windowMs)} window` : formatDuration(answerTimeoutMs());
+    return new HttpError(
+      503,
+      `target ${this.transport.where} did not answer within ${within}: its main thread is probably inside a long native call (sync fs, crypto, zlib, an addon), where the inspector cannot run; try again when it returns`,
+      { 'Retry-After': '5' },
+    );
   }
 
   async stacks(): Promise<ThreadStack[]> {
@@ -256,10 +239,6 @@ export const ANSWER_TIMEOUT_MS = 8000;
 
 function answerTimeoutMs(): number {
   return Number(process.env.NODEPROF_ANSWER_TIMEOUT_MS) || ANSWER_TIMEOUT_MS;
-}
-
-function formatSeconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(1))}s`;
 }
 
 function delay<T>(ms: number, value: T): Promise<T> {

@@ -91,12 +91,13 @@ export async function openTarget(spec: TargetSpec, opts: ResolveOptions = {}): P
   return { session, where, info, release };
 }
 
-export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+/** `p`, or a rejection after `ms`: with a NodeprofError of `message`, or the error it makes. */
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string | (() => Error)): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NodeprofError(message)), ms);
+      timer = setTimeout(() => reject(typeof message === 'string' ? new NodeprofError(message) : message()), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }
