@@ -68,6 +68,7 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     .command(serveCommand(ctx))
     .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'no progress or notes on stderr, errors only' })
     .option('verbose', { type: 'boolean', global: true, describe: 'stack traces for errors' })
+    .middleware(rejectRepeatedOptions, true)
     .demandCommand(1, 'give a command: attach, serve, ps or stack')
     .strict()
     .help()
@@ -93,4 +94,22 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     if (verbose) log(String((err as Error).stack));
     return EXIT_RUNTIME;
   }
+}
+
+/**
+ * An option given twice reaches the handlers as an array (`--listen a --listen b` as ['a', 'b']),
+ * whose text ('a,b') they would then reject as a value nobody typed. No nodeprof option takes
+ * several values, so say which option was repeated instead (as clap-based tools like py-spy do;
+ * Go's flag package keeps the last one silently).
+ */
+function rejectRepeatedOptions(argv: Record<string, unknown>): void {
+  // yargs sets every alias and camelCase spelling of an option: name it by its longest
+  // dashed spelling, as the help does.
+  const repeated = Object.keys(argv)
+    .filter((k) => k !== '_' && Array.isArray(argv[k]))
+    .sort((a, b) => Number(b.includes('-')) - Number(a.includes('-')) || b.length - a.length);
+  const name = repeated[0];
+  if (name === undefined) return;
+  const values = (argv[name] as unknown[]).map((v) => `'${String(v)}'`).join(', ');
+  throw new UsageError(`--${name} given more than once (${values}): give it once`);
 }

@@ -275,4 +275,18 @@ describe('CLI bad input', () => {
       expect(r.stdout.length).toBe(0);
     }
   }, 300_000);
+
+  test('an option given twice: exit 2, one line naming the option and both values (not their comma-joined text)', async () => {
+    const cases: Array<[string[], string]> = [
+      [['serve', '--target', String(target.port), '--listen', '127.0.0.1:0', '--listen', '127.0.0.1:1'], "--listen given more than once ('127.0.0.1:0', '127.0.0.1:1')"],
+      [['attach', String(target.port), '--cpu', '1s', '-o', 'a.pb.gz', '-o', 'b.pb.gz'], "--output given more than once ('a.pb.gz', 'b.pb.gz')"],
+      [['attach', String(target.port), '--heap', '--heap-window', '1s', '--heap-window=2s'], "--heap-window given more than once ('1s', '2s')"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args, { timeoutMs: 30_000 });
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect({ args, lines: r.stderr.trimEnd().split('\n') }).toEqual({ args, lines: [`nodeprof: ${message}: give it once`] });
+      expect(r.stdout.length).toBe(0);
+    }
+  }, 120_000);
 });
