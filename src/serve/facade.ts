@@ -19,6 +19,7 @@ import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import { mainThreadStack, threadStack, type ThreadStack } from './stacks.js';
 import { collectTrace, DEFAULT_TRACE_CATEGORIES } from './trace.js';
+import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
 import type { Transport } from './transport.js';
 import { sleep } from './sleep.js';
 import { withTimeout } from '../target/connect.js';
@@ -185,17 +186,32 @@ export class Facade {
     return run;
   }
 
-  /** Streams a heap snapshot to the response chunk by chunk; one at a time. */
+  /**
+   * Streams a heap snapshot to the response chunk by chunk; one at a time. `begin` (the headers)
+   * comes with the first chunk, so a target that never starts the snapshot (blocked in a native
+   * call: no build progress within streamHeapSnapshot's start bound, 30 s) gets a 503, and the
+   * queue moves on, rather than a 200 with no body that waits for as long as the target does.
+   */
   heapSnapshot(res: ServerResponse, begin: () => void): Promise<void> {
     const run = this.snapshotQueue.then(() =>
-      this.withSession(res, async (session) => {
-        begin();
-        const off = session.on('HeapProfiler.addHeapSnapshotChunk', (p) => res.write(p.chunk));
+      this.withSession(res, async (session, signal) => {
+        let begun = false;
+        const abort = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        abort.catch(() => undefined);
         try {
-          await session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
-        } finally {
-          off();
+          await streamHeapSnapshot(session, {
+            write: (chunk) => {
+              if (!begun) begin();
+              begun = true;
+              res.write(chunk);
+            },
+            abort,
+          });
+        } catch (err) {
+          if (begun || signal.aborted || session.isEnded) throw err;
+          throw new HttpError(503, `target ${this.transport.where}: ${errorMessage(err)}`, { 'Retry-After': '5' });
         }
+        if (!begun) begin();
       }),
     );
     this.snapshotQueue = run.catch(() => undefined);

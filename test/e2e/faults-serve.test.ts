@@ -112,7 +112,7 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
 
   test('requests while the target cannot answer (a long native call): 503 with the reason after the bound, not a hang; answered again once it runs', async () => {
     const t = await startTarget('native-block.js');
-    const s = await startServe(t.port, [], { NODEPROF_ANSWER_TIMEOUT_MS: '2000' });
+    const s = await startServe(t.port, [], { NODEPROF_ANSWER_TIMEOUT_MS: '2000', NODEPROF_STOP_TIMEOUT_MS: '3000' });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-serve-fifo-'));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const native = nativeBlocker(t, dir);
@@ -134,12 +134,21 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
       expect(a.text).toMatch(/did not answer within 2s.*long native call/);
     }
     expect(answers[0]!.text).toMatch(/within 2s of the end of its 4s window/);
+    // A heap snapshot the target never starts: 503 after the snapshot's own start bound (3 s here,
+    // 30 s by default), not a 200 without a body.
+    const snapshot = await request(`${s.url}heapsnapshot`, { timeoutMs: 60_000 });
+    expect(snapshot.status).toBe(503);
+    expect(snapshot.headers['retry-after']).toBe('5');
+    expect(snapshot.text).toMatch(/did not start the heap snapshot within 3s/);
     await native.unblock();
     const heap = await until(`${s.url}heap`, 200);
     expect(heap.status).toBe(200);
     const cpu = await request(`${s.url}profile?seconds=1`, { timeoutMs: 30_000 });
     expect(cpu.status).toBe(200);
     expect(byFunction(loadProfile(cpu.body), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    const again = await request(`${s.url}heapsnapshot`, { timeoutMs: 60_000 });
+    expect(again.status).toBe(200);
+    expect(JSON.parse(again.text)).toHaveProperty('snapshot');
     s.run.proc.kill('SIGINT');
     expect((await s.run.done).code).toBe(0);
     await assertNoProfilerRunning(t.port);
