@@ -262,6 +262,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
       stoppedEarly: stopReason === 'interrupted',
       // A Ctrl-C that ended the window asked to stop collecting, not to drop a snapshot that follows.
       interrupted: stopReason === 'interrupted' ? undefined : io.interrupted,
+      log: io.log,
       progress: (text: string) => {
         if (!spinning) io.progress.start(text);
         else io.progress.update(text);

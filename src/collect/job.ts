@@ -33,6 +33,8 @@ export interface JobContext {
   interrupted?: Promise<void>;
   /** Progress text for long stops (bytes streamed); shown on a TTY only. */
   progress?: (text: string) => void;
+  /** A note on stderr (not shown with --quiet). */
+  log?: (line: string) => void;
 }
 
 export interface Job {

@@ -196,6 +196,8 @@ export class Facade {
     const run = this.snapshotQueue.then(() =>
       this.withSession(res, async (session, signal) => {
         let begun = false;
+        // The client gone (or a shutdown) while this request waited its turn: no snapshot for nobody.
+        signal.throwIfAborted();
         const abort = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
         abort.catch(() => undefined);
         try {

@@ -3,6 +3,7 @@
 // documented status (DESIGN §1: 0 / 1 / 130) within seconds, and nothing of ours runs in the
 // target (checked from outside: CPU profiler threads, the heap sampler, trace categories).
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,6 +110,35 @@ describe('disk full (/dev/full: every write fails with ENOSPC)', () => {
     // replace the device node with a file).
     expect(fs.statSync('/dev/full').isCharacterDevice()).toBe(true);
     expect(fs.existsSync('/dev/full.partial')).toBe(false);
+    await assertNoProfilerRunning(t.port);
+  });
+
+  test('--heap-snapshot -o <FIFO without a reader>: waits for one as `cat > fifo` does, Ctrl-C exits 130 at once; with a reader, the whole snapshot', async () => {
+    const t = await startTarget('retain.js');
+    const fifo = path.join(tmpdir(), 'snap.heapsnapshot');
+    execFileSync('mkfifo', [fifo]);
+    const run = startCli(['attach', String(t.port), '--heap-snapshot', '-o', fifo]);
+    await run.waitForStderr(/waiting for a reader of .*snap\.heapsnapshot before taking the snapshot \(Ctrl-C to give up\)/);
+    const sentAt = Date.now();
+    run.proc.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
+    oneLineError(r, /interrupted while opening .*snap\.heapsnapshot \(a FIFO waits for a reader\); no snapshot was taken$/);
+    expect(fs.statSync(fifo).isFIFO()).toBe(true);
+
+    // The same with a reader: the snapshot streams through the FIFO whole.
+    const again = startCli(['attach', String(t.port), '--heap-snapshot', '-o', fifo]);
+    await again.waitForStderr(/waiting for a reader/);
+    const read = new Promise<string>((resolve, reject) => {
+      let text = '';
+      fs.createReadStream(fifo, 'utf8')
+        .on('data', (d) => (text += d))
+        .on('end', () => resolve(text))
+        .on('error', reject);
+    });
+    expect((await again.done).code).toBe(0);
+    expect(JSON.parse(await read)).toHaveProperty('snapshot.meta');
     await assertNoProfilerRunning(t.port);
   });
 
