@@ -340,7 +340,7 @@ async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKi
           io.log(hint(a, kept));
         }
       } else {
-        const res = await writeFileKeeping(dest.path, a.data);
+        const res = await writeFileKeeping(dest.path, a.data, io.log);
         if (res.warning) {
           io.log(`error: ${res.warning}`);
           status = 1;

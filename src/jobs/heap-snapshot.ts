@@ -12,6 +12,7 @@ import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
 import { EXIT_INTERRUPTED, NodeprofError, errorMessage } from '../errors.js';
 import { formatBytes } from '../size.js';
+import { isFifo, openFifoForWriting } from '../output/fifo.js';
 import type { CdpSession } from '../target/session.js';
 
 export const HEAP_SNAPSHOT_FORMATS: readonly Format[] = ['heapsnapshot'];
@@ -36,9 +37,9 @@ export class HeapSnapshotJob implements Job {
     if (dest.type === 'file') {
       this.partial = special ? undefined : `${dest.path}.partial`;
       try {
-        const fifo = special && fs.statSync(dest.path).isFIFO();
         const waiting = () => ctx.log?.(`heapsnapshot: waiting for a reader of ${dest.path} before taking the snapshot (Ctrl-C to give up)`);
-        this.fd = fifo ? await openFifoForWriting(dest.path, abort, waiting) : fs.openSync(this.partial ?? dest.path, 'w');
+        // As `cat > fifo`, but without blocking the thread Ctrl-C needs (output/fifo.ts).
+        this.fd = special && isFifo(dest.path) ? await openFifoForWriting(dest.path, waiting, abort) : fs.openSync(this.partial ?? dest.path, 'w');
       } catch (err) {
         this.partial = undefined;
         if (err instanceof NodeprofError && err.exitCode === EXIT_INTERRUPTED) throw new NodeprofError(`interrupted while opening ${dest.path} (a FIFO waits for a reader); no snapshot was taken`, EXIT_INTERRUPTED);
@@ -120,31 +121,6 @@ export class HeapSnapshotJob implements Job {
   async cleanup(_session: CdpSession): Promise<void> {
     // Nothing to stop in the target (a snapshot cannot be cancelled); a partial file must go.
     this.removePartial();
-  }
-}
-
-/**
- * Opens a FIFO for writing once it has a reader, as `cat > fifo` waits for one, but without
- * blocking in open(2): not on the main thread (Ctrl-C must still work), nor on a libuv pool thread
- * (Node joins those on exit, so a process waiting there could not exit). A non-blocking open fails
- * with ENXIO while there is no reader: it is tried every 100 ms, and once it succeeds the FIFO is
- * opened again blocking (at once, the reader being there) for the synchronous writes. Nothing has
- * been asked of the target yet: `abort` (Ctrl-C) ends the wait; `waiting` is told once, when
- * there is no reader at first.
- */
-async function openFifoForWriting(file: string, abort: Promise<never> | undefined, waiting: () => void): Promise<number> {
-  for (let tries = 0; ; tries++) {
-    let probe: number | undefined;
-    try {
-      probe = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-      return fs.openSync(file, fs.constants.O_WRONLY);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
-      if (tries === 0) waiting();
-    } finally {
-      if (probe !== undefined) fs.closeSync(probe);
-    }
-    await Promise.race([new Promise((r) => setTimeout(r, 100)), ...(abort ? [abort] : [])]);
   }
 }
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NodeprofError, UsageError, errorMessage } from '../errors.js';
 import type { Format, ProfileKind } from '../collect/job.js';
+import { isFifo, writeFifo } from './fifo.js';
 
 export const EXTENSIONS: Record<Format, string> = {
   pprof: 'pb.gz',
@@ -107,9 +108,12 @@ export async function keepInTemp(name: string, data: Uint8Array | string): Promi
  * Writes a file; if that fails (no space, no permission, no such directory), keeps the data in the
  * temp directory instead and reports both. Returns the path actually written.
  */
-export async function writeFileKeeping(file: string, data: Uint8Array | string): Promise<{ path: string; warning?: string }> {
+export async function writeFileKeeping(file: string, data: Uint8Array | string, log?: (line: string) => void): Promise<{ path: string; warning?: string }> {
   try {
-    await fs.writeFile(file, data);
+    // A FIFO waits for a reader; through fs.writeFile that wait would sit on a libuv pool thread,
+    // which Node joins on exit: not even a second Ctrl-C could end nodeprof then.
+    if (isFifo(file)) await writeFifo(file, data, () => log?.(`waiting for a reader of ${file} (Ctrl-C twice to give up)`));
+    else await fs.writeFile(file, data);
     return { path: file };
   } catch (err) {
     const reason = errorMessage(err);

@@ -142,6 +142,34 @@ describe('disk full (/dev/full: every write fails with ENOSPC)', () => {
     await assertNoProfilerRunning(t.port);
   });
 
+  test('--cpu -o <FIFO>: waits for a reader, who gets the whole profile; without one, a second Ctrl-C still exits 130', async () => {
+    const t = await startTarget('busy.js');
+    const fifo = path.join(tmpdir(), 'cpu.pb.gz');
+    execFileSync('mkfifo', [fifo]);
+    const run = startCli(['attach', String(t.port), '--cpu', '1s', '-o', fifo]);
+    await run.waitForStderr(/waiting for a reader of .*cpu\.pb\.gz/);
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      fs.createReadStream(fifo)
+        .on('data', (d) => chunks.push(d as Buffer))
+        .on('end', () => resolve())
+        .on('error', reject);
+    });
+    expect((await run.done).code).toBe(0);
+    expect(byFunction(loadProfile(Buffer.concat(chunks)), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+
+    // Nobody reads: Ctrl-C once (the window is over: it goes on writing), twice (abort).
+    const stuck = startCli(['attach', String(t.port), '--cpu', '1s', '-o', fifo]);
+    await stuck.waitForStderr(/waiting for a reader/);
+    stuck.proc.kill('SIGINT');
+    await sleep(300);
+    const sentAt = Date.now();
+    stuck.proc.kill('SIGINT');
+    expect((await stuck.done).code).toBe(130);
+    expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
+    await assertNoProfilerRunning(t.port);
+  });
+
   test('--heap-snapshot with stdout on /dev/full: exit 1, one line saying the output is incomplete', async () => {
     const t = await startTarget('retain.js');
     const full = fs.openSync('/dev/full', 'w');
