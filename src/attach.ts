@@ -163,8 +163,10 @@ function kindLabel(kinds: ProfileKind[]): string {
   return kinds.filter((k) => k !== 'heapsnapshot').map((k) => (k === 'cpu' ? 'CPU' : k)).join(' + ') || 'waiting';
 }
 
-/** Waits for the window to end, a Ctrl-C, or the target to go away; says which. */
-async function runWindow(target: Target, ms: number, io: AttachIO, label: string): Promise<'done' | 'interrupted' | 'target-ended'> {
+type WindowEnd = 'done' | 'interrupted' | 'target-exiting' | 'target-ended';
+
+/** Waits for the window to end, a Ctrl-C, the target to finish its work, or to go away; says which. */
+async function runWindow(target: Target, ms: number, io: AttachIO, label: string): Promise<WindowEnd> {
   const started = Date.now();
   const render = () => {
     const left = Math.max(0, ms - (Date.now() - started));
@@ -182,6 +184,8 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
         timer = setTimeout(() => resolve('done'), ms);
       }),
       io.interrupted.then(() => 'interrupted' as const),
+      // Its work is done and it waits for us to let go: keep what was collected, and let it exit.
+      target.session.exiting.then(() => 'target-exiting' as const),
       target.session.ended.then(() => 'target-ended' as const),
     ]);
   } finally {
@@ -236,7 +240,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
 
   let artifacts: Artifact[] = [];
   let failureStatus = 0;
-  let stopReason: 'done' | 'interrupted' | 'target-ended';
+  let stopReason: WindowEnd;
   const startedAtMs = Date.now();
   try {
     for (const p of planned) {
@@ -255,11 +259,15 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     if (stopReason === 'interrupted') {
       io.log(`stopped early after ${formatDuration(Date.now() - startedAtMs)}: writing what was collected`);
     }
+    if (stopReason === 'target-exiting') {
+      io.log(`pid ${target.info.pid} finished its work and is exiting after ${formatDuration(Date.now() - startedAtMs)}: writing what was collected`);
+    }
+    const early = stopReason === 'interrupted' || stopReason === 'target-exiting';
     let spinning = false;
     const ctx = {
       session: target.session,
       startedAtMs,
-      stoppedEarly: stopReason === 'interrupted',
+      stoppedEarly: early,
       // A Ctrl-C that ended the window asked to stop collecting, not to drop a snapshot that follows.
       interrupted: stopReason === 'interrupted' ? undefined : io.interrupted,
       log: io.log,

@@ -25,7 +25,8 @@ export async function recordCpu(session: CdpSession, opts: { ms: number; interva
   const collector = new CpuCollector(opts.intervalUs, { repair: opts.canPause });
   try {
     await collector.start(session);
-    await sleep(opts.ms, opts.signal);
+    // A target that finished its work waits for us before it can exit: answer with what it has.
+    await Promise.race([sleep(opts.ms, opts.signal), session.exiting]);
     const rec = await collector.stop(session);
     const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
     return { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments };

@@ -60,7 +60,13 @@ export class TargetLink {
         await session.close();
         return att;
       }
-      void session.ended.then(() => this.lost(att));
+      let finished = false;
+      void session.ended.then(() => this.lost(att, finished));
+      // Its work is done and it waits for our sessions to go before it exits: nothing here to finish.
+      void session.exiting.then(() => {
+        finished = true;
+        return session.close();
+      });
       return att;
     } catch (err) {
       await session.close();
@@ -68,10 +74,11 @@ export class TargetLink {
     }
   }
 
-  private lost(att: Attachment): void {
+  private lost(att: Attachment, finished: boolean): void {
     if (this.current !== att || this.closed) return;
     this.current = undefined;
-    this.log(`target ${this.transport.where} (pid ${att.info.pid}) went away; answering 503 and reconnecting every ${RETRY_MS / 1000}s`);
+    const how = finished ? 'finished its work and is exiting' : 'went away';
+    this.log(`target ${this.transport.where} (pid ${att.info.pid}) ${how}; answering 503 and reconnecting every ${RETRY_MS / 1000}s`);
     this.scheduleRetry();
   }
 

@@ -11,6 +11,8 @@ export class InspectorSession implements CdpSession {
   private readonly session = new inspector.Session();
   private endNow!: () => void;
   readonly ended: Promise<void>;
+  /** An in-process session does not hold the app's exit (Node waits only for inspector-server sessions). */
+  readonly exiting = new Promise<void>(() => undefined);
   isEnded = false;
   private pending = 0;
   private keepAlive: NodeJS.Timeout | undefined;

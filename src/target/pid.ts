@@ -261,6 +261,8 @@ export async function closeInspector(pid: number, host: string, port: number, lo
     }
   } catch (err) {
     if (processState(pid) !== 'alive') return;
+    // Closed meanwhile: a target that finished its work stops listening, then exits.
+    if (!(await listenersOf(pid).catch(() => [] as Listener[])).some((l) => l.port === port)) return;
     log(`warning: could not close the inspector that nodeprof opened in pid ${pid} on ${where}: ${errorMessage(err)}`);
     return;
   }

@@ -6,6 +6,12 @@ import { connectError } from './discover.js';
 import type { CdpSession } from './session.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * How long a session stays open once its target said it waits for us to disconnect before it can
+ * exit: enough to stop a profiler and take its profile (a few ms on Node 18-22), short enough that a
+ * profiler never keeps an application from exiting.
+ */
+export const EXIT_GRACE_MS = 500;
 const NO_DOMAINS: CDP.Protocol = { version: { major: '1', minor: '3' }, domains: [] };
 
 export async function connectWebSocket(url: string, where: string): Promise<CdpSession> {
@@ -33,19 +39,34 @@ export async function connectWebSocket(url: string, where: string): Promise<CdpS
   } finally {
     clearTimeout(timer);
   }
-  return new RemoteSession(client);
+  const session = new RemoteSession(client);
+  // Without it Node waits, after the app's last line, until every session has gone ("Waiting for the
+  // debugger to disconnect..."), which a lasting session (serve) never does. Not awaited: commands are
+  // handled in order, and a target blocked in native code must not hold up the connect.
+  session.send('NodeRuntime.notifyWhenWaitingForDisconnect', { enabled: true }).catch(() => undefined);
+  return session;
 }
 
 class RemoteSession implements CdpSession {
   // Typed loosely inside; the CdpSession interface gives callers the protocol's types.
   readonly ended: Promise<void>;
+  readonly exiting: Promise<void>;
   isEnded = false;
+  private endNow!: () => void;
 
   constructor(private readonly client: CDP.Client) {
+    const emitter = client as unknown as NodeJS.EventEmitter;
     this.ended = new Promise((resolve) => {
-      (client as unknown as NodeJS.EventEmitter).once('disconnect', () => {
+      this.endNow = () => {
         this.isEnded = true;
         resolve();
+      };
+      emitter.once('disconnect', this.endNow);
+    });
+    this.exiting = new Promise((resolve) => {
+      emitter.once('NodeRuntime.waitingForDisconnect', () => {
+        resolve();
+        setTimeout(() => void this.close(), EXIT_GRACE_MS);
       });
     });
   }
@@ -72,5 +93,7 @@ class RemoteSession implements CdpSession {
     if (this.isEnded) return;
     this.isEnded = true;
     await this.client.close().catch(() => undefined);
+    // chrome-remote-interface says 'disconnect' only when the other side went away.
+    this.endNow();
   }
 }

@@ -18,6 +18,7 @@ export interface NodeCommands {
   'NodeWorker.disable': { params: undefined; result: Record<string, never> };
   'NodeWorker.sendMessageToWorker': { params: { message: string; sessionId: string }; result: Record<string, never> };
   'NodeWorker.detach': { params: { sessionId: string }; result: Record<string, never> };
+  'NodeRuntime.notifyWhenWaitingForDisconnect': { params: { enabled: boolean }; result: Record<string, never> };
 }
 
 export interface NodeEvents {
@@ -30,6 +31,7 @@ export interface NodeEvents {
   };
   'NodeWorker.detachedFromWorker': { sessionId: string };
   'NodeWorker.receivedMessageFromWorker': { sessionId: string; message: string };
+  'NodeRuntime.waitingForDisconnect': undefined;
 }
 
 export type AnyParams<M extends string> = M extends keyof Commands ? Params<M> : M extends keyof NodeCommands ? NodeCommands[M]['params'] : never;
@@ -43,5 +45,12 @@ export interface CdpSession {
   /** Settles (never rejects) when the session ends for any reason: target exit, network, close(). */
   readonly ended: Promise<void>;
   readonly isEnded: boolean;
+  /**
+   * Settles when the target's work is over and it waits for our session to go before it can exit
+   * (NodeRuntime.waitingForDisconnect): finish what can be finished at once (a CPU window may be
+   * stopped and kept) and close. A session that hears it closes itself soon after whatever its user
+   * does; one that cannot hear it (in-process, worker threads) never settles this.
+   */
+  readonly exiting: Promise<void>;
   close(): Promise<void>;
 }

@@ -32,6 +32,11 @@ interface Pending {
 
 export class WorkerSession implements CdpSession {
   readonly ended: Promise<void>;
+  /**
+   * The process's exit, heard on the main session. A worker's own end is not announced: notifying
+   * would make the worker wait for us too, and NodeWorker reports its detach anyway.
+   */
+  readonly exiting: Promise<void>;
   isEnded = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -44,6 +49,7 @@ export class WorkerSession implements CdpSession {
     readonly sessionId: string,
     readonly info: WorkerInfo,
   ) {
+    this.exiting = parent.exiting;
     this.ended = new Promise((resolve) => {
       this.endNow = () => {
         if (this.isEnded) return;
