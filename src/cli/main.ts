@@ -78,7 +78,7 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     .fail((msg, err) => {
       // Throwing here is what stops yargs from running the handler after a usage error.
       if (err) throw err;
-      throw new UsageError(`${msg} (see nodeprof --help)`);
+      throw new UsageError(`${usageLine(msg)} (see nodeprof --help)`);
     });
   skipHelpCache(parser);
   try {
@@ -94,6 +94,23 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     if (verbose) log(String((err as Error).stack));
     return EXIT_RUNTIME;
   }
+}
+
+/**
+ * yargs's own messages as one readable line. A refused choice comes as "Invalid values:" and a line
+ * per option ("  Argument: format, Given: \"nope\", Choices: \"pprof\", ..."), which the one-line
+ * rule would print with literal \n: say instead which option, which value, and the choices.
+ */
+export function usageLine(msg: string): string {
+  const lines = msg
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const choices = lines.map((l) => /^Argument: (.+?), Given: (.*), Choices: (.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+  if (lines[0] === 'Invalid values:' && choices.length === lines.length - 1) {
+    return choices.map((m) => `--${m[1]} ${m[2]} is not a choice: use one of ${m[3]!.replace(/"/g, '')}`).join('; ');
+  }
+  return lines.join(' ');
 }
 
 /**

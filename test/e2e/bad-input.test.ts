@@ -289,4 +289,16 @@ describe('CLI bad input', () => {
       expect(r.stdout.length).toBe(0);
     }
   }, 120_000);
+
+  test('a value that is not one of the choices: one readable line naming the option, the value and the choices', async () => {
+    const cases: Array<[string[], string]> = [
+      [['attach', String(target.port), '--cpu', '3s', '--format', 'nope'], '--format "nope" is not a choice: use one of pprof, cpuprofile, heapprofile, collapsed, heapsnapshot, trace'],
+      [['serve', '--target', String(target.port), '--heap-mode', 'both'], '--heap-mode "both" is not a choice: use one of inuse, alloc'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args, { timeoutMs: 30_000 });
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect({ args, lines: r.stderr.trimEnd().split('\n') }).toEqual({ args, lines: [`nodeprof: ${message} (see nodeprof --help)`] });
+    }
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
-import { CLI, FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { cliReadableByAll, FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { stacks } from '../../src/pprof/query.js';
 import { request, startServe } from '../helpers/serve.js';
 
@@ -209,8 +209,9 @@ describe('pid targets: bad input, one clear line each', () => {
 
   test("another user's process: permission denied, saying to run as that user", async () => {
     const t = await startTarget('busy.js', { inspect: false });
-    // run nodeprof as nobody against our process (the tests run as root, as in CI)
-    const cli = spawn(process.execPath, [CLI, 'attach', `pid:${t.pid}`, '--cpu', '1s'], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+    // run nodeprof as nobody against our process (the tests run as root, as in CI), from a copy
+    // nobody can read wherever the checkout lives
+    const cli = spawn(process.execPath, [cliReadableByAll(), 'attach', `pid:${t.pid}`, '--cpu', '1s'], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     cli.stderr.on('data', (d) => (err += d));
     const code = await new Promise((r) => cli.on('close', r));

@@ -2,6 +2,8 @@
 // killed by killAll() (call it in afterEach).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -147,4 +149,37 @@ export function startCli(args: string[], opts: { cwd?: string; timeoutMs?: numbe
 
 export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; stdout?: number } = {}): Promise<CliResult> {
   return startCli(args, opts).done;
+}
+
+let readableCli: string | undefined;
+
+/**
+ * bin/nodeprof.js in a copy every user can read, for running the CLI as another user: the checkout
+ * may live in a private (0700) directory, where that user would get "Cannot find module". Copies
+ * bin/, dist/bundle/, package.json and the production dependencies (a few hundred KB), once per
+ * test file; the copy lives in the temp directory until the machine cleans it.
+ */
+export function cliReadableByAll(): string {
+  if (readableCli) return readableCli;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-cli-'));
+  fs.chmodSync(dir, 0o755);
+  for (const part of ['bin', 'dist/bundle', 'package.json']) fs.cpSync(path.join(ROOT, part), path.join(dir, part), { recursive: true });
+  const pending = Object.keys((JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: object }).dependencies);
+  const copied = new Set<string>();
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (copied.has(name)) continue;
+    copied.add(name);
+    const from = path.join(ROOT, 'node_modules', name);
+    fs.cpSync(from, path.join(dir, 'node_modules', name), { recursive: true });
+    pending.push(...Object.keys((JSON.parse(fs.readFileSync(path.join(from, 'package.json'), 'utf8')) as { dependencies?: object }).dependencies ?? {}));
+  }
+  // Directories made by cpSync follow the umask; make every one searchable.
+  const open = (d: string): void => {
+    fs.chmodSync(d, 0o755);
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) open(path.join(d, e.name));
+  };
+  open(dir);
+  readableCli = path.join(dir, 'bin/nodeprof.js');
+  return readableCli;
 }
