@@ -25,7 +25,7 @@ export class InspectorSession implements CdpSession {
 
   send(method: string, params?: unknown): Promise<any> {
     if (this.isEnded) return Promise.reject(new Error('inspector session closed'));
-    // A pending post's callback does not keep a thread alive (CDP-NOTES): seen as a register worker
+    // A pending post's callback does not keep a thread alive (docs/cdp-notes.md): seen as a register worker
     // that exited silently while waiting for its first answer. Hold a timer while any is pending.
     if (this.pending++ === 0) this.keepAlive = setInterval(() => undefined, 1 << 30);
     return new Promise((resolve, reject) => {

@@ -39,7 +39,7 @@ describe('in-process facade', () => {
     expect(Date.now() - started).toBeLessThan(13_000);
     const p = loadProfile(cpu.body);
     const { flat, total } = byFunction(p, 'cpu');
-    // entered before Profiler.start: named only thanks to the debugger step (CDP-NOTES)
+    // entered before Profiler.start: named only thanks to the debugger step (docs/cdp-notes.md)
     expect(flat.get('blockTheLoop')! / total).toBeGreaterThan(0.5);
     expect((await request(`${url}heap`)).status).toBe(200);
   });
