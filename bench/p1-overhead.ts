@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodePprof } from '../src/pprof/encode.js';
 import { newAgent, runLoad } from './lib/load.js';
-import { cpuProfilerRunning, pinned, windowStarted, sleep, startCli, startNode, startTarget, stopTarget, ROOT, type Child, type Target } from './lib/procs.js';
+import { cpuProfilerRunning, pinned, windowStarted, startCli, startNode, startTarget, stopTarget, ROOT, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { roundOrder, summarize } from './lib/stats.js';
 

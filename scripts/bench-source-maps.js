@@ -25,7 +25,9 @@ const walk = (d) => {
       if (!url.startsWith('data:')) {
         try {
           mapBytes += fs.statSync(path.resolve(path.dirname(p), decodeURI(url))).size;
-        } catch {}
+        } catch {
+          // a map that is not there adds nothing
+        }
       } else mapBytes += url.length;
     }
   }

@@ -86,7 +86,6 @@ export function startNode(script: string, opts: SpawnOpts = {}): Child {
   );
   const waitStdout = (re: RegExp, timeoutMs = 30_000) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const check = () => {
         const m = re.exec(out);
         if (m) {
@@ -104,7 +103,7 @@ export function startNode(script: string, opts: SpawnOpts = {}): Child {
         proc.stdout!.off('data', check);
         proc.off('exit', onExit);
       };
-      timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         done();
         reject(new Error(`${path.basename(script)} did not print ${re} within ${timeoutMs}ms; stderr: ${err.slice(-500)}`));
       }, timeoutMs);

@@ -404,7 +404,6 @@ export class ProfileBuilder {
   encode(): Uint8Array {
     const o = this.opts;
     const h = this.header();
-    const nSamples = this.sampleStacks.length;
     const nLocations = this.locAddress.length;
     // Room for all of it at once (locations, functions and strings at their largest; the buffer is
     // not written before it is used, so what is not used costs nothing): on a large profile,

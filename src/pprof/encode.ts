@@ -255,7 +255,6 @@ export class ProtoWriter {
   }
 }
 
-// eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** The bytes of putVarint's varint of `v` (a non-negative integer). */
