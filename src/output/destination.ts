@@ -70,7 +70,8 @@ export async function chooseDestinations(
     return out;
   }
   if (req.output !== undefined) {
-    const isDir = await refusedAsUsage(() => resolveChecked(req.output!)).then((r) => fs.stat(r.path)).then((s) => s.isDirectory(), () => false);
+    const resolved = refusedAsUsage(() => resolveChecked(req.output!));
+    const isDir = resolved !== undefined && (await fs.stat(resolved.path).then((s) => s.isDirectory(), () => false));
     if (isDir) {
       for (const k of kinds) out.set(k.kind, named(req.output, k));
     } else if (kinds.length > 1) {
@@ -89,20 +90,23 @@ export async function chooseDestinations(
   for (const k of kinds) {
     const d = out.get(k.kind)!;
     if (d.type !== 'file') continue;
-    await refusedAsUsage(() => planWrite(d.path, k.kind === 'heapsnapshot'));
+    refusedAsUsage(() => planWrite(d.path, k.kind === 'heapsnapshot'));
     if (seen.has(path.resolve(d.path))) throw new Error(`two kinds were to be written to ${d.path}`);
     seen.add(path.resolve(d.path));
   }
   return out;
 }
 
-/** A path refused before collecting is a usage error (exit 2): the command line has to change. */
-async function refusedAsUsage<T>(check: () => T): Promise<T> {
+/**
+ * A path refused before collecting is a usage error (exit 2): the command line has to change. Any
+ * other failure to look (EACCES on a parent, ELOOP) is left to the write, which keeps the profile.
+ */
+function refusedAsUsage<T>(check: () => T): T | undefined {
   try {
     return check();
   } catch (err) {
     if (err instanceof RefusedPathError) throw new UsageError(err.message);
-    throw err;
+    return undefined;
   }
 }
 

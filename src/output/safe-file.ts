@@ -51,7 +51,10 @@ export function resolveChecked(file: string): { path: string; magic: boolean } {
       if (!st) return { path: path.join(done, ...todo), magic: false };
       continue;
     }
-    if (!trusted(st.uid)) throw new RefusedPathError(`refusing to write through ${file}: ${next} is a symlink owned by another user (uid ${st.uid})`);
+    if (!trusted(st.uid)) {
+      const what = next === path.resolve(file) ? 'it is' : `${next} on its way is`;
+      throw new RefusedPathError(`refusing to write through ${file}: ${what} a symlink owned by another user (uid ${st.uid})`);
+    }
     if (done === '/proc' || done.startsWith('/proc/')) return { path: path.join(next, ...todo), magic: true };
     if (++hops > 40) throw new NodeprofError(`cannot write ${file}: too many levels of symbolic links`);
     const target = fs.readlinkSync(next);

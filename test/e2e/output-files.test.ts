@@ -169,9 +169,17 @@ describe('files others planted are neither written through nor into', () => {
     plantSymlink(link, victim);
     const r = await runCli(['attach', String(t.port), '--cpu', '500ms', '-o', link]);
     expect(r.code).toBe(2);
-    oneLineError(r, new RegExp(`^nodeprof: refusing to write through ${link}: ${link} is a symlink owned by another user \\(uid ${alice.uid}\\)$`));
+    oneLineError(r, new RegExp(`^nodeprof: refusing to write through ${link}: it is a symlink owned by another user \\(uid ${alice.uid}\\)$`));
     expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
     expect(r.stderr).not.toMatch(/collecting/);
+
+    // Her link as a directory on the way: /tmp/d -> root's directory, -o /tmp/d/important.conf.
+    const d = path.join(tmp, 'd');
+    plantSymlink(d, path.dirname(victim));
+    const via = await runCli(['attach', String(t.port), '--cpu', '500ms', '-o', path.join(d, 'important.conf')]);
+    expect(via.code).toBe(2);
+    oneLineError(via, new RegExp(`^nodeprof: refusing to write through ${d}/important\\.conf: ${d} on its way is a symlink owned by another user \\(uid ${alice.uid}\\)$`));
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
   });
 
   test("-o <another user's FIFO>: refused (exit 2, one line), her reader gets nothing, for a profile and for a snapshot", async () => {
