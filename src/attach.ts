@@ -12,7 +12,7 @@ import { traceCategories } from './collect/trace.js';
 import { CpuThreadsJob } from './jobs/cpu-threads.js';
 import { CpuCollector } from './collect/cpu.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
-import { chooseDestinations, defaultFileName, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
+import { chooseDestinations, defaultFileName, fileNameId, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
 import type { ResolveOptions } from './target/pid.js';
@@ -217,13 +217,15 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
   const planned = planJobs(plan, io.log);
   const windowMs = Math.max(...planned.map((p) => p.durationMs));
   const target = await openUnlessInterrupted(plan.target, { keepInspector: plan.keepInspector, log: io.log }, io.interrupted);
+  // File names never come from the target's own strings (it may set process.pid to '../../x').
+  const nameId = fileNameId(plan.target, target.info.pid);
   let destinations: Map<ProfileKind, Destination>;
   try {
     // Chosen before collecting: a streamed kind (heap snapshot) writes while it is collected.
     destinations = await chooseDestinations(
       planned.map((p) => ({ kind: p.job.kind, format: p.format })),
       { output: plan.output, stdoutIsTTY: io.stdoutIsTTY, needFile: plan.open },
-      target.info.pid,
+      nameId,
     );
   } catch (err) {
     await target.release();
@@ -325,10 +327,10 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     io.setAbortHook(undefined);
   }
 
-  return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io, target.info.pid));
+  return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io, nameId));
 }
 
-async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKind, Destination>, plan: AttachPlan, io: AttachIO, pid: number): Promise<number> {
+async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKind, Destination>, plan: AttachPlan, io: AttachIO, nameId: string): Promise<number> {
   let status = 0;
   const written = new Map<Artifact, string>();
   for (const a of artifacts) {
@@ -340,7 +342,7 @@ async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKi
           await writeToStdout(a.data);
         } catch (err) {
           // A full disk or a closed pipe: the profile is kept in the temp directory if it can be.
-          const kept = await keepInTemp(defaultFileName(a.kind, pid, a.format, new Date()), a.data);
+          const kept = await keepInTemp(defaultFileName(a.kind, nameId, a.format, new Date()), a.data);
           if (!kept) throw err;
           io.log(`error: ${errorMessage(err)}; the profile was kept in ${kept}`);
           status = 1;

@@ -1,18 +1,21 @@
 // The --heap-snapshot job: streams V8's snapshot to its destination chunk by chunk.
 //
-// A file is written as `<file>.partial` and renamed when the snapshot is complete; on any failure
-// (target died, Ctrl-C, disk full) the partial file is removed, so a `.heapsnapshot` on disk is
-// always whole. On stdout a failure cannot be undone: the error says the output is incomplete. So
-// it is for a destination that exists and is not a regular file (/dev/stdout, a FIFO, /dev/full):
-// it is written directly, as there is no file to rename it onto (and renaming would replace the
-// device node).
+// A file is written as `<file>.partial` (created fresh, mode 0600: a snapshot holds every string
+// of the process, tokens and passwords included) and renamed when the snapshot is complete; on any
+// failure (target died, Ctrl-C, disk full) the partial file is removed, so a `.heapsnapshot` on
+// disk is always whole. On stdout a failure cannot be undone: the error says the output is
+// incomplete. So it is for a destination that exists and is not a regular file (/dev/stdout, a
+// FIFO of this user, /dev/full): it is written directly, as there is no file to rename it onto (and
+// renaming would replace the device node). What another user left at the path (a symlink, a FIFO)
+// is refused: see output/safe-file.ts.
 
 import fs from 'node:fs';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
 import { EXIT_INTERRUPTED, NodeprofError, errorMessage } from '../errors.js';
 import { formatBytes } from '../size.js';
-import { isFifo, openFifoForWriting } from '../output/fifo.js';
+import { openFifoForWriting } from '../output/fifo.js';
+import { createBeside, openDirect, planWrite } from '../output/safe-file.js';
 import type { CdpSession } from '../target/session.js';
 
 export const HEAP_SNAPSHOT_FORMATS: readonly Format[] = ['heapsnapshot'];
@@ -21,6 +24,8 @@ export class HeapSnapshotJob implements Job {
   readonly kind = 'heapsnapshot' as const;
   private fd: number | undefined;
   private partial: string | undefined;
+  /** Where the partial file is renamed to: the destination with its links resolved. */
+  private final: string | undefined;
   private stdoutError: NodeJS.ErrnoException | undefined;
 
   async start(): Promise<void> {
@@ -33,13 +38,23 @@ export class HeapSnapshotJob implements Job {
       throw new NodeprofError('interrupted while streaming the heap snapshot', EXIT_INTERRUPTED);
     });
     let write: (chunk: string) => void;
-    const special = dest.type === 'file' && isSpecialFile(dest.path);
+    let special = false;
     if (dest.type === 'file') {
-      this.partial = special ? undefined : `${dest.path}.partial`;
       try {
+        const plan = planWrite(dest.path, true);
+        special = plan.type !== 'file';
         const waiting = () => ctx.log?.(`heapsnapshot: waiting for a reader of ${dest.path} before taking the snapshot (Ctrl-C to give up)`);
-        // As `cat > fifo`, but without blocking the thread Ctrl-C needs (output/fifo.ts).
-        this.fd = special && isFifo(dest.path) ? await openFifoForWriting(dest.path, waiting, abort) : fs.openSync(this.partial ?? dest.path, 'w');
+        if (plan.type === 'fifo') {
+          // As `cat > fifo`, but without blocking the thread Ctrl-C needs (output/fifo.ts).
+          this.fd = await openFifoForWriting(plan.path, waiting, abort, plan.magic);
+        } else if (plan.type === 'direct') {
+          this.fd = openDirect(plan.path);
+        } else {
+          const created = createBeside(plan.path, plan.mode, plan.exact);
+          this.fd = created.fd;
+          this.partial = created.temp;
+          this.final = plan.path;
+        }
       } catch (err) {
         this.partial = undefined;
         if (err instanceof NodeprofError && err.exitCode === EXIT_INTERRUPTED) throw new NodeprofError(`interrupted while opening ${dest.path} (a FIFO waits for a reader); no snapshot was taken`, EXIT_INTERRUPTED);
@@ -91,7 +106,14 @@ export class HeapSnapshotJob implements Job {
     if (dest.type === 'file') {
       fs.closeSync(this.fd!);
       this.fd = undefined;
-      if (this.partial) fs.renameSync(this.partial, dest.path);
+      if (this.partial) {
+        try {
+          fs.renameSync(this.partial, this.final!);
+        } catch (err) {
+          this.removePartial();
+          throw new NodeprofError(`cannot write ${dest.path}: ${errorMessage(err)}`);
+        }
+      }
       this.partial = undefined;
       return { kind: this.kind, format: 'heapsnapshot', data: null, writtenTo: dest.path, notes };
     }
@@ -122,10 +144,4 @@ export class HeapSnapshotJob implements Job {
     // Nothing to stop in the target (a snapshot cannot be cancelled); a partial file must go.
     this.removePartial();
   }
-}
-
-/** An existing destination that is not a regular file: a device, a FIFO, a socket. */
-function isSpecialFile(file: string): boolean {
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  return st !== undefined && !st.isFile();
 }

@@ -2,11 +2,12 @@
 // writing itself, with a fallback so a profile is not lost to an unwritable path.
 
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { NodeprofError, UsageError, errorMessage } from '../errors.js';
 import type { Format, ProfileKind } from '../collect/job.js';
-import { isFifo, writeFifo } from './fifo.js';
+import type { TargetSpec } from '../target/target-spec.js';
+import { writeFifo } from './fifo.js';
+import { RefusedPathError, planWrite, resolveChecked, writeDirect, writePrivateTemp, writeReplacing } from './safe-file.js';
 
 export const EXTENSIONS: Record<Format, string> = {
   pprof: 'pb.gz',
@@ -24,8 +25,24 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-export function defaultFileName(kind: ProfileKind, pid: number, format: Format, when: Date): string {
-  return `nodeprof-${kind}-${pid}-${stamp(when)}.${EXTENSIONS[format]}`;
+const MAX_PID = 2 ** 31 - 1;
+
+/**
+ * What names the target in default file names: only what nodeprof itself knows or has checked.
+ * The pid it was asked to attach to (pid:N); else the pid the target reports if it is a plain
+ * positive integer (a target can redefine process.pid as any value, '/../../tmp/x' included);
+ * else `port<N>`, the port nodeprof connected to.
+ */
+export function fileNameId(spec: TargetSpec, reportedPid: unknown): string {
+  if (spec.kind === 'pid') return String(spec.pid);
+  if (typeof reportedPid === 'number' && Number.isSafeInteger(reportedPid) && reportedPid > 0 && reportedPid <= MAX_PID) return String(reportedPid);
+  return `port${spec.port}`;
+}
+
+export function defaultFileName(kind: ProfileKind, id: string, format: Format, when: Date): string {
+  // Never a path: the id comes from fileNameId, but a name is checked where it is made.
+  if (!/^[A-Za-z0-9]+$/.test(id)) throw new Error(`unsafe file name id '${id}'`);
+  return `nodeprof-${kind}-${id}-${stamp(when)}.${EXTENSIONS[format]}`;
 }
 
 export interface DestinationRequest {
@@ -40,12 +57,12 @@ export interface DestinationRequest {
 export async function chooseDestinations(
   kinds: Array<{ kind: ProfileKind; format: Format }>,
   req: DestinationRequest,
-  pid: number,
+  id: string,
   when = new Date(),
 ): Promise<Map<ProfileKind, Destination>> {
   const out = new Map<ProfileKind, Destination>();
   const named = (dir: string, k: { kind: ProfileKind; format: Format }) =>
-    ({ type: 'file', path: path.join(dir, defaultFileName(k.kind, pid, k.format, when)) }) as const;
+    ({ type: 'file', path: path.join(dir, defaultFileName(k.kind, id, k.format, when)) }) as const;
   if (req.output === '-') {
     if (kinds.length > 1) throw new UsageError('-o - writes one profile to stdout, but several kinds were asked for: give -o a directory');
     if (req.needFile) throw new UsageError('--open needs a file: use -o <file> instead of -o -');
@@ -53,7 +70,8 @@ export async function chooseDestinations(
     return out;
   }
   if (req.output !== undefined) {
-    const isDir = await fs.stat(req.output).then((s) => s.isDirectory(), () => false);
+    const resolved = refusedAsUsage(() => resolveChecked(req.output!));
+    const isDir = resolved !== undefined && (await fs.stat(resolved.path).then((s) => s.isDirectory(), () => false));
     if (isDir) {
       for (const k of kinds) out.set(k.kind, named(req.output, k));
     } else if (kinds.length > 1) {
@@ -61,14 +79,35 @@ export async function chooseDestinations(
     } else {
       out.set(kinds[0]!.kind, { type: 'file', path: req.output });
     }
-    return out;
-  }
-  if (!req.stdoutIsTTY && kinds.length === 1 && !req.needFile) {
+  } else if (!req.stdoutIsTTY && kinds.length === 1 && !req.needFile) {
     out.set(kinds[0]!.kind, { type: 'stdout' });
     return out;
+  } else {
+    for (const k of kinds) out.set(k.kind, named('.', k));
   }
-  for (const k of kinds) out.set(k.kind, named('.', k));
+  // Refused now, before anything is collected, rather than after the window (checked again when written).
+  const seen = new Set<string>();
+  for (const k of kinds) {
+    const d = out.get(k.kind)!;
+    if (d.type !== 'file') continue;
+    refusedAsUsage(() => planWrite(d.path, k.kind === 'heapsnapshot'));
+    if (seen.has(path.resolve(d.path))) throw new Error(`two kinds were to be written to ${d.path}`);
+    seen.add(path.resolve(d.path));
+  }
   return out;
+}
+
+/**
+ * A path refused before collecting is a usage error (exit 2): the command line has to change. Any
+ * other failure to look (EACCES on a parent, ELOOP) is left to the write, which keeps the profile.
+ */
+function refusedAsUsage<T>(check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof RefusedPathError) throw new UsageError(err.message);
+    return undefined;
+  }
 }
 
 export async function writeToStdout(data: Uint8Array | string): Promise<void> {
@@ -93,39 +132,38 @@ export async function writeToStdout(data: Uint8Array | string): Promise<void> {
   });
 }
 
-/** Keeps data that could not go where it was asked for in the temp directory; the path, or undefined. */
+/** Keeps data that could not go where it was asked for in a private temp directory; the path, or undefined. */
 export async function keepInTemp(name: string, data: Uint8Array | string): Promise<string | undefined> {
-  const kept = path.join(os.tmpdir(), name);
   try {
-    await fs.writeFile(kept, data);
-    return kept;
+    return await writePrivateTemp(name, data);
   } catch {
     return undefined;
   }
 }
 
 /**
- * Writes a file; if that fails (no space, no permission, no such directory), keeps the data in the
- * temp directory instead and reports both. Returns the path actually written.
+ * Writes a file (never through a link or FIFO of another user, always as a new file renamed into
+ * place: see output/safe-file.ts); if that fails (no space, no permission, no such directory,
+ * refused), keeps the data in a private temp directory instead and reports both. Returns the path
+ * actually written.
  */
 export async function writeFileKeeping(file: string, data: Uint8Array | string, log?: (line: string) => void): Promise<{ path: string; warning?: string }> {
   try {
-    // A FIFO waits for a reader; through fs.writeFile that wait would sit on a libuv pool thread,
-    // which Node joins on exit: not even a second Ctrl-C could end nodeprof then.
-    if (isFifo(file)) await writeFifo(file, data, () => log?.(`waiting for a reader of ${file} (Ctrl-C twice to give up)`));
-    else await fs.writeFile(file, data);
+    const plan = planWrite(file, false);
+    if (plan.type === 'fifo') {
+      // A FIFO waits for a reader; through fs.writeFile that wait would sit on a libuv pool thread,
+      // which Node joins on exit: not even a second Ctrl-C could end nodeprof then.
+      await writeFifo(plan.path, data, () => log?.(`waiting for a reader of ${file} (Ctrl-C twice to give up)`), plan.magic);
+    } else if (plan.type === 'direct') {
+      await writeDirect(plan.path, data);
+    } else {
+      await writeReplacing(plan, data);
+    }
     return { path: file };
   } catch (err) {
     const reason = errorMessage(err);
-    const fallback = path.join(os.tmpdir(), path.basename(file) || `nodeprof-${process.pid}`);
-    if (path.resolve(fallback) !== path.resolve(file)) {
-      try {
-        await fs.writeFile(fallback, data);
-        return { path: fallback, warning: `cannot write ${file} (${reason}); the profile was kept in ${fallback}` };
-      } catch {
-        // fall through to the error below
-      }
-    }
+    const kept = await keepInTemp(path.basename(file), data);
+    if (kept) return { path: kept, warning: `cannot write ${file} (${reason}); the profile was kept in ${kept}` };
     throw new NodeprofError(`cannot write ${file}: ${reason}`);
   }
 }

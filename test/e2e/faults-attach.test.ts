@@ -75,13 +75,14 @@ describe('the target goes away mid-window (CPU + heap + trace at once)', () => {
 });
 
 describe('disk full (/dev/full: every write fails with ENOSPC)', () => {
-  test('-o /dev/full: exit 1, one line, and the CPU profile is kept in the temp directory', async () => {
+  test('-o /dev/full: exit 1, one line, and the CPU profile is kept (0600) in a private directory of the temp directory', async () => {
     const t = await startTarget('busy.js');
-    const kept = path.join(os.tmpdir(), 'full');
-    cleanups.push(() => fs.rmSync(kept, { force: true }));
     const r = await runCli(['attach', String(t.port), '--cpu', '1s', '-o', '/dev/full']);
     expect(r.code).toBe(1);
-    oneLineError(r, new RegExp(`^error: cannot write /dev/full \\(ENOSPC: no space left on device.*\\); the profile was kept in ${kept}$`));
+    oneLineError(r, new RegExp(`^error: cannot write /dev/full \\(ENOSPC: no space left on device.*\\); the profile was kept in ${os.tmpdir()}/nodeprof-\\w+/full$`));
+    const kept = /kept in (\S+)$/m.exec(r.stderr)![1]!;
+    cleanups.push(() => fs.rmSync(path.dirname(kept), { recursive: true, force: true }));
+    expect(fs.statSync(kept).mode & 0o777).toBe(0o600);
     expect(byFunction(loadProfile(kept), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
     await assertNoProfilerRunning(t.port);
   });
@@ -94,7 +95,8 @@ describe('disk full (/dev/full: every write fails with ENOSPC)', () => {
     expect(r.code).toBe(1);
     const m = /^error: cannot write to stdout: ENOSPC: no space left on device.*; the profile was kept in (\S+)$/m.exec(r.stderr);
     expect(m).not.toBeNull();
-    cleanups.push(() => fs.rmSync(m![1]!, { force: true }));
+    cleanups.push(() => fs.rmSync(path.dirname(m![1]!), { recursive: true, force: true }));
+    expect(fs.statSync(m![1]!).mode & 0o777).toBe(0o600);
     expect(path.basename(m![1]!)).toMatch(new RegExp(`^nodeprof-cpu-${t.pid}-\\d{8}-\\d{6}\\.pb\\.gz$`));
     oneLineError(r, /^error: cannot write to stdout/);
     expect(byFunction(loadProfile(m![1]!), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
