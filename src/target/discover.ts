@@ -27,13 +27,16 @@ export function escapeControlsInStrings(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped already
-      else if (c === 0x22) inString = false;
+      if (c === 0x5c) {
+        i++; // backslash: the next character is escaped already
+      } else if (c === 0x22) inString = false;
       else if (c < 0x20) {
         out += text.slice(from, i) + `\\u${c.toString(16).padStart(4, '0')}`;
         from = i + 1;
       }
-    } else if (c === 0x22) inString = true;
+    } else if (c === 0x22) {
+      inString = true;
+    }
   }
   return out + text.slice(from);
 }

@@ -118,7 +118,7 @@ async function scanForMarker(handle: fs.FileHandle, offset: number, length: numb
   const overlap = 64;
   const buf = Buffer.alloc(CHUNK + overlap);
   let carried = 0;
-  for (let pos = offset; pos < offset + length; ) {
+  for (let pos = offset; pos < offset + length;) {
     const want = Math.min(CHUNK, offset + length - pos);
     const { bytesRead } = await handle.read(buf, carried, want, pos);
     if (bytesRead === 0) break;
@@ -213,9 +213,7 @@ export async function inspectNodeBinary(pid: number): Promise<NodeCheck> {
       continue;
     }
     const version = await cached(key, async () => {
-      const handle = m.isExe
-        ? await fs.open(`/proc/${pid}/exe`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
-        : await openMapped(pid, m);
+      const handle = m.isExe ? await fs.open(`/proc/${pid}/exe`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY) : await openMapped(pid, m);
       if (!handle) return null;
       try {
         if ((await handle.stat()).ino !== m.inode) return null;
@@ -242,7 +240,7 @@ function readHeadSync(file: string, max: number): string {
   try {
     const buf = Buffer.alloc(max);
     let total = 0;
-    for (let n; total < max && (n = readSync(fd, buf, total, max - total, null)) > 0; ) total += n;
+    for (let n; total < max && (n = readSync(fd, buf, total, max - total, null)) > 0;) total += n;
     return buf.toString('utf8', 0, total);
   } finally {
     closeSync(fd);

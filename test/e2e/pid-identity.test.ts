@@ -103,14 +103,23 @@ int main(int argc, char **argv) {
     // listed (its name says node), its version unknown: nothing of it was run to ask
     expect(list.find((p) => p.pid === evil.pid)).toEqual({ pid: evil.pid, nodeVersion: null, inspector: null, argv: [node, '--serve'] });
     const table = await runCli(['ps']);
-    expect(table.stdout.toString().split('\n').find((l) => l.startsWith(`${evil.pid} `))).toMatch(new RegExp(`^${evil.pid}\\s+\\?\\s+-\\s+`));
+    expect(
+      table.stdout
+        .toString()
+        .split('\n')
+        .find((l) => l.startsWith(`${evil.pid} `)),
+    ).toMatch(new RegExp(`^${evil.pid}\\s+\\?\\s+-\\s+`));
     expect(fs.existsSync(marker)).toBe(false);
 
     // nor does attach signal it (SIGUSR1 would kill it), and it runs nothing of it either
     const a = await runCli(['attach', `pid:${evil.pid}`, '--cpu', '1s']);
     expect(a.code).toBe(1);
     expect(a.stderr.trim().split('\n')).toHaveLength(1);
-    expect(a.stderr).toMatch(new RegExp(`^nodeprof: pid ${evil.pid} is not a Node\\.js process nodeprof can open \\(it runs .*/node, .*carries no Node\\.js inspector\\): nothing was sent to it`));
+    expect(a.stderr).toMatch(
+      new RegExp(
+        `^nodeprof: pid ${evil.pid} is not a Node\\.js process nodeprof can open \\(it runs .*/node, .*carries no Node\\.js inspector\\): nothing was sent to it`,
+      ),
+    );
     expect(alive(evil.pid!)).toBe(true);
     expect(fs.existsSync(marker)).toBe(false);
   });

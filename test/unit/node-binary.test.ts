@@ -97,7 +97,7 @@ describe('pid identity', () => {
   });
 });
 
-describe("/json/list as Node writes it for a script path with control characters", () => {
+describe('/json/list as Node writes it for a script path with control characters', () => {
   test('parsed leniently: raw control bytes inside strings are taken as escapes; the rest is untouched', () => {
     const raw = '[ {\n  "title": "/tmp/a\x1b[31mb\x07\x01\nc/busy.js",\n  "type": "node",\n  "webSocketDebuggerUrl": "ws://127.0.0.1:9229/1b706a5f"\n} ]\n';
     expect(() => JSON.parse(raw)).toThrow();
@@ -111,7 +111,9 @@ describe('/json/list reads are bounded', () => {
   async function server(handler: http.RequestListener): Promise<{ port: number; close: () => void }> {
     const s = http.createServer(handler);
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    return { port: (s.address() as AddressInfo).port, close: () => {
+    return {
+      port: (s.address() as AddressInfo).port,
+      close: () => {
         s.closeAllConnections();
         s.close();
       },
