@@ -33,7 +33,7 @@ export function attachCommand(ctx: CommandContext) {
         .option('trace', { type: 'string', describe: 'Node trace events over this long (Chrome trace JSON)' })
         .option('categories', { type: 'string', default: DEFAULT_TRACE_CATEGORIES.join(','), describe: 'trace categories, comma-separated' })
         .option('list-categories', { type: 'boolean', describe: 'print the trace categories the target offers, and exit' })
-        .option('output', { alias: 'o', type: 'string', describe: "output file ('-' for stdout; a directory for several kinds)" })
+        .option('output', { alias: 'o', type: 'string', describe: "output file ('-' for stdout; a directory for several kinds); an existing file is replaced, a symlink or FIFO of another user refused" })
         .option('format', { type: 'string', choices: FORMATS, describe: 'output format (default pprof)' })
         .option('jit-reset', {
           type: 'boolean',

@@ -4,6 +4,7 @@
 
 import { NodeprofError, errorMessage } from '../errors.js';
 import { findInspectorTarget, inspectorVersion } from './discover.js';
+import { inspectNodeBinary, processIdentity, sameIdentity, type ProcessIdentity } from './node-binary.js';
 import {
   bindCovers,
   connectHost,
@@ -72,6 +73,22 @@ export function configuredInspector(args: readonly string[]): { host: string; po
   return { host, port };
 }
 
+/**
+ * SIGUSR1 to the process checkNodeProcess identified, and to no other: Node has no pidfd API, so
+ * the identity (start time, executable) is read again, synchronously, right before the signal. A
+ * pid reused by another process, or an exec into another program, is refused.
+ */
+function signalNode(pid: number, identity: ProcessIdentity): void {
+  if (!sameIdentity(identity, processIdentity(pid))) {
+    throw new NodeprofError(
+      processState(pid) === 'gone'
+        ? `pid ${pid} exited before its inspector could be opened`
+        : `pid ${pid} is no longer the Node.js process nodeprof checked (it exited and the pid was reused, or it ran another program): nothing was sent to it`,
+    );
+  }
+  process.kill(pid, 'SIGUSR1');
+}
+
 /** Node's own options: before the script on the command line, then NODE_OPTIONS (which Node applies too). */
 async function nodeOptions(pid: number): Promise<string[]> {
   const argv = await readCmdline(pid).catch(() => [] as string[]);
@@ -99,18 +116,45 @@ function isEacces(err: unknown): boolean {
   return code === 'EACCES' || code === 'EPERM';
 }
 
-/** Checks the pid is a live Node process we may signal and can reach; throws the user-facing error otherwise. */
-export async function checkNodeProcess(pid: number): Promise<void> {
+/**
+ * Before SIGUSR1, a name is not enough (a copy of bash named node dies of it): the executable, or
+ * the libnode it maps, must carry Node's inspector. Read from the file, never run.
+ */
+async function checkNodeBinary(pid: number): Promise<void> {
+  const exe = await readExe(pid).catch(() => `pid ${pid}'s executable`);
+  const binary = await inspectNodeBinary(pid).catch((err: unknown) => {
+    if (isEacces(err)) throw permissionDenied(pid);
+    if (processState(pid) === 'gone') throw notRunning(pid);
+    return { version: null, unreadable: `nodeprof could not read it: ${errorMessage(err)}` };
+  });
+  if (!binary.version) {
+    throw new NodeprofError(
+      `pid ${pid} is not a Node.js process nodeprof can open (it runs ${exe}, ${binary.unreadable ?? 'which is named like node but carries no Node.js inspector'}): nothing was sent to it; give the pid of a node process (nodeprof ps lists them), or start it with --inspect and give its address`,
+    );
+  }
+}
+
+function notRunning(pid: number): NodeprofError {
+  return new NodeprofError(`no process with pid ${pid}: it is not running (list Node processes with: nodeprof ps)`);
+}
+
+/**
+ * Checks the pid is a live Node process (by name) we may signal and can reach; throws the
+ * user-facing error otherwise. Returns who the process is, for signalNode, which checks more.
+ */
+export async function checkNodeProcess(pid: number): Promise<ProcessIdentity> {
   const state = processState(pid);
-  if (state === 'gone') throw new NodeprofError(`no process with pid ${pid}: it is not running (list Node processes with: nodeprof ps)`);
+  if (state === 'gone') throw notRunning(pid);
   if (state === 'denied') throw permissionDenied(pid);
   let exe: string;
   try {
     exe = await readExe(pid);
   } catch (err) {
     if (isEacces(err)) throw permissionDenied(pid);
-    throw new NodeprofError(`no process with pid ${pid}: it is not running (list Node processes with: nodeprof ps)`);
+    throw notRunning(pid);
   }
+  const identity = processIdentity(pid);
+  if (!identity) throw notRunning(pid);
   if (!(await looksLikeNode(pid).catch(() => false))) {
     throw new NodeprofError(`pid ${pid} is not a Node.js process (it runs ${exe}): give the pid of a node process (nodeprof ps lists them)`);
   }
@@ -120,6 +164,7 @@ export async function checkNodeProcess(pid: number): Promise<void> {
       `pid ${pid} is in another network namespace (a container?): an inspector it opens is not reachable from here; run nodeprof inside it (e.g. docker exec <container> npx nodeprof attach pid:<PID in the container> ...), or start it with --inspect and publish the port`,
     );
   }
+  return identity;
 }
 
 /**
@@ -144,7 +189,7 @@ export async function openInspectorOf(pid: number): Promise<{ host: string; port
 
 export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promise<ResolvedPid> {
   const log = opts.log ?? (() => undefined);
-  await checkNodeProcess(pid);
+  const identity = await checkNodeProcess(pid);
   const options = await nodeOptions(pid);
   const wanted = configuredInspector(options);
 
@@ -158,6 +203,7 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
   const open = await findOpenInspector(before, wanted.port, wanted.port === 0);
   if (open) return { pid, ...open, opened: false, release: async () => undefined };
 
+  await checkNodeBinary(pid);
   // Closed: SIGUSR1 would open it on the configured address. Off loopback that is a door into the
   // process (the inspector runs any code) for every machine that can reach it: not ours to open.
   if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(wanted.host)) {
@@ -170,8 +216,9 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
   await checkPortFree(pid, wanted);
   const known = new Set(before.map((l) => l.inode));
   try {
-    process.kill(pid, 'SIGUSR1');
+    signalNode(pid, identity);
   } catch (err) {
+    if (err instanceof NodeprofError) throw err;
     if (isEacces(err)) throw permissionDenied(pid);
     throw new NodeprofError(`pid ${pid} exited before its inspector could be opened`);
   }

@@ -241,3 +241,33 @@ describe('serve --target pid:<PID>', () => {
     expect(alive(t.pid)).toBe(true);
   });
 });
+
+describe('a script path with control characters (Node puts it raw into /json/list)', () => {
+  test('attach pid:<PID> works, and the inspector it opened is closed afterwards', async () => {
+    // "title" and "url" of Node's /json/list carry the path unescaped: an ESC, a BEL, a newline made the answer invalid JSON
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-pid-')), 'app\x1b[31mred\x07\x01\nline\x7f');
+    fs.mkdirSync(dir);
+    const script = path.join(dir, 'busy.js');
+    fs.copyFileSync(path.join(FIXTURES, 'busy.js'), script);
+    const proc = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let err = '';
+      proc.stderr.on('data', (d) => (err += d));
+      await new Promise<void>((resolve, reject) => {
+        proc.stdout.on('data', (d) => /ready/.test(String(d)) && resolve());
+        proc.on('exit', (c) => reject(new Error(`the fixture exited (${c}): ${err}`)));
+      });
+      const out = tmpfile('cpu.pb.gz');
+      const r = await runCli(['attach', `pid:${proc.pid}`, '--cpu', '1s', '-o', out]);
+      expect(r.stderr).not.toMatch(/is not a Node\.js inspector|could not close/);
+      expect(r.code).toBe(0);
+      expect(byFunction(loadProfile(out), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+      // SIGUSR1 opened 9229; nothing listens there any more
+      expect(err).toMatch(/Debugger listening on ws:\/\/127\.0\.0\.1:9229\//);
+      expect(await portOpen(INSPECTOR)).toBe(false);
+      expect(alive(proc.pid!)).toBe(true);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  });
+});
