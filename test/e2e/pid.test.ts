@@ -14,6 +14,7 @@ import { findInspectorTarget } from '../../src/target/discover.js';
 import { moveExpression } from '../../src/target/pid.js';
 import { listenersOf } from '../../src/target/proc.js';
 import { connectWebSocket } from '../../src/target/remote.js';
+import { nodeBinary, targetMajors } from '../helpers/node-versions.js';
 import { request, startServe } from '../helpers/serve.js';
 
 afterEach(killAll);
@@ -278,6 +279,21 @@ describe('serve --target pid:<PID>', () => {
     expect(await listeningPorts(t.pid)).toEqual([]);
     expect(await portOpen(port)).toBe(false);
     expect(await portOpen(INSPECTOR)).toBe(false);
+    const ticks = Number(/tick (\d+)\n$/.exec(t.stdout())?.[1] ?? 0);
+    await t.waitForStdout(new RegExp(`tick ${ticks + 3}\\n`), 10_000);
+  });
+
+  // Other majors (NODEPROF_TARGET_VERSIONS; 18 and 22 by default): the move uses only what Node 18+ has.
+  test.each(targetMajors())('a Node %s target: moved off 9229, served, closed on SIGTERM', async (major) => {
+    const t = await startTarget('ticker.js', { inspect: false, node: nodeBinary(major) });
+    const serving = await startServe(`pid:${t.pid}`);
+    const port = movedPort(serving.stderr(), t.pid);
+    expect(await portOpen(INSPECTOR)).toBe(false);
+    expect(await listeningPorts(t.pid)).toEqual([port]);
+    expect((await request(`${serving.url}profile?seconds=1`, { timeoutMs: 30_000 })).status).toBe(200);
+    serving.run.proc.kill('SIGTERM');
+    expect((await serving.run.done).code).toBe(0);
+    expect(await listeningPorts(t.pid)).toEqual([]);
     const ticks = Number(/tick (\d+)\n$/.exec(t.stdout())?.[1] ?? 0);
     await t.waitForStdout(new RegExp(`tick ${ticks + 3}\\n`), 10_000);
   });
