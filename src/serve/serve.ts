@@ -1,7 +1,7 @@
 // `nodeprof serve`: attach to the target, keep the session, answer /debug/pprof/ until SIGINT/SIGTERM,
 // then stop every collection in the target and exit 0.
 
-import { EXIT_INTERRUPTED, EXIT_RUNTIME, NodeprofError, UsageError, errorMessage } from '../errors.js';
+import { EXIT_INTERRUPTED, EXIT_RUNTIME, NodeprofError, UsageError, errorMessage, oneLine } from '../errors.js';
 import { exposureNotice, resolvePid } from '../target/pid.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import type { TargetSpec } from '../target/target-spec.js';
@@ -122,7 +122,7 @@ function guardRelease(cleanup: () => Promise<void>, say: (line: string) => void)
     cleanup().then(exit, exit);
   };
   const onFatal = (err: unknown) => {
-    say(`nodeprof: unexpected error: ${errorMessage(err)}; closing what nodeprof opened in the target`);
+    say(`nodeprof: unexpected error: ${oneLine(errorMessage(err))}; closing what nodeprof opened in the target`);
     end(EXIT_RUNTIME);
   };
   const onHangUp = () => end(129);
