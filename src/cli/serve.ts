@@ -20,7 +20,13 @@ export function serveCommand(ctx: CommandContext) {
         .option('heap-mode', { type: 'string', choices: ['inuse', 'alloc'], default: 'inuse', describe: 'what the one heap sampler records: live objects or all allocations' })
         .option('max-seconds', { type: 'number', default: 300, describe: 'longest ?seconds= accepted' })
         .strict()
-        .example('$0 serve --target 9229', 'then: go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30'),
+        .example('$0 serve --target 9229', 'then: go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30')
+        .epilogue(
+          'Security: an inspector runs any code sent to it, and nothing authenticates a connection to it. With --target pid:<PID> of a process ' +
+            'whose inspector is closed, serve opens it (SIGUSR1), moves it from 127.0.0.1:9229 to a port the OS picks, and closes it when serve ' +
+            'stops (Ctrl-C, SIGTERM, SIGHUP, a crash); meanwhile any local user who finds that port (it shows in /proc/net/tcp) can run code as ' +
+            "the target's user. After a kill -9 of serve it stays open until the process exits. An inspector that was already open is left as it is.",
+        ),
     handler: async (argv: Record<string, unknown>) => {
       const maxSeconds = Number(argv['max-seconds']);
       if (!Number.isFinite(maxSeconds) || maxSeconds <= 0) throw new UsageError(`invalid --max-seconds '${String(argv['max-seconds'])}': use a positive number of seconds`);

@@ -1,8 +1,8 @@
 // `nodeprof serve`: attach to the target, keep the session, answer /debug/pprof/ until SIGINT/SIGTERM,
 // then stop every collection in the target and exit 0.
 
-import { EXIT_INTERRUPTED, NodeprofError, UsageError } from '../errors.js';
-import { resolvePid } from '../target/pid.js';
+import { EXIT_INTERRUPTED, EXIT_RUNTIME, NodeprofError, UsageError, errorMessage, oneLine } from '../errors.js';
+import { exposureNotice, resolvePid } from '../target/pid.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import type { TargetSpec } from '../target/target-spec.js';
 import { Facade } from './facade.js';
@@ -47,47 +47,91 @@ export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
     return true;
   });
   // A pid target: its inspector is found or opened (SIGUSR1) once, kept open while serving, and
-  // closed again on shutdown if nodeprof opened it.
+  // closed again on shutdown if nodeprof opened it. One nodeprof opened is moved off 9229 to a port
+  // the OS picks, and serve says what that exposes (any local user who reaches it runs code).
   let releasePid: () => Promise<void> = async () => undefined;
   let target = plan.target;
   if (target.kind === 'pid') {
     try {
-      const found = await resolvePid(target.pid, { log: io.say });
-      releasePid = found.release;
+      const found = await resolvePid(target.pid, { log: io.say, moveInspector: true });
+      let released: Promise<void> | undefined;
+      releasePid = () => (released ??= found.release());
       target = { kind: 'address', host: found.host, port: found.port, text: target.text };
+      if (found.opened) io.say(await exposureNotice(found));
     } catch (err) {
+      await releasePid();
       await closeHttpServer(server);
       throw err;
     }
   }
   const facade = new Facade(remoteTransport(target), { heapMode: plan.heapMode, maxSeconds: plan.maxSeconds, log: io.say });
-  handle = createRequestHandler(facade, { token: plan.token, listenHost: plan.listen.host }, plan.quiet ? undefined : io.say);
-  let att;
-  try {
-    // A Ctrl-C while attaching (a target that does not answer takes up to 4-5 s to give up on)
-    // ends serve at once; close() stops whatever the attach still sets up in the target.
-    const starting = facade.start();
-    starting.catch(() => undefined); // raced: a failure after a Ctrl-C is nobody's to report
-    att = await Promise.race([starting, io.interrupted.then(() => undefined)]);
-    if (!att) {
-      await facade.close();
-      throw new NodeprofError(`interrupted while attaching to ${facade.transport.where}: nothing was served`, EXIT_INTERRUPTED);
-    }
-  } catch (err) {
-    await releasePid();
-    await closeHttpServer(server);
-    throw err;
-  }
-  io.setAbortHook(async () => {
+  // Whatever ends serve, an inspector it opened is closed: a crash of nodeprof, or a hang-up too.
+  const guard = guardRelease(async () => {
     await facade.close();
     await releasePid();
-  });
-  io.say(`nodeprof: serving ${url} for ${facade.transport.where} (pid ${att.info.pid}); heap sampler in ${plan.heapMode} mode; Ctrl-C to stop`);
-  await io.interrupted;
-  io.say('nodeprof: stopping: ending every collection in the target');
-  await facade.close();
-  await releasePid();
-  await closeHttpServer(server);
-  io.setAbortHook(undefined);
-  return 0;
+  }, io.say);
+  try {
+    handle = createRequestHandler(facade, { token: plan.token, listenHost: plan.listen.host }, plan.quiet ? undefined : io.say);
+    let att;
+    try {
+      // A Ctrl-C while attaching (a target that does not answer takes up to 4-5 s to give up on)
+      // ends serve at once; close() stops whatever the attach still sets up in the target.
+      const starting = facade.start();
+      starting.catch(() => undefined); // raced: a failure after a Ctrl-C is nobody's to report
+      att = await Promise.race([starting, io.interrupted.then(() => undefined)]);
+      if (!att) {
+        await facade.close();
+        throw new NodeprofError(`interrupted while attaching to ${facade.transport.where}: nothing was served`, EXIT_INTERRUPTED);
+      }
+    } catch (err) {
+      await releasePid();
+      await closeHttpServer(server);
+      throw err;
+    }
+    io.setAbortHook(async () => {
+      await facade.close();
+      await releasePid();
+    });
+    io.say(`nodeprof: serving ${url} for ${facade.transport.where} (pid ${att.info.pid}); heap sampler in ${plan.heapMode} mode; Ctrl-C to stop`);
+    await io.interrupted;
+    io.say('nodeprof: stopping: ending every collection in the target');
+    try {
+      await facade.close();
+    } finally {
+      await releasePid();
+    }
+    await closeHttpServer(server);
+    io.setAbortHook(undefined);
+    return 0;
+  } finally {
+    guard.dispose();
+  }
+}
+
+/**
+ * Until disposed: an uncaught exception or a SIGHUP (the terminal closed) runs `cleanup` (bounded)
+ * before nodeprof exits, instead of leaving the target's inspector open until it exits.
+ */
+function guardRelease(cleanup: () => Promise<void>, say: (line: string) => void): { dispose(): void } {
+  let running = false;
+  const end = (code: number) => {
+    if (running) return;
+    running = true;
+    const exit = () => process.exit(code);
+    setTimeout(exit, 5000).unref();
+    cleanup().then(exit, exit);
+  };
+  const onFatal = (err: unknown) => {
+    say(`nodeprof: unexpected error: ${oneLine(errorMessage(err))}; closing what nodeprof opened in the target`);
+    end(EXIT_RUNTIME);
+  };
+  const onHangUp = () => end(129);
+  process.on('uncaughtException', onFatal);
+  process.on('SIGHUP', onHangUp);
+  return {
+    dispose() {
+      process.removeListener('uncaughtException', onFatal);
+      process.removeListener('SIGHUP', onHangUp);
+    },
+  };
 }

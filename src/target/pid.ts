@@ -2,7 +2,8 @@
 // closed, and hand back a release() that closes what we opened, so the process is left as found.
 // attach, serve and stack all go through resolvePid.
 
-import { NodeprofError, errorMessage } from '../errors.js';
+import fs from 'node:fs/promises';
+import { NodeprofError, errorMessage, oneLine } from '../errors.js';
 import { findInspectorTarget, inspectorVersion } from './discover.js';
 import { inspectNodeBinary, processIdentity, sameIdentity, type ProcessIdentity } from './node-binary.js';
 import {
@@ -29,6 +30,8 @@ export interface ResolvedPid {
   port: number;
   /** True when nodeprof opened the inspector (SIGUSR1) and release() will close it again. */
   opened: boolean;
+  /** Where SIGUSR1 opened it, when nodeprof then moved it to host:port (moveInspector). */
+  movedFrom?: { host: string; port: number };
   /**
    * Undoes what resolvePid did: closes an inspector it opened (unless keepInspector). Call it after
    * closing your own sessions on it. Never throws; problems are reported through `log`.
@@ -43,6 +46,12 @@ export interface ResolveOptions {
   waitMs?: number;
   /** One line to the user (stderr). */
   log?: (line: string) => void;
+  /**
+   * Once SIGUSR1 opened the inspector on its well-known port (9229), move it to a port the OS picks
+   * (serve, which keeps it open for its whole life): 9229 is free again at once, and nothing that
+   * only tries 9229 finds it. A local user can still find the new port (/proc/net/tcp).
+   */
+  moveInspector?: boolean;
 }
 
 const DEFAULT_WAIT_MS = 10_000;
@@ -229,13 +238,16 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
     if (state !== 'alive') throw new NodeprofError(`pid ${pid} exited while nodeprof waited for its inspector to open (after SIGUSR1)`);
     const fresh = (await listenersOf(pid).catch(() => [] as Listener[])).filter((l) => !known.has(l.inode));
     if (fresh.length > 0) {
-      const found = await findOpenInspector(fresh, wanted.port, true);
-      if (found) {
+      const opened = await findOpenInspector(fresh, wanted.port, true);
+      if (opened) {
+        // A configured port of 0 already is one the OS picked.
+        const found = opts.moveInspector && opened.port !== 0 ? await moveInspector(pid, opened, log) : opened;
         const where = formatHostPort(found.host, found.port);
         return {
           pid,
           ...found,
           opened: true,
+          ...(found.port !== opened.port ? { movedFrom: opened } : {}),
           release: async () => {
             if (opts.keepInspector) {
               log(`the inspector of pid ${pid} stays open on ${where} (--keep-inspector): later runs on pid:${pid} reuse it and leave it open; it closes when the process exits`);
@@ -321,4 +333,122 @@ export async function closeInspector(pid: number, host: string, port: number, lo
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   log(`warning: the inspector of pid ${pid} still listens on ${where} after nodeprof asked it to close`);
+}
+
+/** How long the target has to run the move once asked; after that the move does nothing. */
+const MOVE_BUDGET_MS = 2000;
+/** How much longer nodeprof looks for the moved inspector than the target may take to move it. */
+const MOVE_MARGIN_MS = 1000;
+
+/**
+ * The move, run in the target inside our Runtime.evaluate: close() then open(0) at once. Run in the
+ * evaluate, close() drops our session and returns (no answer comes); the notes' way, scheduling
+ * both in setImmediate and disconnecting, crashed Node 20 and 22 with SIGSEGV in 4 of 40 runs (a
+ * close() racing the session's teardown), none in 75 this way. `require` comes from the
+ * command-line API. process.debugPort is put back: open(0) made the port SIGUSR1 opens the random
+ * one, and the process is to be left as found. An evaluate served late (the target was inside a
+ * native call) does nothing: nodeprof may be connected to the old port by then.
+ */
+export function moveExpression(host: string, untilNs: bigint): string {
+  return `(() => {
+  if (process.hrtime.bigint() > ${untilNs}n) return 'late';
+  const inspector = require('inspector');
+  const was = process.debugPort;
+  inspector.close();
+  try {
+    inspector.open(0, ${JSON.stringify(host)});
+  } finally {
+    process.debugPort = was;
+  }
+  return 'moved';
+})()`;
+}
+
+/**
+ * Moves an inspector nodeprof just opened off its well-known port to one the OS picks; returns
+ * where it is now (where it was, with a warning, when the target did not move it in time). Throws
+ * only when the target exited or closed its inspector without reopening it.
+ */
+async function moveInspector(pid: number, at: { host: string; port: number }, log: (line: string) => void): Promise<{ host: string; port: number }> {
+  const where = formatHostPort(at.host, at.port);
+  const stays = (why: string) => {
+    log(`warning: could not move the inspector of pid ${pid} off ${where} (${why}): it stays there while nodeprof runs`);
+    return at;
+  };
+  const before = await listenersOf(pid).catch(() => [] as Listener[]);
+  const oldInodes = new Set(before.filter((l) => l.port === at.port).map((l) => l.inode));
+  // Only sockets that appear after the move are probed: the app's own servers get no stray request.
+  const known = new Set(before.map((l) => l.inode));
+  let lookUntil = Date.now() + MOVE_BUDGET_MS + MOVE_MARGIN_MS;
+  try {
+    const target = await findInspectorTarget(at.host, at.port);
+    const session = await connectWebSocket(target.webSocketDebuggerUrl, where);
+    try {
+      // The monotonic clock nodeprof and the target share (unless the target is in another time namespace).
+      const until = process.hrtime.bigint() + BigInt(MOVE_BUDGET_MS) * 1_000_000n;
+      lookUntil = Date.now() + MOVE_BUDGET_MS + MOVE_MARGIN_MS;
+      const answer = await Promise.race([
+        session
+          .send('Runtime.evaluate', { expression: moveExpression(at.host, until), includeCommandLineAPI: true, returnByValue: true, silent: true })
+          .catch((err: unknown) => {
+            // The success case: close() ended our session before the answer.
+            if (/WebSocket connection closed|WebSocket is not open/.test(errorMessage(err))) return undefined;
+            throw err;
+          }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${MOVE_BUDGET_MS / 1000}s`)), MOVE_BUDGET_MS).unref()),
+      ]);
+      if (answer?.result?.value === 'late') return stays(`the target ran the move too late: busy in a native call?`);
+      if (answer?.exceptionDetails) {
+        return stays(`the target refused: ${oneLine(String(answer.exceptionDetails.exception?.description ?? answer.exceptionDetails.text).split('\n')[0]!)}`);
+      }
+    } finally {
+      await session.close();
+    }
+  } catch (err) {
+    // The move may still run (an answer lost or late): look for it all the same.
+    if (processState(pid) !== 'alive') throw new NodeprofError(`pid ${pid} exited while nodeprof moved its inspector`);
+    log(`warning: asking pid ${pid} to move its inspector: ${errorMessage(err)}`);
+  }
+  for (;;) {
+    if (processState(pid) !== 'alive') throw new NodeprofError(`pid ${pid} exited while nodeprof moved its inspector`);
+    const now = await listenersOf(pid).catch(() => [] as Listener[]);
+    const oldOpen = now.some((l) => oldInodes.has(l.inode));
+    const fresh = now.filter((l) => !known.has(l.inode));
+    if (!oldOpen && fresh.length > 0) {
+      const moved = await findOpenInspector(fresh, 0, true);
+      if (moved) return moved;
+      fresh.forEach((l) => known.add(l.inode));
+    }
+    if (Date.now() > lookUntil) {
+      if (oldOpen) return stays(`it did not run the move within ${MOVE_BUDGET_MS / 1000}s: its main thread is inside a native call?`);
+      throw new NodeprofError(`pid ${pid} closed its inspector on ${where} but did not reopen it when nodeprof moved it; nothing is left open: try again`);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** "alice (uid 1000)": whom an open inspector runs code as. Names from /etc/passwd, when it has one. */
+async function ownerOf(pid: number): Promise<string> {
+  const { uid } = await fs.stat(`/proc/${pid}`);
+  const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
+  const name = passwd
+    .slice(0, 1 << 20)
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[2] === String(uid))?.[0];
+  return name ? `${oneLine(name)} (uid ${uid})` : `uid ${uid}`;
+}
+
+/**
+ * The line serve prints when it opened a process's inspector itself: what is open, where, to whom
+ * and until when. Nothing authenticates an inspector connection: whoever reaches the port runs code.
+ */
+export async function exposureNotice(resolved: ResolvedPid): Promise<string> {
+  const { pid } = resolved;
+  const where = formatHostPort(resolved.host, resolved.port);
+  const owner = await ownerOf(pid).catch(() => "the target's user");
+  const what = resolved.movedFrom
+    ? `opened the inspector of pid ${pid} (SIGUSR1) and moved it from ${formatHostPort(resolved.movedFrom.host, resolved.movedFrom.port)} to ${where}`
+    : `opened the inspector of pid ${pid} (SIGUSR1) on ${where}`;
+  return `nodeprof: ${what}: until serve stops, any local user who connects to it can run code in pid ${pid} as ${owner}; after a kill -9 of nodeprof it stays open until pid ${pid} exits`;
 }

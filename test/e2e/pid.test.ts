@@ -10,6 +10,11 @@ import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { cliReadableByAll, FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { stacks } from '../../src/pprof/query.js';
+import { findInspectorTarget } from '../../src/target/discover.js';
+import { moveExpression } from '../../src/target/pid.js';
+import { listenersOf } from '../../src/target/proc.js';
+import { connectWebSocket } from '../../src/target/remote.js';
+import { nodeBinary, targetMajors } from '../helpers/node-versions.js';
 import { request, startServe } from '../helpers/serve.js';
 
 afterEach(killAll);
@@ -227,18 +232,141 @@ describe('pid targets: bad input, one clear line each', () => {
 });
 
 describe('serve --target pid:<PID>', () => {
-  test('opens the inspector, keeps it while serving, closes it on shutdown; the process runs on', async () => {
-    const t = await startTarget('busy.js', { inspect: false });
+  /** The port of the inspector serve says it opened and moved, from its stderr notice. */
+  function movedPort(stderr: string, pid: number): number {
+    const m = new RegExp(
+      `^nodeprof: opened the inspector of pid ${pid} \\(SIGUSR1\\) and moved it from 127\\.0\\.0\\.1:9229 to 127\\.0\\.0\\.1:(\\d+): until serve stops, any local user who connects to it can run code in pid ${pid} as \\S+ \\(uid \\d+\\); after a kill -9 of nodeprof it stays open until pid ${pid} exits$`,
+      'm',
+    ).exec(stderr);
+    if (!m) throw new Error(`no notice of the moved inspector in: ${stderr}`);
+    return Number(m[1]);
+  }
+
+  async function listeningPorts(pid: number): Promise<number[]> {
+    return (await listenersOf(pid)).map((l) => l.port).sort((a, b) => a - b);
+  }
+
+  async function until(check: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (await check()) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return check();
+  }
+
+  test('moves the inspector it opened off 9229 and says so; serves through it; SIGTERM closes it; the process runs on', async () => {
+    const t = await startTarget('ticker.js', { inspect: false });
     const serving = await startServe(`pid:${t.pid}`);
-    expect(await portOpen(INSPECTOR)).toBe(true);
+    const port = movedPort(serving.stderr(), t.pid);
+    expect(port).not.toBe(INSPECTOR);
+    expect(serving.stderr()).toContain(`for 127.0.0.1:${port} (pid ${t.pid})`);
+    // While serving: 9229 is free, and the one port the target listens on is the one serve uses.
+    expect(await portOpen(INSPECTOR)).toBe(false);
+    expect(await listeningPorts(t.pid)).toEqual([port]);
+    expect(t.stderr()).toMatch(new RegExp(`Debugger listening on ws://127\\.0\\.0\\.1:${port}/`));
+
     const cpu = await request(`${serving.url}profile?seconds=1`, { timeoutMs: 30_000 });
     expect(cpu.status).toBe(200);
-    expect(byFunction(loadProfile(cpu.body), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
-    serving.run.proc.kill('SIGINT');
+    expect(byFunction(loadProfile(cpu.body), 'cpu').flat.get('busyFunction')).toBeGreaterThan(0);
+    const heap = await request(`${serving.url}heap`, { timeoutMs: 30_000 });
+    expect(heap.status).toBe(200);
+    loadProfile(heap.body); // a valid pprof
+
+    serving.run.proc.kill('SIGTERM');
     const r = await serving.run.done;
     expect(r.code).toBe(0);
+    // left as found: nothing listening, still running
+    expect(await listeningPorts(t.pid)).toEqual([]);
+    expect(await portOpen(port)).toBe(false);
     expect(await portOpen(INSPECTOR)).toBe(false);
-    expect(alive(t.pid)).toBe(true);
+    const ticks = Number(/tick (\d+)\n$/.exec(t.stdout())?.[1] ?? 0);
+    await t.waitForStdout(new RegExp(`tick ${ticks + 3}\\n`), 10_000);
+  });
+
+  // Other majors (NODEPROF_TARGET_VERSIONS; 18 and 22 by default): the move uses only what Node 18+ has.
+  test.each(targetMajors())('a Node %s target: moved off 9229, served, closed on SIGTERM', async (major) => {
+    const t = await startTarget('ticker.js', { inspect: false, node: nodeBinary(major) });
+    const serving = await startServe(`pid:${t.pid}`);
+    const port = movedPort(serving.stderr(), t.pid);
+    expect(await portOpen(INSPECTOR)).toBe(false);
+    expect(await listeningPorts(t.pid)).toEqual([port]);
+    expect((await request(`${serving.url}profile?seconds=1`, { timeoutMs: 30_000 })).status).toBe(200);
+    serving.run.proc.kill('SIGTERM');
+    expect((await serving.run.done).code).toBe(0);
+    expect(await listeningPorts(t.pid)).toEqual([]);
+    const ticks = Number(/tick (\d+)\n$/.exec(t.stdout())?.[1] ?? 0);
+    await t.waitForStdout(new RegExp(`tick ${ticks + 3}\\n`), 10_000);
+  });
+
+  test('a target blocked in a loop when serve starts: the move runs all the same (on an interrupt), and it answers afterwards', async () => {
+    const t = await startTarget('stuck-server.js', { inspect: false });
+    const app = Number(/http (\d+)/.exec(t.stdout())![1]);
+    // Longer than serve takes to start on a loaded machine (CLI start-up alone took up to 10 s).
+    const spin = request(`http://127.0.0.1:${app}/spin?ms=15000`, { timeoutMs: 60_000 });
+    await t.waitForStdout(/spinning 15000/);
+    const serving = await startServe(`pid:${t.pid}`);
+    const port = movedPort(serving.stderr(), t.pid);
+    expect(t.stdout()).not.toMatch(/spun/); // moved while blocked
+    expect(await listeningPorts(t.pid)).toEqual([port, app].sort((a, b) => a - b));
+    expect((await spin).status).toBe(200);
+    expect((await request(`http://127.0.0.1:${app}/`, { timeoutMs: 5000 })).text).toBe('ok\n');
+    expect((await request(`${serving.url}profile?seconds=1`, { timeoutMs: 30_000 })).status).toBe(200);
+
+    serving.run.proc.kill('SIGTERM');
+    expect((await serving.run.done).code).toBe(0);
+    expect(await listeningPorts(t.pid)).toEqual([app]);
+    expect((await request(`http://127.0.0.1:${app}/`, { timeoutMs: 5000 })).text).toBe('ok\n');
+  });
+
+  test('the move: run in time it moves the inspector and keeps the port SIGUSR1 opens; run late it does nothing', async () => {
+    // A target with its own inspector (--inspect=127.0.0.1:0): no SIGUSR1, no 9229.
+    const t = await startTarget('ticker.js');
+    const evaluate = async (port: number, expression: string) => {
+      const session = await connectWebSocket((await findInspectorTarget('127.0.0.1', port)).webSocketDebuggerUrl, 'test');
+      try {
+        const r = await session.send('Runtime.evaluate', { expression, includeCommandLineAPI: true, returnByValue: true });
+        return r.result.value as unknown;
+      } catch (err) {
+        return (err as Error).message;
+      } finally {
+        await session.close();
+      }
+    };
+    const debugPort = await evaluate(t.port, 'process.debugPort');
+    // Late (a target that served the evaluate after a long native call): nothing changes.
+    expect(await evaluate(t.port, moveExpression('127.0.0.1', process.hrtime.bigint() - 1n))).toBe('late');
+    expect(await listeningPorts(t.pid)).toEqual([t.port]);
+    // In time: our session ends (close() drops it), and the inspector listens elsewhere.
+    expect(await evaluate(t.port, moveExpression('127.0.0.1', process.hrtime.bigint() + 2_000_000_000n))).toMatch(/WebSocket connection closed|moved/);
+    expect(await until(async () => (await listeningPorts(t.pid)).some((p) => p !== t.port))).toBe(true);
+    const [moved] = await listeningPorts(t.pid);
+    expect(moved).not.toBe(t.port);
+    // process.debugPort (where a later SIGUSR1 opens) is the one it had, not the random port.
+    expect(await evaluate(moved!, 'process.debugPort')).toBe(debugPort);
+    const ticks = Number(/tick (\d+)\n$/.exec(t.stdout())?.[1] ?? 0);
+    await t.waitForStdout(new RegExp(`tick ${ticks + 3}\\n`), 10_000);
+  });
+
+  test('SIGHUP closes the inspector it opened; after kill -9 it stays open on the moved port (not 9229) until the process exits', async () => {
+    const t = await startTarget('ticker.js', { inspect: false });
+    const hup = await startServe(`pid:${t.pid}`);
+    const first = movedPort(hup.stderr(), t.pid);
+    hup.run.proc.kill('SIGHUP');
+    expect((await hup.run.done).code).toBe(129);
+    expect(await listeningPorts(t.pid)).toEqual([]);
+    expect(await portOpen(first)).toBe(false);
+
+    const killed = await startServe(`pid:${t.pid}`);
+    const port = movedPort(killed.stderr(), t.pid);
+    killed.run.proc.kill('SIGKILL');
+    await killed.run.done;
+    // What serve's notice says: nothing closes it now, but 9229 is free for the next process.
+    expect(await until(async () => (await portOpen(port)) && !(await portOpen(INSPECTOR)), 2000)).toBe(true);
+    expect(await listeningPorts(t.pid)).toEqual([port]);
+    t.proc.kill('SIGKILL');
+    await t.exited;
+    expect(await until(async () => !(await portOpen(port)))).toBe(true);
   });
 });
 
