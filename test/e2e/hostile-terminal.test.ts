@@ -8,11 +8,12 @@
 // its JSON unescaped, which host:port discovery reads (the "target" slice makes that lenient).
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { str } from '../../src/pprof/query.js';
-import { FIXTURES, killAll, runCli, startTarget, type RunningTarget } from '../helpers/processes.js';
+import { CLI, FIXTURES, killAll, runCli, startTarget, type RunningTarget } from '../helpers/processes.js';
 import { loadProfile } from '../helpers/profiles.js';
 import { request, startServe } from '../helpers/serve.js';
 
@@ -79,6 +80,22 @@ describe('a target with terminal escapes in its names, path and argv', () => {
     const names = p.function.map((f) => str(p, f.name));
     expect(names).toContain(HOT_NAME);
     expect(p.function.map((f) => str(p, f.filename)).some((f) => f.includes('nodeprof-escapes-\x1b[2J') && f.includes('pwned-dir\x07'))).toBe(true);
+  });
+
+  test('attach --format collapsed -o - onto a terminal: names escaped there (a file or pipe keeps them raw)', async () => {
+    const { ws } = await startHostile();
+    // A pseudo-terminal on stdout, from util-linux's script(1); --quiet keeps the spinner off it.
+    const cli = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} attach ${ws} --cpu 1s --format collapsed -o - --quiet`;
+    const onTty = await new Promise<string>((resolve, reject) => {
+      execFile('script', ['-qec', cli, '/dev/null'], { timeout: 60_000, encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    expect(onTty).toContain('hot\\x1b[2J\\x1b[H\\x1b]52_c_cm0gLXJmIH4=\\x07\\x1b]0_pwned-title\\x07\\r\\u202eevil\\x9b[31m\\x7f');
+    expect(onTty).not.toContain('\x1b]52');
+    expect(onTty).not.toContain('\u202e');
+    const piped = await runCli(['attach', ws, '--cpu', '1s', '--format', 'collapsed', '-o', '-', '--quiet']);
+    expect(piped.code).toBe(0);
+    // Folded stacks have ';' between frames, so a name's own ';' shows as '_'.
+    expect(piped.stdout.toString('utf8')).toContain(HOT_NAME.replace(/;/g, '_'));
   });
 
   test('stack: the Process line (argv), the version and the frames are escaped; --json parses back to the raw strings', async () => {
