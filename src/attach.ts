@@ -14,6 +14,7 @@ import { CpuCollector } from './collect/cpu.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
 import { chooseDestinations, defaultFileName, fileNameId, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
+import { profileTextForTerminal } from './output/terminal-text.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
 import type { ResolveOptions } from './target/pid.js';
 import { formatHostPort, type TargetSpec } from './target/target-spec.js';
@@ -339,7 +340,7 @@ async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKi
     if (a.data !== null) {
       if (dest.type === 'stdout') {
         try {
-          await writeToStdout(a.data);
+          await writeToStdout(io.stdoutIsTTY && typeof a.data === 'string' ? profileTextForTerminal(a.data, a.format) : a.data);
         } catch (err) {
           // A full disk or a closed pipe: the profile is kept in the temp directory if it can be.
           const kept = await keepInTemp(defaultFileName(a.kind, nameId, a.format, new Date()), a.data);

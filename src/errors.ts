@@ -1,5 +1,7 @@
 // The one error type users see: a one-line message and the exit status it maps to.
 
+import { terminalText } from './output/terminal-text.js';
+
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
@@ -30,13 +32,10 @@ export function errorMessage(err: unknown): string {
 }
 
 /**
- * A message as one printable line: control characters (newlines, escape sequences, NUL, C1) are
- * shown escaped, as JSON would show them, so quoting user input can neither break the line nor
+ * A message as one printable line: control characters (newlines, escape sequences, NUL, C1, bidi)
+ * are shown escaped, so quoting user input or a target's strings can neither break the line nor
  * drive the terminal.
  */
 export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
+  return terminalText(text);
 }

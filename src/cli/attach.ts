@@ -9,6 +9,7 @@ import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { parseTarget, type TargetSpec } from '../target/target-spec.js';
 import { createProgress } from './progress.js';
+import { terminalText } from '../output/terminal-text.js';
 import type { CommandContext } from './context.js';
 
 const FORMATS: Format[] = ['pprof', 'cpuprofile', 'heapprofile', 'collapsed', 'heapsnapshot', 'trace'];
@@ -61,7 +62,7 @@ export function attachCommand(ctx: CommandContext) {
       const { listTraceCategories, planJobs, runAttach } = await import('../attach.js');
       if (argv['list-categories']) {
         const cats = await listTraceCategories(parseTarget(String(argv.target)));
-        process.stdout.write(cats.map((c) => `${c}\n`).join(''));
+        process.stdout.write(cats.map((c) => `${terminalText(c)}\n`).join(''));
         return;
       }
       const str = (name: string) => (argv[name] === undefined ? undefined : String(argv[name]));

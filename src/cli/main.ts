@@ -9,6 +9,7 @@ import { stackCommand } from './stack.js';
 import { serveCommand } from './serve.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
+import { terminalLines, terminalText } from '../output/terminal-text.js';
 
 /**
  * `--cpu -5s` would otherwise reach yargs as the flags -5 and -s; glue a negative-looking value to
@@ -46,8 +47,9 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
   let exitCode = 0;
   const verbose = args.includes('--verbose');
   const quiet = args.includes('--quiet') || args.includes('-q');
+  // Every line to stderr is escaped here: warnings and errors quote the target's names and paths.
   const log = (line: string) => {
-    process.stderr.write(`${line}\n`);
+    process.stderr.write(`${terminalText(line)}\n`);
   };
   const ctx: CommandContext = {
     log: (line) => {
@@ -87,11 +89,11 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
   } catch (err) {
     if (err instanceof NodeprofError) {
       log(`nodeprof: ${err.message}`);
-      if (verbose && err.cause) log(String((err.cause as Error).stack ?? err.cause));
+      if (verbose && err.cause) process.stderr.write(`${terminalLines(String((err.cause as Error).stack ?? err.cause))}\n`);
       return err.exitCode;
     }
     log(`nodeprof: unexpected error: ${errorMessage(err)}${verbose ? '' : ' (run with --verbose for details)'}`);
-    if (verbose) log(String((err as Error).stack));
+    if (verbose) process.stderr.write(`${terminalLines(String((err as Error).stack))}\n`);
     return EXIT_RUNTIME;
   }
 }

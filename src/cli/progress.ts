@@ -5,6 +5,7 @@
 
 import type { Ora } from 'ora';
 import type { Progress } from '../attach.js';
+import { terminalText } from '../output/terminal-text.js';
 
 export function createProgress(enabled: boolean): Progress {
   // A terminal that reports 0 columns (a pseudo-terminal with no size, as some CI runners and
@@ -26,11 +27,13 @@ export function createProgress(enabled: boolean): Progress {
   );
   return {
     start(t) {
+      t = terminalText(t);
       text = t;
       if (spinner) spinner.text = t;
       else show();
     },
     update(t) {
+      t = terminalText(t);
       if (text !== undefined) text = t;
       if (spinner) spinner.text = t;
     },

@@ -14,9 +14,13 @@ export function psCommand(ctx: CommandContext) {
         .example('$0 ps', 'then: nodeprof attach pid:<PID> --cpu 30s'),
     handler: async (argv: Record<string, unknown>) => {
       // Loaded by the handler: the other commands start faster without them.
-      const [{ processTable }, { listNodeProcesses }] = await Promise.all([import('../output/processes.js'), import('../target/processes.js')]);
+      const [{ processTable }, { listNodeProcesses }, { terminalJson }] = await Promise.all([
+        import('../output/processes.js'),
+        import('../target/processes.js'),
+        import('../output/terminal-text.js'),
+      ]);
       const list = await listNodeProcesses();
-      if (argv.json) process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+      if (argv.json) process.stdout.write(terminalJson(list, 2) + '\n');
       else if (list.length === 0) ctx.log('no Node.js processes found (other users\' processes show only when run as root)');
       else process.stdout.write(processTable(list, process.stdout.isTTY ? process.stdout.columns || 160 : Infinity));
     },

@@ -7,6 +7,7 @@ import { parseListen } from '../serve/listen.js';
 import type { ServePlan } from '../serve/serve.js';
 import { parseTarget } from '../target/target-spec.js';
 import type { CommandContext } from './context.js';
+import { terminalText } from '../output/terminal-text.js';
 
 export function serveCommand(ctx: CommandContext) {
   return {
@@ -44,7 +45,7 @@ export function serveCommand(ctx: CommandContext) {
       try {
         ctx.setExitCode(
           await runServe(plan, {
-            say: (line) => process.stderr.write(`${line}\n`),
+            say: (line) => process.stderr.write(`${terminalText(line)}\n`),
             interrupted: interrupts.interrupted,
             setAbortHook: interrupts.setAbortHook,
           }),

@@ -28,10 +28,11 @@ export function stackCommand(ctx: CommandContext) {
       const spec = targetFromArgs(argv);
       const timeoutMs = parseDuration(String(argv.timeout), '--timeout');
       // Loaded by the handler: the other commands start faster without them.
-      const [{ openTarget }, { stackText }, { collectStacks }] = await Promise.all([
+      const [{ openTarget }, { stackText }, { collectStacks }, { terminalJson }] = await Promise.all([
         import('../target/connect.js'),
         import('../output/stack.js'),
         import('./stack-collect.js'),
+        import('../output/terminal-text.js'),
       ]);
       const interrupts = ctx.interrupts();
       const target = await openTarget(spec, { keepInspector: Boolean(argv['keep-inspector']), log: ctx.log });
@@ -50,7 +51,7 @@ export function stackCommand(ctx: CommandContext) {
       const main = threads[0]!;
       if (main.error && !argv.workers) throw new NodeprofError(`${target.where}: ${main.error}`);
       if (argv.json) {
-        process.stdout.write(JSON.stringify({ pid: target.info.pid, nodeVersion: target.info.nodeVersion, argv: target.info.argv, threads }, null, 2) + '\n');
+        process.stdout.write(terminalJson({ pid: target.info.pid, nodeVersion: target.info.nodeVersion, argv: target.info.argv, threads }, 2) + '\n');
       } else {
         process.stdout.write(stackText(target.info, threads));
       }

@@ -3,6 +3,7 @@
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import { functionName, scriptPath } from '../pprof/frame.js';
 import type { StackFrame } from '../collect/stack.js';
+import { terminalText } from './terminal-text.js';
 
 export interface ThreadStack {
   thread: string;
@@ -27,6 +28,7 @@ export function mapStackFrames(frames: StackFrame[], mapFrame: FrameMapper): Sta
   });
 }
 
+/** One frame as plain text; stackText escapes it for the terminal. */
 export function frameText(f: StackFrame): string {
   const file = scriptPath(f.url);
   const line = f.lineNumber + 1;
@@ -34,13 +36,15 @@ export function frameText(f: StackFrame): string {
   return file ? `${name} (${file}:${line}:${f.columnNumber + 1})` : name;
 }
 
+/** The text for a terminal: everything the target named (argv, version, threads, frames) escaped. */
 export function stackText(head: { pid: number; nodeVersion: string; argv: string[] }, threads: ThreadStack[]): string {
-  const out = [`Process ${head.pid}: ${head.argv.join(' ')}`, `Node.js ${head.nodeVersion}`, ''];
+  const esc = terminalText;
+  const out = [`Process ${esc(String(head.pid))}: ${esc(head.argv.join(' '))}`, `Node.js ${esc(String(head.nodeVersion))}`, ''];
   for (const t of threads) {
-    out.push(`Thread ${t.thread}:`);
-    if (t.error) out.push(`    (no stack: ${t.error})`);
+    out.push(`Thread ${esc(t.thread)}:`);
+    if (t.error) out.push(`    (no stack: ${esc(t.error)})`);
     else if (!t.frames?.length) out.push('    (idle: no JavaScript running)');
-    else for (const f of t.frames) out.push(`    ${frameText(f)}`);
+    else for (const f of t.frames) out.push(`    ${esc(frameText(f))}`);
     out.push('');
   }
   return out.join('\n');

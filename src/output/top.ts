@@ -2,6 +2,7 @@
 
 import type { Profile } from 'pprof-format';
 import { sampleTypeIndex, sampleTypeUnit, stacks, str } from '../pprof/query.js';
+import { terminalText } from './terminal-text.js';
 
 export function formatValue(v: number, unit: string): string {
   switch (unit) {
@@ -43,7 +44,7 @@ export function topTable(profile: Profile, opts: { rows?: number; sampleType?: s
   for (const k of rows) {
     const f = flat.get(k) ?? 0;
     const c = cum.get(k) ?? 0;
-    lines.push(`${formatValue(f, unit).padStart(10)} ${pct(f).padStart(6)} ${formatValue(c, unit).padStart(10)} ${pct(c).padStart(6)}  ${k}`);
+    lines.push(`${formatValue(f, unit).padStart(10)} ${pct(f).padStart(6)} ${formatValue(c, unit).padStart(10)} ${pct(c).padStart(6)}  ${terminalText(k)}`);
   }
   return lines.join('\n') + '\n';
 }

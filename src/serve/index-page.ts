@@ -3,8 +3,10 @@
 
 import type { Facade } from './facade.js';
 import { modeNote, ROUTES } from './routes.js';
+import { terminalText } from '../output/terminal-text.js';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// HTML-escaped, and control characters written out: the page is also read with curl in a terminal.
+const esc = (s: string) => terminalText(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function indexPage(facade: Facade, token: string | undefined): string {
   let target = facade.transport.where;

@@ -9,6 +9,7 @@ import type { AddressBook } from '../pprof/address-book.js';
 import { ProfileBuilder, type SampleType } from '../pprof/builder.js';
 import { addHeapProfile, newHeapBuilder, type HeapMode } from '../pprof/heap-profile.js';
 import { str } from '../pprof/query.js';
+import { terminalText } from '../output/terminal-text.js';
 import type { Frame } from '../pprof/frame.js';
 import type { ThreadStack } from './stacks.js';
 
@@ -97,36 +98,41 @@ export function deltaAnswer(p0: Profile, p1: Profile, book: AddressBook): Profil
   return out;
 }
 
-/** Go's debug=1 text form: per sample its values and addresses, then one line per frame. */
+/**
+ * Go's debug=1 text form: per sample its values and addresses, then one line per frame. The
+ * target's strings are escaped: curl prints this to a terminal.
+ */
 export function profileText(p: Profile, title: string): string {
+  const text = (i: number | bigint) => terminalText(str(p, i));
   const fns = new Map(p.function.map((f) => [Number(f.id), f]));
   const locs = new Map(p.location.map((l) => [Number(l.id), l]));
-  const types = p.sampleType.map((t) => `${str(p, t.type)}/${str(p, t.unit)}`).join(' ');
+  const types = p.sampleType.map((t) => `${text(t.type)}/${text(t.unit)}`).join(' ');
   const total = p.sample.reduce((a, s) => a + Number(s.value[0] ?? 0), 0);
   const lines = [`${title} profile: total ${total} (values: ${types})`];
   const samples = [...p.sample].sort((a, b) => Number(b.value[0] ?? 0) - Number(a.value[0] ?? 0));
   for (const s of samples) {
     const ls = s.locationId.map((id) => locs.get(Number(id))!);
-    const labels = s.label.map((l) => `${str(p, l.key)}=${Number(l.str) ? str(p, l.str) : Number(l.num)}`).join(' ');
+    const labels = s.label.map((l) => `${text(l.key)}=${Number(l.str) ? text(l.str) : Number(l.num)}`).join(' ');
     lines.push(`${s.value.map(Number).join(' ')} @ ${ls.map((l) => `0x${l.address.toString(16)}`).join(' ')}${labels ? ` [${labels}]` : ''}`);
     for (const l of ls) {
       const ln = l.line[0]!;
       const f = fns.get(Number(ln.functionId))!;
-      const file = str(p, f.filename);
-      lines.push(`#\t0x${l.address.toString(16)}\t${str(p, f.name)}\t${file ? `${file}:${ln.line}` : ''}`);
+      const file = text(f.filename);
+      lines.push(`#\t0x${l.address.toString(16)}\t${text(f.name)}\t${file ? `${file}:${ln.line}` : ''}`);
     }
     lines.push('');
   }
-  for (const c of p.comment) lines.push(`# ${str(p, c)}`);
+  for (const c of p.comment) lines.push(`# ${text(c)}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** Go's debug=2 goroutine dump (the form of an unrecovered panic), one block per thread. */
+/** Go's debug=2 goroutine dump (the form of an unrecovered panic), one block per thread, escaped. */
 export function stacksText(threads: ThreadStack[]): string {
+  const esc = terminalText;
   return threads
     .map((t) => {
-      const head = `thread ${t.thread} [${t.state}]:`;
-      const body = t.frames.map((f) => `${f.name}(...)\n\t${f.file || '(no file)'}:${f.line}:${f.column}`);
+      const head = `thread ${esc(t.thread)} [${t.state}]:`;
+      const body = t.frames.map((f) => `${esc(f.name)}(...)\n\t${esc(f.file) || '(no file)'}:${f.line}:${f.column}`);
       return [head, ...body].join('\n');
     })
     .join('\n\n') + '\n';

@@ -8,6 +8,7 @@ import { encodePprof } from '../pprof/encode.js';
 import type { Facade } from './facade.js';
 import { HttpError } from './http-error.js';
 import { deltaAnswer, emptyAnswer, goroutineAnswer, profileText, stacksText, EMPTY_PROFILES } from './profiles.js';
+import { terminalText } from '../output/terminal-text.js';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -128,7 +129,7 @@ export const ROUTES: readonly Route[] = [
     link: 'cmdline',
     async handle(ctx) {
       const { info } = ctx.facade.link.get();
-      sendText(ctx.res, [info.argv[0] ?? 'node', ...info.execArgv, ...info.argv.slice(1)].join('\u0000'));
+      sendText(ctx.res, [info.argv[0] ?? 'node', ...info.execArgv, ...info.argv.slice(1)].map(terminalText).join('\u0000'));
     },
   },
   {
@@ -143,7 +144,7 @@ export const ROUTES: readonly Route[] = [
         const w = word.trim();
         if (!/^(0x[0-9a-f]+|\d+)$/i.test(w)) continue;
         const frame = ctx.facade.book.lookup(BigInt(w));
-        if (frame) out.push(`0x${BigInt(w).toString(16)} ${frame.name}`);
+        if (frame) out.push(`0x${BigInt(w).toString(16)} ${terminalText(frame.name)}`);
       }
       sendText(ctx.res, `${out.join('\n')}\n`);
     },
