@@ -95,6 +95,17 @@ export class SourceMapCache {
 
 /** Files a loader transforms in memory: what ran is not what is on disk. */
 const TRANSFORMED = /\.(?:[mc]?tsx?|jsx|coffee|vue|svelte)$/i;
+/**
+ * How many of a map's source paths are checked for existence (a stat each, never a read: the
+ * sources are named, not opened); a map naming more is a bundle or a hostile map, and the rest are
+ * taken as present rather than stat'ed one by one on the main thread.
+ */
+const MAX_SOURCES_CHECKED = 1000;
+/** Which source paths exist, at most `budget` of them stat'ed. */
+function existsWithin(budget: number): (file: string) => boolean {
+  let left = budget;
+  return (file) => left-- <= 0 || existsSync(file);
+}
 /** How many warnings to print one by one before summarising the rest. */
 const MAX_WARNINGS = 5;
 
@@ -179,7 +190,7 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
         }
         try {
           entry.map = await p;
-          entry.missing = missingSources(entry.map, existsSync);
+          entry.missing = missingSources(entry.map, existsWithin(MAX_SOURCES_CHECKED));
         } catch (err) {
           entry.problem = `warning: source map for ${scriptPath(l.url)}: ${(err as Error).message}; its frames stay in the generated JavaScript`;
         }
