@@ -12,6 +12,7 @@ import { loadProfile } from '../helpers/profiles.js';
 import { FIXTURES, killAll, runCli, startTarget, type CliResult } from '../helpers/processes.js';
 import { hotSpot, sm } from '../helpers/source-maps.js';
 import { stacks } from '../../src/pprof/query.js';
+import { request, startServe } from '../helpers/serve.js';
 
 afterEach(killAll);
 
@@ -226,5 +227,35 @@ describe('maps that are followed', () => {
     const bad = await runCli(['attach', '1', '--cpu', '1s'], { env: { NODEPROF_SOURCE_MAP_MAX_SIZE: 'lots' } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("nodeprof: invalid NODEPROF_SOURCE_MAP_MAX_SIZE 'lots': give a positive size such as 512KiB, 64k, 1MiB or a number of bytes\n");
+  });
+});
+
+describe('stack and serve go through the same reads', () => {
+  test('stack: a FIFO map beside the running script gives one warning and the stacks, at once', async () => {
+    const { script } = scriptWithMap((dir) => {
+      execFileSync('mkfifo', [path.join(dir, 'main.js.map')]);
+      return 'main.js.map';
+    });
+    const t = await startTarget(path.relative(FIXTURES, script));
+    const r = await runCli(['stack', String(t.port)], { timeoutMs: 30_000 });
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(/main\.js\.map is a FIFO, not a regular file/)]);
+    expect(r.stdout.toString()).toContain(`hotFunction (${script}:`);
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  test('serve /profile: a symlink to /dev/zero as the map gives a profile and one warning in its log', async () => {
+    const { script } = scriptWithMap((dir) => {
+      fs.symlinkSync('/dev/zero', path.join(dir, 'main.js.map'));
+      return 'main.js.map';
+    });
+    const t = await startTarget(path.relative(FIXTURES, script));
+    const serving = await startServe(t.port);
+    const cpu = await request(`${serving.url}profile?seconds=1`, { timeoutMs: 30_000 });
+    expect(cpu.status).toBe(200);
+    expect(stacks(loadProfile(cpu.body)).some((s) => s.frames[0]!.name === 'hotFunction')).toBe(true);
+    serving.run.proc.kill('SIGINT');
+    const done = await serving.run.done;
+    expect(done.stderr.split('\n').filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(/main\.js\.map is a character device, not a regular file/)]);
   });
 });
