@@ -12,6 +12,17 @@
 //    (measured on Node 20: 16 ms with 96 scripts, 80-230 ms with 3,100), so it is the fallback,
 //    used only when a profiled script needs it, and never left on.
 // A missing or broken map never fails a profile: that script stays generated, with one warning.
+//
+// Both the script paths and the map URLs come from the target, which may be hostile while nodeprof
+// runs as root. So (file-read.ts) only regular files are opened, never a FIFO or device, and maps
+// (file or inline) and a script's last line are read only up to a bound
+// (NODEPROF_SOURCE_MAP_MAX_SIZE, 64 MiB). A map file is followed only inside its script's package:
+// the outermost directory above the script holding a package.json (never the filesystem root; in
+// node_modules, the package itself), else the script's own directory. So a map beside the script,
+// in a sibling maps/ or dist/, or in a parent directory of the package is read; an absolute path
+// elsewhere (/etc/shadow, another user's home) is not even opened. A map file is followed only for
+// a script that is itself a regular file here (a path made up with `//# sourceURL` has no directory
+// to trust). Inline data: maps need no file. Nothing read from a file is quoted in a warning.
 
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -31,6 +42,8 @@ import {
   type ScriptRef,
 } from '../pprof/source-map.js';
 import type { CdpSession } from '../target/session.js';
+import { formatBytes } from '../size.js';
+import { DEFAULT_MAX_MAP_BYTES, MAX_MAP_BYTES_ENV, RefusedFile, isWithin, openRegularFile, readAt, readRegularFile, sourceMapMaxBytes } from './file-read.js';
 import type { Protocol } from 'devtools-protocol';
 
 export interface SourceMaps {
@@ -63,6 +76,8 @@ export interface LoadOptions {
    * warning printed, once.
    */
   cache?: SourceMapCache;
+  /** The largest map read, file or inline (default: NODEPROF_SOURCE_MAP_MAX_SIZE, else 64 MiB). */
+  maxBytes?: number;
 }
 
 /** What is known about one script's map. */
@@ -80,10 +95,34 @@ export class SourceMapCache {
 
 /** Files a loader transforms in memory: what ran is not what is on disk. */
 const TRANSFORMED = /\.(?:[mc]?tsx?|jsx|coffee|vue|svelte)$/i;
+/**
+ * How many of a map's source paths are checked for existence (a stat each, never a read: the
+ * sources are named, not opened); a map naming more is a bundle or a hostile map, and the rest are
+ * taken as present rather than stat'ed one by one on the main thread.
+ */
+const MAX_SOURCES_CHECKED = 1000;
+/** Which source paths exist, at most `budget` of them stat'ed. */
+function existsWithin(budget: number): (file: string) => boolean {
+  let left = budget;
+  return (file) => left-- <= 0 || existsSync(file);
+}
 /** How many warnings to print one by one before summarising the rest. */
 const MAX_WARNINGS = 5;
 
-type Located = ScriptRef & ({ mapUrl: string; mtimeMs?: number } | { needsProtocol: true } | { none: true });
+type Located = ScriptRef & ({ mapUrl: string; mtimeMs?: number } | { needsProtocol: true } | { none: true } | { problem: string });
+
+let envMaxBytes: number | undefined;
+/** The bound from the environment, read once; the CLI has already refused a bad value at start-up. */
+function defaultMaxBytes(): number {
+  if (envMaxBytes === undefined) {
+    try {
+      envMaxBytes = sourceMapMaxBytes();
+    } catch {
+      envMaxBytes = DEFAULT_MAX_MAP_BYTES;
+    }
+  }
+  return envMaxBytes;
+}
 
 /** Loads the maps for a CPU profile's scripts (see loadSourceMaps). */
 export function sourceMapsForCpuProfile(session: CdpSession | undefined, profile: Protocol.Profiler.Profile, opts?: LoadOptions): Promise<SourceMaps> {
@@ -111,8 +150,9 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
   const candidates = scripts.filter((s) => mayHaveMap(s.url));
   const fresh = candidates.filter((s) => !cache.scripts.has(key(s)));
   const problems: string[] = [];
+  const maxBytes = opts.maxBytes ?? defaultMaxBytes();
 
-  let located = await Promise.all(fresh.map(locateOnDisk));
+  let located = await Promise.all(fresh.map((s) => locateOnDisk(s, maxBytes)));
   const viaProtocol = located.filter((l) => 'needsProtocol' in l);
   let viaDebugger = 0;
   if (viaProtocol.length > 0) {
@@ -140,16 +180,17 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
   await Promise.all(
     located.map(async (l) => {
       const entry: ScriptMap = { missing: [] };
+      if ('problem' in l) entry.problem = `warning: source map for ${scriptPath(l.url)}: ${l.problem}; its frames stay in the generated JavaScript`;
       if ('mapUrl' in l) {
         const k = `${l.url}\u0000${l.mapUrl}`;
         let p = byMapUrl.get(k);
         if (!p) {
-          p = readMap(l.url, l.mapUrl);
+          p = readMap(l.url, l.mapUrl, maxBytes);
           byMapUrl.set(k, p);
         }
         try {
           entry.map = await p;
-          entry.missing = missingSources(entry.map, existsSync);
+          entry.missing = missingSources(entry.map, existsWithin(MAX_SOURCES_CHECKED));
         } catch (err) {
           entry.problem = `warning: source map for ${scriptPath(l.url)}: ${(err as Error).message}; its frames stay in the generated JavaScript`;
         }
@@ -200,41 +241,51 @@ function toFilePath(url: string): string | undefined {
   return path.isAbsolute(url) ? url : undefined;
 }
 
-async function locateOnDisk(s: ScriptRef): Promise<Located> {
+async function locateOnDisk(s: ScriptRef, maxBytes: number): Promise<Located> {
   const file = toFilePath(s.url);
   // Not a file on this machine, or one a loader transformed: only the target knows what it ran.
   // (Other extensions, none included, are JavaScript: bin scripts have none.)
   if (!file || TRANSFORMED.test(file)) return { ...s, needsProtocol: true };
-  let tail: { text: string; mtimeMs: number };
+  let tail: { text: string; mtimeMs: number } | undefined;
   try {
-    tail = await readTail(file);
-  } catch {
+    tail = await readTail(file, maxBytes);
+  } catch (err) {
+    // A FIFO, a device, a directory: not a script, whatever the target says; nothing to ask it either.
+    if (err instanceof RefusedFile) return { ...s, problem: `the script ${err.message}` };
     return { ...s, needsProtocol: true };
   }
-  const mapUrl = sourceMappingURLOf(tail.text);
-  return mapUrl ? { ...s, mapUrl, mtimeMs: tail.mtimeMs } : { ...s, none: true };
+  const mapUrl = tail && sourceMappingURLOf(tail.text);
+  return mapUrl ? { ...s, mapUrl, mtimeMs: tail!.mtimeMs } : { ...s, none: true };
 }
 
 /** How much of a script's end to read first: the map comment is on its last lines. */
 const TAIL_BYTES = 64 * 1024;
+/** What the end of an inline data: map's comment can be made of (base64, percent-encoding, the closing of a block comment). */
+const INLINE_MAP_END = /^[A-Za-z0-9+/=%_.~!$&'()*,;:@-]+\s*(?:\*\/)?\s*$/;
 
 /**
- * The last whole lines of a file, enough for sourceMappingURLOf: bundles can be tens of MB and
- * only their end matters. The whole file when it is small or its last line (an inline map) is long.
+ * The last whole lines of a regular file, enough for sourceMappingURLOf: bundles can be tens of MB
+ * and only their end matters. When the last line is longer than the first read (an inline map),
+ * up to `maxBytes` more are read to find its start; undefined when the tail cannot end a map comment.
  */
-async function readTail(file: string): Promise<{ text: string; mtimeMs: number }> {
-  const fh = await fs.open(file, 'r');
+async function readTail(file: string, maxBytes: number): Promise<{ text: string; mtimeMs: number } | undefined> {
+  const f = await openRegularFile(file);
   try {
-    const { size, mtimeMs } = await fh.stat();
-    if (size <= TAIL_BYTES) return { text: (await fh.readFile()).toString('utf8'), mtimeMs };
-    const buf = Buffer.alloc(TAIL_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, TAIL_BYTES, size - TAIL_BYTES);
-    const tail = buf.subarray(0, bytesRead).toString('utf8');
-    const firstWhole = tail.slice(tail.indexOf('\n') + 1);
-    if (tail.indexOf('\n') >= 0 && firstWhole.trim() !== '') return { text: firstWhole, mtimeMs };
-    return { text: (await fs.readFile(file)).toString('utf8'), mtimeMs };
+    const { size, mtimeMs } = f;
+    if (size <= TAIL_BYTES) return { text: (await readAt(f.fh, 0, size)).toString('utf8'), mtimeMs };
+    const tail = (await readAt(f.fh, size - TAIL_BYTES, TAIL_BYTES)).toString('utf8');
+    const nl = tail.lastIndexOf('\n', tail.trimEnd().length - 1);
+    if (nl >= 0) return { text: tail.slice(tail.indexOf('\n') + 1), mtimeMs };
+    // One line longer than the tail: only an inline map's comment can make a script end so, and its
+    // end is base64 or percent-encoded text (a file of NUL bytes, say, is no such thing).
+    if (!INLINE_MAP_END.test(tail)) return undefined;
+    const length = Math.min(size, maxBytes + TAIL_BYTES);
+    const text = (await readAt(f.fh, size - length, length)).toString('utf8');
+    const lastLine = text.lastIndexOf('\n', text.trimEnd().length - 1) + 1;
+    if (length < size && lastLine === 0) throw new RefusedFile(`ends in a line longer than ${formatBytes(maxBytes)} (${MAX_MAP_BYTES_ENV} raises the bound)`);
+    return { text: text.slice(lastLine), mtimeMs };
   } finally {
-    await fh.close();
+    await f.fh.close();
   }
 }
 
@@ -263,37 +314,89 @@ async function staleScripts(session: CdpSession | undefined, located: readonly L
     .map((l) => `warning: ${scriptPath(l.url)} changed on disk after the target started: its source map may not match the code that runs (frames are mapped anyway)`);
 }
 
+/** At most this much of a URL the target sent is quoted in a warning. */
+const QUOTED_URL_CHARS = 200;
+const clip = (text: string) => (text.length > QUOTED_URL_CHARS ? `${text.slice(0, QUOTED_URL_CHARS)}...` : text);
+
 /** The map's text and its own URL (against which its sources resolve). */
-async function readMap(scriptUrl: string, mapUrl: string): Promise<TraceMap> {
+async function readMap(scriptUrl: string, mapUrl: string, maxBytes: number): Promise<TraceMap> {
   if (mapUrl.startsWith('data:')) {
+    if (mapUrl.length > maxBytes * 3 + 1024) throw new Error(`its inline map is larger than ${formatBytes(maxBytes)} (${MAX_MAP_BYTES_ENV} raises the bound)`);
     let text: string;
     try {
       text = dataUrlText(mapUrl);
     } catch {
       throw new Error('inline data: URL cannot be decoded');
     }
-    return parseSourceMap(text, baseUrl(scriptUrl));
+    if (Buffer.byteLength(text) > maxBytes) throw new Error(`its inline map is larger than ${formatBytes(maxBytes)} (${MAX_MAP_BYTES_ENV} raises the bound)`);
+    return parseText(text, baseUrl(scriptUrl), 'its inline map');
   }
   let resolved: URL;
   try {
     resolved = new URL(mapUrl, baseUrl(scriptUrl));
   } catch {
-    throw new Error(`cannot resolve its URL ${mapUrl}`);
+    throw new Error(`cannot resolve its URL ${clip(mapUrl)}`);
   }
-  if (resolved.protocol !== 'file:') throw new Error(`map URL ${resolved.href} is not a local file`);
-  const file = fileURLToPath(resolved);
+  if (resolved.protocol !== 'file:') throw new Error(`map URL ${clip(resolved.href)} is not a local file`);
+  let file: string;
+  try {
+    file = fileURLToPath(resolved);
+  } catch {
+    throw new Error(`map URL ${clip(resolved.href)} is not a local file`);
+  }
+  const root = await packageOf(scriptUrl);
+  if (!root) throw new Error(`map ${file} is not followed: the script is not a regular file on this machine`);
+  // Refused before even a stat when the path itself leads out; after symlinks, by readRegularFile.
+  const outside = () => new Error(`${file} is not followed: maps are read only inside the script's package (${root})`);
+  if (!isWithin(path.resolve(file), root) && !isWithin(path.resolve(file), path.dirname(fileURLToPath(baseUrl(scriptUrl))))) throw outside();
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularFile(file, maxBytes, { within: root });
   } catch (err) {
+    if (err instanceof RefusedFile) {
+      throw err.message.startsWith('is outside ') ? outside() : new Error(`${file} ${err.message}`);
+    }
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file} (${code ?? (err as Error).message})`);
+    throw new Error(code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file} (${code ?? 'error'})`);
   }
+  return parseText(text, resolved.href, file);
+}
+
+/** parseSourceMap with a reason that names `what` and says nothing of the text. */
+function parseText(text: string, mapUrl: string, what: string): TraceMap {
   try {
-    return parseSourceMap(text, resolved.href);
+    return parseSourceMap(text, mapUrl);
   } catch (err) {
-    throw new Error(`${file} is ${(err as Error).message === 'not JSON' ? 'not valid JSON' : (err as Error).message}`);
+    throw new Error(`${what} is ${(err as Error).message === 'not JSON' ? 'not valid JSON' : (err as Error).message}`);
   }
+}
+
+/**
+ * The directory a script's map files must be in (symlinks resolved): the outermost one above the
+ * script holding a package.json (not the filesystem root, and not above a package directory in
+ * node_modules), else the script's own directory. Outermost, as a build's dist/ often holds a
+ * package.json of its own ({"type": "module"}) while its maps are in a sibling directory.
+ * Undefined when the script is not a regular file on this machine.
+ */
+async function packageOf(scriptUrl: string): Promise<string | undefined> {
+  const file = toFilePath(scriptUrl);
+  if (!file) return undefined;
+  let dir: string;
+  try {
+    const st = await fs.stat(file);
+    if (!st.isFile()) return undefined;
+    dir = path.dirname(await fs.realpath(file));
+  } catch {
+    return undefined;
+  }
+  let root = dir;
+  for (let d = dir; path.dirname(d) !== d; d = path.dirname(d)) {
+    const pkg = await fs.stat(path.join(d, 'package.json')).catch(() => undefined);
+    if (pkg?.isFile()) root = d;
+    const parent = path.basename(path.dirname(d));
+    if (parent === 'node_modules' || (parent.startsWith('@') && path.basename(path.dirname(path.dirname(d))) === 'node_modules')) break;
+  }
+  return root;
 }
 
 /** A URL to resolve relative map and source URLs against (CommonJS scripts may be bare paths). */

@@ -76,9 +76,14 @@ export function parseSourceMap(text: string, mapUrl: string): TraceMap {
   if (typeof json !== 'object' || json === null || (typeof v.mappings !== 'string' && !Array.isArray(v.sections))) {
     throw new Error('not a source map (no mappings)');
   }
-  const map = new FlattenMap(json as never, mapUrl);
-  decodedMappings(map); // decode now, so a corrupt mappings string fails here and not mid-conversion
-  return map;
+  // The library's own messages may quote the map; ours never do (the map may be any file a target named).
+  try {
+    const map = new FlattenMap(json as never, mapUrl);
+    decodedMappings(map); // decode now, so a corrupt mappings string fails here and not mid-conversion
+    return map;
+  } catch {
+    throw new Error('not a usable source map (its mappings cannot be decoded)');
+  }
 }
 
 /** Local paths of a map's sources that do not exist (checked by the caller's `exists`). */

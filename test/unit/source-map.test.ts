@@ -148,7 +148,10 @@ describe('which scripts are read from disk', () => {
   test('a script without an extension (a bin script) is read from disk; .ts and wasm are not', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-sm-'));
     try {
-      const js = fs.readFileSync(sm('tsc-cjs/hot.js'), 'utf8').replace('sourceMappingURL=hot.js.map', `sourceMappingURL=${fileUrl('tsc-cjs/hot.js.map')}`);
+      // an absolute file: URL, to a map beside the script (one elsewhere is not followed: see source-maps-hostile)
+      const map = { ...JSON.parse(fs.readFileSync(sm('tsc-cjs/hot.js.map'), 'utf8')), sources: [fileUrl('src/tsc-cjs/hot.ts')] };
+      fs.writeFileSync(path.join(dir, 'hotbin.map'), JSON.stringify(map));
+      const js = fs.readFileSync(sm('tsc-cjs/hot.js'), 'utf8').replace('sourceMappingURL=hot.js.map', `sourceMappingURL=${pathToFileURL(path.join(dir, 'hotbin.map')).href}`);
       fs.writeFileSync(path.join(dir, 'hotbin'), js);
       // the same text under a .ts name: a loader's output, so only the target could say; no session here
       fs.writeFileSync(path.join(dir, 'hot.ts'), js);
