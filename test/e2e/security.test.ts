@@ -180,7 +180,7 @@ function cdpCalls(messages: string[]): Array<{ method: string; params: Record<st
 }
 
 /** What nodeprof may ask of an inspector while serving: reading profiles, never running code of a request's choosing. */
-const ALLOWED_METHOD = /^(Profiler\.(enable|disable|start|stop|setSamplingInterval|startPreciseCoverage|stopPreciseCoverage)|HeapProfiler\.(enable|disable|startSampling|stopSampling|getSamplingProfile|collectGarbage|takeHeapSnapshot)|NodeTracing\.(start|stop|getCategories)|NodeWorker\.(enable|disable|detach|sendMessageToWorker)|Debugger\.(enable|disable|getScriptSource|pause|resume)|Runtime\.(enable|evaluate|runIfWaitingForDebugger))$/;
+const ALLOWED_METHOD = /^(Profiler\.(enable|disable|start|stop|setSamplingInterval|startPreciseCoverage|stopPreciseCoverage)|HeapProfiler\.(enable|disable|startSampling|stopSampling|getSamplingProfile|collectGarbage|takeHeapSnapshot)|NodeTracing\.(start|stop|getCategories)|NodeWorker\.(enable|disable|detach|sendMessageToWorker)|Debugger\.(enable|disable|getScriptSource|pause|resume)|Runtime\.(enable|evaluate|runIfWaitingForDebugger)|NodeRuntime\.notifyWhenWaitingForDisconnect)$/;
 
 describe('R1 the facade never forwards raw CDP', () => {
   test('generated requests carrying a marker in path, query, headers and body: none of it reaches the inspector; only nodeprof\'s own methods and expressions', async () => {
