@@ -83,9 +83,12 @@ describe('attach faults', () => {
     const name = `nodeprof-unwritable-${process.pid}.pb.gz`;
     const r = await runCli(['attach', String(t.port), '--cpu', '1s', '-o', path.join('/nonexistent-dir', name)]);
     expect(r.code).toBe(1);
-    const kept = path.join(os.tmpdir(), name);
-    cleanups.push(() => fs.rmSync(kept, { force: true }));
-    expect(r.stderr).toMatch(new RegExp(`cannot write /nonexistent-dir/${name}.*kept in ${kept.replace(/[.]/g, '\\.')}`));
+    // kept in a fresh private directory of the temp directory, readable by us alone
+    const m = new RegExp(`cannot write /nonexistent-dir/${name.replace(/[.]/g, '\\.')}.*kept in (${os.tmpdir()}/nodeprof-[^/\\s]+/${name.replace(/[.]/g, '\\.')})`).exec(r.stderr);
+    expect(m).not.toBeNull();
+    const kept = m![1]!;
+    cleanups.push(() => fs.rmSync(path.dirname(kept), { recursive: true, force: true }));
+    expect(fs.statSync(kept).mode & 0o777).toBe(0o600);
     expect(byFunction(loadProfile(kept), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
   });
 
