@@ -67,9 +67,11 @@ export class CpuBusyError extends Error {
 
 /**
  * The CPU windows of one target: at most `max` at once, each on a session of its own. A request
- * whose window fits inside a running one (it ends at most a little after the running one) shares
- * it, and gets the part of its profile from when the request came; otherwise it starts a window
- * while fewer than `max` run, or fails at once with CpuBusyError (a 503 with Retry-After).
+ * whose window fits inside a running one shares it, and gets the part of its profile from when the
+ * request came, answered when that window ends: at once if it ends within 1 s of the request's
+ * own end, else only when no new window can start, and only if it ends within the request's own
+ * length after it (a 5 s request never waits out most of a 300 s one). Otherwise the request starts
+ * a window while fewer than `max` run, or fails at once with CpuBusyError (a 503 with Retry-After).
  */
 export class CpuWindows {
   private readonly running = new Set<Running>();
@@ -87,7 +89,11 @@ export class CpuWindows {
     client.throwIfAborted();
     const now = Date.now();
     const wantEnd = now + ms;
-    const fits = [...this.running].filter((w) => w.endsAtMs >= wantEnd - graceMs(ms) && w.startedAtMs <= now).sort((a, b) => a.endsAtMs - b.endsAtMs);
+    // A window fits if it covers this request's seconds (but a little) and ends soon enough after
+    // them that the answer comes at most twice as late as its own window would (or 1 s).
+    const fits = [...this.running]
+      .filter((w) => w.startedAtMs <= now && w.endsAtMs >= wantEnd - graceMs(ms) && w.endsAtMs <= wantEnd + Math.max(SHARE_LATE_MS, ms))
+      .sort((a, b) => a.endsAtMs - b.endsAtMs);
     // A window ending about when this request would: share it (no cost to the target). Otherwise
     // a window of its own while there is room, so a short request is not held up by a long one.
     let w = fits.find((x) => x.endsAtMs <= wantEnd + SHARE_LATE_MS);
