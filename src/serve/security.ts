@@ -70,7 +70,7 @@ export function hostAllowed(header: string | undefined, guard: Guard): boolean {
  * pprof, curl, scrapers) send none of these headers, so they are unaffected:
  * - Sec-Fetch-Site other than same-origin or none (a typed URL, a bookmark): cross-site, and
  *   same-site too, since a page on another port of localhost is same-site;
- * - an Origin that is not this server as the request names it (Host);
+ * - an Origin that is not this server as the request names it (http or https://<Host>);
  * - a Host under .localhost other than localhost itself (Chromium resolves any *.localhost to
  *   loopback, so a page there passes the rebinding check) unless it is the name serve listens on.
  * A valid token lets such a request through (the caller checks it).
@@ -103,7 +103,8 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
   if (host === undefined) return false;
   try {
     const u = new URL(origin);
-    return u.protocol === 'http:' && u.host === new URL(`http://${host.trim()}`).host;
+    // https too: a mounted pprofHandler behind a TLS-terminating proxy sees its own pages' https Origin.
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host === new URL(`${u.protocol}//${host.trim()}`).host;
   } catch {
     return false; // "null" (a sandboxed page, a file) or garbage
   }

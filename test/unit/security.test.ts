@@ -211,12 +211,14 @@ describe('R11 requests a web page sends: refused unless they carry the token (th
     for (const site of ['same-origin', 'none']) expect(browserRefusal(req({ Host: '127.0.0.1:6060', 'Sec-Fetch-Site': site }), {})).toBeUndefined();
   });
 
-  test('an Origin other than http://<Host>', () => {
+  test('an Origin other than http(s)://<Host>', () => {
     const at = (origin: string, host = '127.0.0.1:6060') => browserRefusal(req({ Host: host, Origin: origin }), {});
     expect(at('http://127.0.0.1:6060')).toBeUndefined();
     expect(at('http://LOCALHOST:6060', 'localhost:6060')).toBeUndefined();
     expect(at('http://[::1]:6060', '[::1]:6060')).toBeUndefined();
-    for (const o of ['http://127.0.0.1:6061', 'https://127.0.0.1:6060', 'http://localhost:6060', 'null', 'https://attacker.example', 'garbage']) expect(at(o)).toMatch(/^Origin .* is not this server/);
+    expect(at('https://app.example', 'app.example')).toBeUndefined();
+    expect(at('https://app.example', 'app.example:443')).toBeUndefined();
+    for (const o of ['http://127.0.0.1:6061', 'https://127.0.0.1:6061', 'http://localhost:6060', 'ftp://127.0.0.1:6060', 'null', 'https://attacker.example', 'garbage']) expect(at(o)).toMatch(/^Origin .* is not this server/);
     expect(browserRefusal(req({ Origin: 'http://127.0.0.1:6060' }), {})).toMatch(/^Origin/);
   });
 
