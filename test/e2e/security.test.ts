@@ -37,6 +37,15 @@
 //     an inspector where other machines reach it (a process configured with
 //     --inspect-port=0.0.0.0:N is not sent SIGUSR1).
 //       - here: "R1 /json ..." and "R9 a pid: target configured to open its inspector off loopback"
+// R10 Without a token, the --listen name and the address it resolves to (the one bound) are both
+//     loopback; a token shorter than 16 characters or of whitespace is refused (issue 27, defect 8).
+//       - test/e2e/security-web.test.ts "R10 ..."; unit/security.test.ts "R10"
+// R11 Requests a web page sends (Sec-Fetch-Site cross-site/same-site, a foreign Origin, a Host
+//     under .localhost) are refused, 403, unless they carry the token (issue 27, defect 9).
+//       - test/e2e/security-web.test.ts "R11 ..."; unit/security.test.ts "R11"
+// R12 At most MAX_CPU_WINDOWS CPU windows (V8 profiler threads) per target; further requests share
+//     one or get 503 with Retry-After at once (issue 27, defect 3).
+//       - test/e2e/serve-limits.test.ts
 import { afterEach, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import net from 'node:net';
