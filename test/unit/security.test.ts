@@ -11,6 +11,7 @@ import { optionsFromEnv } from '../../src/serve/in-process.js';
 import { findRoute, ROUTES } from '../../src/serve/routes.js';
 import { browserRefusal, hostAllowed, isLoopbackHost, MIN_TOKEN_LENGTH, requestToken, tokenMatches, tokenProblem } from '../../src/serve/security.js';
 import { isLoopbackAddress } from '../../src/serve/listen.js';
+import { pprofHandler } from '../../src/index.js';
 import { checkServePlan, type ServePlan } from '../../src/serve/serve.js';
 import { ROOT } from '../helpers/processes.js';
 import type { IncomingMessage } from 'node:http';
@@ -121,6 +122,8 @@ describe('R3 a non-loopback listen address needs a token', () => {
     expect(tokenProblem('0123456789abcde')).toMatch(/^is 15 characters long: use at least 16/);
     expect(tokenProblem('0123456789abcdef')).toBeUndefined();
     expect(tokenProblem(undefined)).toBeUndefined();
+    // the library entry refuses it too, before anything is started in the process
+    expect(() => pprofHandler({ token: 'short' })).toThrow(/^nodeprof: pprofHandler's token is 5 characters long: use at least 16/);
   });
 
   test('isLoopbackHost still names loopback names (the Host check)', () => {
