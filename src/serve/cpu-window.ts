@@ -123,6 +123,8 @@ export class CpuWindows {
   private start(ms: number, now: number): Running {
     const stop = new AbortController();
     const w: Running = { startedAtMs: now, endsAtMs: now + ms, users: 0, stop, result: Promise.resolve(undefined as never) };
+    // Counted before record() runs: a record() that fails at once must not delete it before it is added.
+    this.running.add(w);
     w.result = (async () => {
       try {
         return await this.record(ms, stop.signal);
@@ -131,7 +133,6 @@ export class CpuWindows {
       }
     })();
     w.result.catch(() => undefined);
-    this.running.add(w);
     return w;
   }
 }

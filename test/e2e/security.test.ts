@@ -233,7 +233,8 @@ describe('R1 the facade never forwards raw CDP', () => {
           const a = await request(u.href, { method, headers, body: where.includes('body') ? `${mk}+0x1` : undefined }).catch((e: Error) => {
             throw new Error(`${method} ${u.href}: ${e.message}; serve exit ${s.run.proc.exitCode}; before: ${sent.slice(-3).join(' | ')}; stderr: ${s.stderr()}`);
           });
-          expect([200, 400, 404]).toContain(a.status);
+          // the answer's reason in the failure: a 503 here has had more than one cause
+          if (![200, 400, 404].includes(a.status)) throw new Error(`${method} ${u.href}: ${a.status} ${a.text.trim()}; before: ${sent.slice(-4, -1).join(' | ')}`);
         }),
         { numRuns: 40 },
       );
