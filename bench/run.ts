@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5] [--compare-dist dir] [--sizes 1,10,100]`: runs every measure in one process,
+// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5,P6W] [--compare-dist dir] [--sizes 1,10,100]`: runs every measure in one process,
 // one after another (never two at once: they would disturb each other on a 2-core machine), and
 // writes RESULTS.md and results.json (to bench/ unless --out says otherwise).
 
@@ -12,6 +12,7 @@ import { measureP2 } from './p2-convert.js';
 import { measureP3 } from './p3-snapshot.js';
 import { measureP4, measureP5 } from './p4-p5-latency.js';
 import { measureP6 } from './p6-facade.js';
+import { measureP6Windows } from './p6-windows.js';
 import { killAll, ROOT, runScript } from './lib/procs.js';
 import { NOTES_MARKER, renderMarkdown, type MachineFacts, type Measure, type Results } from './lib/report.js';
 
@@ -43,7 +44,7 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--fixtures') a.fixtures = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
     else {
       process.stderr.write(
-        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6 (P1 includes P1D and P1E), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
+        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
       );
       process.exit(2);
     }
@@ -118,6 +119,8 @@ async function main(): Promise<number> {
     ['P4', () => measureP4(latency)],
     ['P5', () => measureP5(latency)],
     ['P6', () => measureP6({ concurrent: 10, profileSeconds: q ? 0.5 : 5, concurrentRounds: q ? 1 : 2, scrapes: q ? 50 : 1000, scrapeBudgetMs: q ? 8_000 : 150_000, log })],
+    // P6b: what concurrent CPU windows cost the target, and serve's bound on them (--only P6W alone).
+    ['P6W', () => measureP6Windows({ seconds: q ? 2 : 4, profilers: q ? [1, 4] : [1, 2, 4, 8], requests: [1, 4, 16, 40], rounds: q ? 1 : 3, connections: 4, log })],
   ];
   const measures: Measure[] = [];
   const partSeconds: Array<[string, number]> = [];
@@ -125,7 +128,7 @@ async function main(): Promise<number> {
   for (const [id, run] of plan) {
     // P1D/P1E (paired windows) belong to P1 for --only, but not to a --conditions experiment on P1a/P1b.
     const paired = id === 'P1D' || id === 'P1E';
-    const wanted = args.only ? args.only.has(id) || (paired && args.only.has('P1') && !args.conditions) : !(paired && args.conditions);
+    const wanted = args.only ? args.only.has(id) || (paired && args.only.has('P1') && !args.conditions) || (id === 'P6W' && args.only.has('P6')) : !(paired && args.conditions);
     if (!wanted) {
       measures.push({ id, title: '', status: 'skipped', reason: args.only ? `not in --only ${[...args.only].join(',')}` : 'not part of a --conditions experiment' });
       continue;

@@ -9,6 +9,7 @@ import { createRequestHandler, PREFIX } from './serve/handler.js';
 import type { InProcessOptions } from './serve/in-process.js';
 import { inProcessTransport } from './serve/transport.js';
 import { errorMessage } from './errors.js';
+import { tokenProblem } from './serve/security.js';
 
 export type { InProcessOptions } from './serve/in-process.js';
 
@@ -20,6 +21,8 @@ export interface PprofHandler {
 }
 
 export function pprofHandler(opts: Omit<InProcessOptions, 'listen' | 'quiet'> = {}): PprofHandler {
+  const weak = tokenProblem(opts.token);
+  if (weak) throw new TypeError(`nodeprof: pprofHandler's token ${weak}`);
   const facade = new Facade(inProcessTransport('same-thread'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300 });
   const ready = facade.start();
   ready.catch(() => undefined);

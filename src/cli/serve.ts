@@ -17,7 +17,7 @@ export function serveCommand(ctx: CommandContext) {
       y
         .option('target', { type: 'string', demandOption: true, describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>' })
         .option('listen', { type: 'string', default: '127.0.0.1:6060', describe: 'address to serve on (port 0: any free port)' })
-        .option('token', { type: 'string', describe: 'require this token (Authorization: Bearer or ?token=); needed off loopback. Also NODEPROF_TOKEN' })
+        .option('token', { type: 'string', describe: 'require this token (Authorization: Bearer or ?token=), at least 16 characters; needed off loopback, and lets requests from web pages through. Also NODEPROF_TOKEN' })
         .option('heap-mode', { type: 'string', choices: ['inuse', 'alloc'], default: 'inuse', describe: 'what the one heap sampler records: live objects or all allocations' })
         .option('max-seconds', { type: 'number', default: 300, describe: 'longest ?seconds= accepted' })
         .strict()

@@ -10,7 +10,7 @@ import type { HeapMode } from '../pprof/heap-profile.js';
 import type { Profile } from 'pprof-format';
 import type { CdpSession } from '../target/session.js';
 import { errorMessage } from '../errors.js';
-import { recordCpu, type CpuWindow } from './cpu-window.js';
+import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from './heap-sampler.js';
 import { HttpError } from './http-error.js';
 import { TargetLink, type Attachment } from './link.js';
@@ -32,6 +32,8 @@ export interface FacadeOptions {
   cpuIntervalUs?: number;
   /** Longest ?seconds= accepted. */
   maxSeconds: number;
+  /** CPU windows at once (default MAX_CPU_WINDOWS). */
+  maxCpuWindows?: number;
   log?: (line: string) => void;
 }
 
@@ -48,6 +50,8 @@ export class Facade {
   private readonly maps = new WeakMap<Attachment, SourceMapCache>();
   private readonly log: (line: string) => void;
   private snapshotQueue: Promise<unknown> = Promise.resolve();
+  /** The CPU windows running in the target, bounded; shared by profile and cpuprofile. */
+  readonly cpuWindows: CpuWindows;
 
   constructor(
     readonly transport: Transport,
@@ -57,6 +61,7 @@ export class Facade {
     this.maxSeconds = opts.maxSeconds;
     this.cpuIntervalUs = opts.cpuIntervalUs ?? 1000;
     this.log = opts.log ?? (() => undefined);
+    this.cpuWindows = new CpuWindows(opts.maxCpuWindows ?? MAX_CPU_WINDOWS, (ms, stop) => this.recordCpuWindow(ms, stop));
     this.link = new TargetLink(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
   }
 
@@ -85,10 +90,15 @@ export class Facade {
    * Runs a collection on a session of its own, cut short when the client goes away or the facade
    * shuts down, and always closes the session (which also stops whatever it left running).
    */
-  async withSession<T>(res: ServerResponse, fn: (session: CdpSession, signal: AbortSignal) => Promise<T>, windowMs?: number): Promise<T> {
+  withSession<T>(res: ServerResponse, fn: (session: CdpSession, signal: AbortSignal) => Promise<T>, windowMs?: number): Promise<T> {
+    return this.onSession(this.signalFor(res), fn, windowMs);
+  }
+
+  /** withSession for a collection that is no one request's (a shared CPU window): cut short by `stop` or a shutdown. */
+  private async onSession<T>(stop: AbortSignal, fn: (session: CdpSession, signal: AbortSignal) => Promise<T>, windowMs?: number): Promise<T> {
     this.link.get(); // 503 at once when the target is gone
     if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
-    const signal = this.signalFor(res);
+    const signal = AbortSignal.any([this.shutdown.signal, stop]);
     let session: CdpSession;
     try {
       session = await this.transport.open();
@@ -133,13 +143,30 @@ export class Facade {
     }
   }
 
+  /**
+   * A CPU window of `seconds` for this request: its own, or a part of one already running (at most
+   * MAX_CPU_WINDOWS at once; see CpuWindows), or a 503 with Retry-After at once.
+   */
   async cpu(res: ServerResponse, seconds: number): Promise<CpuWindow> {
+    this.link.get();
+    if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
+    const client = this.signalFor(res);
+    try {
+      return await this.cpuWindows.take(seconds * 1000, client);
+    } catch (err) {
+      if (err instanceof CpuBusyError) throw new HttpError(503, `target ${this.transport.where}: ${err.message}`, { 'Retry-After': String(err.retryAfterS) });
+      if (client.aborted && !(err instanceof HttpError)) throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
+      throw err;
+    }
+  }
+
+  private recordCpuWindow(ms: number, stop: AbortSignal): Promise<CpuWindow> {
     const att = this.link.get();
-    return this.withSession(res, async (session, signal) => {
-      const w = await recordCpu(session, { ms: seconds * 1000, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal });
+    return this.onSession(stop, async (session, signal) => {
+      const w = await recordCpu(session, { ms, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal });
       const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
       return { ...w, mapFrame };
-    }, seconds * 1000);
+    }, ms);
   }
 
   /** The window's profile as a .pb.gz, written straight from the builder's tables. */

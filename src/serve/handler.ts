@@ -1,5 +1,5 @@
 // The HTTP side of the facade, shared by `nodeprof serve`, nodeprof/register and pprofHandler:
-// guard (token, Host), route from the table, one error path, one log line per request.
+// guard (Host, requests from web pages, token), route from the table, one error path, one log line per request.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorMessage } from '../errors.js';
@@ -7,7 +7,7 @@ import type { Facade } from './facade.js';
 import { HttpError, sendError } from './http-error.js';
 import { indexPage } from './index-page.js';
 import { findRoute } from './routes.js';
-import { hostAllowed, requestToken, tokenMatches, type Guard } from './security.js';
+import { browserRefusal, hostAllowed, requestToken, tokenMatches, type Guard } from './security.js';
 
 export const PREFIX = '/debug/pprof';
 
@@ -54,7 +54,10 @@ async function serve(facade: Facade, guard: Guard, req: IncomingMessage, res: Se
   if (!hostAllowed(req.headers.host, guard)) {
     throw new HttpError(403, `Host '${req.headers.host}' is not this server: use its address or localhost (this check stops DNS rebinding)`);
   }
-  if (guard.token !== undefined && !tokenMatches(requestToken(req, url.searchParams), guard.token)) {
+  const tokenOk = guard.token !== undefined && tokenMatches(requestToken(req, url.searchParams), guard.token);
+  const fromPage = tokenOk ? undefined : browserRefusal(req, guard);
+  if (fromPage) throw new HttpError(403, fromPage);
+  if (guard.token !== undefined && !tokenOk) {
     throw new HttpError(401, 'a token is required: send Authorization: Bearer <token> or add ?token=<token>', { 'WWW-Authenticate': 'Bearer' });
   }
   if (url.pathname === PREFIX) {

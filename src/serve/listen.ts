@@ -1,7 +1,8 @@
 // --listen / NODEPROF_LISTEN spellings (host:port, [::1]:port, :port, port) and the HTTP server.
 
+import dns from 'node:dns';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { NodeprofError, UsageError, errorMessage } from '../errors.js';
 import { formatHostPort } from '../target/target-spec.js';
 import type { RequestHandler } from './handler.js';
@@ -18,6 +19,32 @@ export function parseListen(text: string): ListenAddress {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new UsageError(`invalid listen address '${text}': use host:port, e.g. 127.0.0.1:6060, [::1]:6060 or 127.0.0.1:0 for any free port`);
   return { host: m[1] || m[2] || '127.0.0.1', port };
+}
+
+/** How a listen name becomes an address; a parameter so tests can make a name resolve anywhere. */
+export type Lookup = (host: string) => Promise<{ address: string; family: number }>;
+
+const systemLookup: Lookup = (host) => dns.promises.lookup(host);
+
+/**
+ * The address a --listen name binds, resolved once here (as listen() would), so the loopback rule
+ * judges the address that is bound, not the name: `svc.localhost` may resolve anywhere.
+ */
+export async function resolveListen(listen: ListenAddress, lookup: Lookup = systemLookup): Promise<ListenAddress> {
+  if (net.isIP(listen.host)) return listen;
+  try {
+    return { host: (await lookup(listen.host)).address, port: listen.port };
+  } catch (err) {
+    throw new NodeprofError(`cannot listen on ${formatHostPort(listen.host, listen.port)}: cannot resolve ${listen.host}: ${errorMessage(err)}`);
+  }
+}
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped forms; never 0.0.0.0 or :: (every interface). */
+export function isLoopbackAddress(address: string): boolean {
+  const a = address.toLowerCase().replace(/^\[|\]$/g, '');
+  const v4 = /^(?:::ffff:)?(\d+)\.\d+\.\d+\.\d+$/.exec(a);
+  if (v4) return net.isIPv4(a.replace(/^::ffff:/, '')) && v4[1] === '127';
+  return net.isIPv6(a) && /^(0{0,4}:){1,7}0{0,3}1$|^::1$/.test(a);
 }
 
 export function startHttpServer(listen: ListenAddress, handle: RequestHandler): Promise<{ server: http.Server; url: string }> {

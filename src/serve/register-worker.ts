@@ -7,8 +7,8 @@ import { errorMessage } from '../errors.js';
 import { Facade } from './facade.js';
 import { createRequestHandler } from './handler.js';
 import type { InProcessOptions } from './in-process.js';
-import { parseListen, startHttpServer } from './listen.js';
-import { isLoopbackHost } from './security.js';
+import { isLoopbackAddress, parseListen, resolveListen, startHttpServer } from './listen.js';
+import { isLoopbackHost, tokenProblem } from './security.js';
 import { inProcessTransport } from './transport.js';
 
 const opts = workerData as InProcessOptions;
@@ -16,14 +16,21 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const listen = parseListen(opts.listen ?? '127.0.0.1:6060');
-  if (!isLoopbackHost(listen.host) && !opts.token) {
+  const weak = tokenProblem(opts.token);
+  if (weak) {
+    say(`nodeprof/register: not serving on ${opts.listen}: NODEPROF_TOKEN ${weak}`);
+    return;
+  }
+  // Without a token, the name and the address it resolves to (the one bound) must both be loopback.
+  const bound = !opts.token && !isLoopbackHost(listen.host) ? undefined : await resolveListen(listen);
+  if (!bound || (!isLoopbackAddress(bound.host) && !opts.token)) {
     say(`nodeprof/register: not serving on ${opts.listen}: it is reachable from other machines; set NODEPROF_TOKEN (or listen on 127.0.0.1)`);
     return;
   }
   const facade = new Facade(inProcessTransport('main-thread-from-worker'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300 });
   const handler = createRequestHandler(facade, { token: opts.token, hosts: opts.hosts, listenHost: listen.host }, opts.logRequests ? say : undefined);
   // Listen first: if the port is taken, nothing was started in the app.
-  const { url, server } = await startHttpServer(listen, handler);
+  const { url, server } = await startHttpServer(bound, handler);
   try {
     await facade.start();
   } catch (err) {

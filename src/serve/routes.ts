@@ -7,6 +7,7 @@ import type { Profile } from 'pprof-format';
 import { encodePprof } from '../pprof/encode.js';
 import type { Facade } from './facade.js';
 import { HttpError } from './http-error.js';
+import { MAX_CPU_WINDOWS } from './cpu-window.js';
 import { deltaAnswer, emptyAnswer, goroutineAnswer, profileText, stacksText, EMPTY_PROFILES } from './profiles.js';
 import { terminalText } from '../output/terminal-text.js';
 
@@ -101,7 +102,7 @@ export function modeNote(f: Facade): string {
 export const ROUTES: readonly Route[] = [
   {
     name: 'profile',
-    description: 'CPU profile of the main thread. The duration is the seconds GET parameter (default 30). Open the result with go tool pprof.',
+    description: `CPU profile of the main thread. The duration is the seconds GET parameter (default 30). Open the result with go tool pprof. At most ${MAX_CPU_WINDOWS} windows run at once (with cpuprofile); a further request shares one that covers its seconds, or gets 503 with Retry-After.`,
     link: 'profile?seconds=5',
     async handle(ctx) {
       const sec = seconds(ctx) ?? 30;

@@ -8,8 +8,8 @@ import type { TargetSpec } from '../target/target-spec.js';
 import { Facade } from './facade.js';
 import { createRequestHandler, type RequestHandler } from './handler.js';
 import { sendError } from './http-error.js';
-import { closeHttpServer, startHttpServer, type ListenAddress } from './listen.js';
-import { isLoopbackHost } from './security.js';
+import { closeHttpServer, isLoopbackAddress, resolveListen, startHttpServer, type ListenAddress, type Lookup } from './listen.js';
+import { isLoopbackHost, tokenProblem } from './security.js';
 import { remoteTransport } from './transport.js';
 
 export interface ServePlan {
@@ -28,20 +28,29 @@ export interface ServeIO {
   setAbortHook(hook: (() => Promise<void>) | undefined): void;
 }
 
-export function checkServePlan(plan: ServePlan): void {
-  if (!isLoopbackHost(plan.listen.host) && !plan.token) {
-    throw new UsageError(
-      `--listen ${plan.listen.host} is reachable from other machines, and the inspector behind nodeprof can run any code in the target: add --token <secret> (or NODEPROF_TOKEN), or listen on 127.0.0.1`,
-    );
-  }
+/**
+ * The address serve will bind, once the plan is checked: a token that is too weak is refused, and
+ * so is a listen address off loopback without a token, judged on the address the name resolves to
+ * (the one then bound), not on the name.
+ */
+export async function checkServePlan(plan: ServePlan, lookup?: Lookup): Promise<ListenAddress> {
+  const weak = tokenProblem(plan.token);
+  if (weak) throw new UsageError(`--token ${weak}`);
+  const refuse = (shown: string) =>
+    new UsageError(`--listen ${shown} is reachable from other machines, and the inspector behind nodeprof can run any code in the target: add --token <secret> (or NODEPROF_TOKEN), or listen on 127.0.0.1`);
+  // Without a token both must be loopback: the name (no look-up needed to refuse example.com) and the address it resolves to.
+  if (!plan.token && !isLoopbackHost(plan.listen.host)) throw refuse(plan.listen.host);
+  const bound = await resolveListen(plan.listen, lookup);
+  if (!plan.token && !isLoopbackAddress(bound.host)) throw refuse(bound.host === plan.listen.host ? plan.listen.host : `${plan.listen.host} (${bound.host})`);
+  return bound;
 }
 
 export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
-  checkServePlan(plan);
+  const bound = await checkServePlan(plan);
   // Bind first: a serve that cannot listen must not touch the target (stopping its heap sampler
   // would stop the one another serve on the same target reads from: V8 has one per isolate).
   let handle: RequestHandler | undefined;
-  const { server, url } = await startHttpServer(plan.listen, (req, res) => {
+  const { server, url } = await startHttpServer(bound, (req, res) => {
     if (handle) return handle(req, res);
     sendError(res, 503, 'nodeprof is still attaching to the target', { 'Retry-After': '1' });
     return true;

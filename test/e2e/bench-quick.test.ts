@@ -40,7 +40,7 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   expect(results.machine.cores).toBeGreaterThan(0);
   expect(results.machine.node).toBe(process.version);
   const byId = new Map(results.measures.map((m) => [m.id, m]));
-  for (const id of ['P1a', 'P1b', 'P1c', 'P1d', 'P1e', 'P2', 'P3', 'P4', 'P5', 'P6']) {
+  for (const id of ['P1a', 'P1b', 'P1c', 'P1d', 'P1e', 'P2', 'P3', 'P4', 'P5', 'P6', 'P6b']) {
     const m = byId.get(id);
     expect({ id, status: m?.status }).toEqual({ id, status: 'measured' });
     expect(m!.rows!.length).toBeGreaterThan(0);
@@ -68,6 +68,11 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   const p6 = byId.get('P6')!.rows!;
   for (const r of p6.filter((x) => x.extra?.['status codes'] !== undefined)) expect({ row: r.name, status: r.extra!['status codes'] }).toEqual({ row: r.name, status: expect.stringMatching(/^200: \d+$/) });
   expect(p6.map((r) => r.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^nodeprof serve RSS/), expect.stringMatching(/^target RSS/)]));
+
+  // P6b: 1, 4, 16 and 40 concurrent CPU requests through serve, never more profiler threads than its bound.
+  const p6b = byId.get('P6b')!.rows!.filter((r) => r.extra?.['most profiler threads at once'] !== undefined);
+  expect(p6b.map((r) => r.name.split(' ')[0])).toEqual(['1', '4', '16', '40']);
+  for (const r of p6b) expect(Number(r.extra!['most profiler threads at once'])).toBeLessThanOrEqual(2);
 
   const md = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
   expect(md).toMatch(/npm run bench|dist\/bench\/run\.js --quick/);

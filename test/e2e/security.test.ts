@@ -37,6 +37,15 @@
 //     an inspector where other machines reach it (a process configured with
 //     --inspect-port=0.0.0.0:N is not sent SIGUSR1).
 //       - here: "R1 /json ..." and "R9 a pid: target configured to open its inspector off loopback"
+// R10 Without a token, the --listen name and the address it resolves to (the one bound) are both
+//     loopback; a token shorter than 16 characters or of whitespace is refused (issue 27, defect 8).
+//       - test/e2e/security-web.test.ts "R10 ..."; unit/security.test.ts "R10"
+// R11 Requests a web page sends (Sec-Fetch-Site cross-site/same-site, a foreign Origin, a Host
+//     under .localhost) are refused, 403, unless they carry the token (issue 27, defect 9).
+//       - test/e2e/security-web.test.ts "R11 ..."; unit/security.test.ts "R11"
+// R12 At most MAX_CPU_WINDOWS CPU windows (V8 profiler threads) per target; further requests share
+//     one or get 503 with Retry-After at once (issue 27, defect 3).
+//       - test/e2e/serve-limits.test.ts
 import { afterEach, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import net from 'node:net';
@@ -180,7 +189,7 @@ function cdpCalls(messages: string[]): Array<{ method: string; params: Record<st
 }
 
 /** What nodeprof may ask of an inspector while serving: reading profiles, never running code of a request's choosing. */
-const ALLOWED_METHOD = /^(Profiler\.(enable|disable|start|stop|setSamplingInterval|startPreciseCoverage|stopPreciseCoverage)|HeapProfiler\.(enable|disable|startSampling|stopSampling|getSamplingProfile|collectGarbage|takeHeapSnapshot)|NodeTracing\.(start|stop|getCategories)|NodeWorker\.(enable|disable|detach|sendMessageToWorker)|Debugger\.(enable|disable|getScriptSource|pause|resume)|Runtime\.(enable|evaluate|runIfWaitingForDebugger)|NodeRuntime\.notifyWhenWaitingForDisconnect)$/;
+const ALLOWED_METHOD = /^(Profiler\.(enable|disable|start|stop|setSamplingInterval|startPreciseCoverage|stopPreciseCoverage)|HeapProfiler\.(enable|disable|startSampling|stopSampling|getSamplingProfile|collectGarbage|takeHeapSnapshot)|NodeTracing\.(start|stop|getCategories)|NodeWorker\.(enable|disable|detach|sendMessageToWorker)|Debugger\.(enable|disable|getScriptSource|pause|resume|stepOver)|Runtime\.(enable|evaluate|runIfWaitingForDebugger)|NodeRuntime\.notifyWhenWaitingForDisconnect)$/;
 
 describe('R1 the facade never forwards raw CDP', () => {
   test('generated requests carrying a marker in path, query, headers and body: none of it reaches the inspector; only nodeprof\'s own methods and expressions', async () => {
@@ -224,7 +233,11 @@ describe('R1 the facade never forwards raw CDP', () => {
           const a = await request(u.href, { method, headers, body: where.includes('body') ? `${mk}+0x1` : undefined }).catch((e: Error) => {
             throw new Error(`${method} ${u.href}: ${e.message}; serve exit ${s.run.proc.exitCode}; before: ${sent.slice(-3).join(' | ')}; stderr: ${s.stderr()}`);
           });
-          expect([200, 400, 404]).toContain(a.status);
+          // the answer's reason in the failure: a 503 here has had more than one cause
+          // At most 2 CPU windows run per target (issue 27): a window given up when its client left
+          // keeps its slot until its session has closed, and shrinking replays every few ms.
+          const busy = a.status === 503 && /CPU profile windows? (is|are) already running/.test(a.text) && a.headers['retry-after'] !== undefined;
+          if (![200, 400, 404].includes(a.status) && !busy) throw new Error(`${method} ${u.href}: ${a.status} ${a.text.trim()}; before: ${sent.slice(-4, -1).join(' | ')}`);
         }),
         { numRuns: 40 },
       );
