@@ -241,7 +241,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     await target.release();
   });
 
-  let artifacts: Artifact[] = [];
+  const artifacts: Artifact[] = [];
   let failureStatus = 0;
   let stopReason: WindowEnd;
   const startedAtMs = Date.now();
