@@ -116,6 +116,9 @@ function expectedStatus(req: Req): number | number[] {
   const inside = url.pathname === '/debug/pprof' || url.pathname.startsWith('/debug/pprof/');
   if (!inside) return 404;
   if (!loopbackOrIp) return /^[a-z0-9.-]+$/.test(hostName!) ? 403 : [403, 400];
+  // A name under .localhost other than localhost itself is what a web page uses to reach loopback
+  // (Chromium resolves it there): refused without the token (issue 27).
+  if (hostName !== undefined && hostName !== 'localhost' && hostName.endsWith('.localhost')) return 403;
   if (url.pathname === '/debug/pprof') return 301;
   const name = url.pathname.slice('/debug/pprof/'.length);
   if (name === '') return 200;
