@@ -9,6 +9,7 @@ import { stackCommand } from './stack.js';
 import { serveCommand } from './serve.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
+import { setMaxMessageBytes } from '../target/message-bound.js';
 
 /**
  * `--cpu -5s` would otherwise reach yargs as the flags -5 and -s; glue a negative-looking value to
@@ -82,6 +83,7 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     });
   skipHelpCache(parser);
   try {
+    setMaxMessageBytes(process.env.NODEPROF_MAX_MESSAGE);
     await parser.parseAsync();
     return exitCode;
   } catch (err) {

@@ -16,6 +16,11 @@ const TIMEOUT_MS = 4000;
 function getJson(host: string, port: number, path: string, timeoutMs = TIMEOUT_MS): Promise<unknown> {
   const where = formatHostPort(host, port);
   return new Promise((resolve, reject) => {
+    // `timeout` is the socket's idle time; this bounds the whole answer (a target dripping a byte a second).
+    const deadline = setTimeout(
+      () => req.destroy(new NodeprofError(`${where} did not send its ${path} answer within ${timeoutMs / 1000}s: is it a Node.js inspector port (node --inspect)?`)),
+      timeoutMs,
+    );
     const req = http.get({ host, port, path, timeout: timeoutMs, headers: { host: formatHostPort(host, port) } }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -39,6 +44,7 @@ function getJson(host: string, port: number, path: string, timeoutMs = TIMEOUT_M
       req.destroy(new NodeprofError(`${where} did not answer within ${timeoutMs / 1000}s: is it a Node.js inspector port (node --inspect)?`)),
     );
     req.on('error', (err: NodeJS.ErrnoException) => reject(connectError(err, where)));
+    req.on('close', () => clearTimeout(deadline));
   });
 }
 
