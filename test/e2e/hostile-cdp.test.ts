@@ -134,6 +134,40 @@ describe('hostile CDP answers', () => {
   }, 150_000);
 });
 
+describe('Ctrl-C during a long conversion', () => {
+  test('the second Ctrl-C exits 130 within seconds, mid-conversion', async () => {
+    const n = 1_000_000;
+    fake = await fakeInspector((cmd, socket) => {
+      if (cmd.method !== 'Profiler.stop') return false;
+      socket.write(frame(JSON.stringify({ id: cmd.id, result: { profile: crowdedProfile(n) } })));
+      return true;
+    });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-hostile-cdp-'));
+    const out = path.join(dir, 'cpu.pb.gz');
+    const run = startCli(['attach', `127.0.0.1:${fake.port}`, '--cpu', '1s', '-o', out], { timeoutMs: 120_000 });
+    // Profiler.disable goes out as soon as the Profiler.stop answer is parsed: the conversion
+    // (about 10 s for these nodes here, plus 2 s of encoding) starts then.
+    const f = fake;
+    while (!f.methods.includes('Profiler.disable')) {
+      if (run.proc.exitCode !== null) throw new Error(`nodeprof exited early: ${(await run.done).stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const signalled = Date.now();
+    run.proc.kill('SIGINT');
+    await run.waitForStderr(/SIGINT: stopping/, 60_000);
+    run.proc.kill('SIGINT');
+    const r = await run.done;
+    const ms = Date.now() - signalled;
+    console.log(`Ctrl-C twice during conversion: exit ${r.code} after ${ms} ms`);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/SIGINT again: aborting/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(fs.existsSync(out)).toBe(false);
+    // Before: the handler ran only once conversion and encoding were over (7 to 12 s here, 0.3 s now).
+    expect(ms).toBeLessThan(3000);
+  }, 150_000);
+});
+
 describe('hostile /json/list', () => {
   test('an answer dripped a byte at a time is cut at the deadline', async () => {
     const sockets: net.Socket[] = [];
