@@ -71,6 +71,7 @@ function expectOneLine(r: CliResult & { peak: number }, message: RegExp, maxMs: 
   expect(r.ms).toBeLessThan(maxMs);
   expect(r.peak).toBeGreaterThan(0);
   expect(r.peak).toBeLessThan(maxRss);
+  console.log(`${last.replace(/^.*?cpu: \S+ /, '').slice(0, 50)}: ${r.ms} ms, peak RSS ${(r.peak / MiB).toFixed(0)} MiB`);
 }
 
 describe('hostile CDP answers', () => {
