@@ -11,6 +11,7 @@ import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 import { terminalLines, terminalText } from '../output/terminal-text.js';
 import { sourceMapMaxBytes } from '../collect/file-read.js';
+import { setMaxMessageBytes } from '../target/message-bound.js';
 
 /**
  * `--cpu -5s` would otherwise reach yargs as the flags -5 and -s; glue a negative-looking value to
@@ -86,6 +87,7 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
   skipHelpCache(parser);
   try {
     sourceMapMaxBytes(); // a bad NODEPROF_SOURCE_MAP_MAX_SIZE is a usage error now, not a surprise after the profile
+    setMaxMessageBytes(process.env.NODEPROF_MAX_MESSAGE);
     await parser.parseAsync();
     return exitCode;
   } catch (err) {

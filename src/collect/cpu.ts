@@ -1,6 +1,7 @@
 // CPU profiling through the Profiler domain; knows CDP, not pprof.
 
 import type { Protocol } from 'devtools-protocol';
+import { NodeprofError } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
 import { resetOptimizedCode, type JitResetResult } from './jit-reset.js';
 import { probeEventLoop, repairRunningFrames, type LoopAtStart, type RepairOptions } from './blocked.js';
@@ -73,8 +74,9 @@ export class CpuCollector {
   }
 
   async stop(session: CdpSession): Promise<CpuRecording> {
-    const { profile } = await session.send('Profiler.stop');
+    const { profile } = (await session.send('Profiler.stop')) as { profile?: unknown };
     this.running = false;
+    if (!isCpuProfile(profile)) throw new NodeprofError('the target answered Profiler.stop with something that is not a V8 CPU profile');
     // Not waited for: the profile is converted meanwhile, and cleanup() disables again, waiting.
     session.send('Profiler.disable').catch(() => undefined);
     const loop = this.loop && { ...this.loop, turnedAtMs: this.turnedAtMs, stoppedAtMs: Date.now() };
@@ -129,4 +131,29 @@ export function dropSamplesBefore(profile: Protocol.Profiler.Profile, cutoffUs: 
   const ms = Math.round((start - profile.startTime) / 1000);
   profile.startTime = start;
   return { samples: first, ms };
+}
+
+/**
+ * The shape the conversion reads (a hostile target answers anything): nodes with numeric ids and a
+ * call frame each, samples and timeDeltas numbers when present. Linear, and allocates nothing.
+ */
+export function isCpuProfile(p: unknown): p is Protocol.Profiler.Profile {
+  if (typeof p !== 'object' || p === null) return false;
+  const { nodes, samples, timeDeltas, startTime, endTime } = p as Record<string, unknown>;
+  if (!Array.isArray(nodes) || typeof startTime !== 'number' || typeof endTime !== 'number') return false;
+  for (const n of nodes) {
+    if (typeof n !== 'object' || n === null || typeof n.id !== 'number') return false;
+    const cf = n.callFrame;
+    if (typeof cf !== 'object' || cf === null || typeof cf.functionName !== 'string' || typeof cf.url !== 'string') return false;
+    if (typeof cf.lineNumber !== 'number' || typeof cf.columnNumber !== 'number') return false;
+    if (n.children !== undefined && !numbers(n.children)) return false;
+    if (n.positionTicks !== undefined && !(Array.isArray(n.positionTicks) && n.positionTicks.every((t: unknown) => typeof t === 'object' && t !== null && typeof (t as { line?: unknown }).line === 'number' && typeof (t as { ticks?: unknown }).ticks === 'number'))) return false;
+  }
+  return (samples === undefined || numbers(samples)) && (timeDeltas === undefined || numbers(timeDeltas));
+}
+
+function numbers(a: unknown): boolean {
+  if (!Array.isArray(a)) return false;
+  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'number') return false;
+  return true;
 }

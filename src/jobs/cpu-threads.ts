@@ -45,7 +45,7 @@ export class CpuThreadsJob implements Job {
       notes.push('cpu: --format cpuprofile holds the main thread only; use pprof or collapsed for every thread');
       return { kind: 'cpu', format: this.format, data: JSON.stringify(main.profile), notes };
     }
-    const { addCpuProfile, idleComment, newCpuBuilder, gzipPprof, toCollapsed } = await conversion.load();
+    const { addCpuProfileYielding, idleComment, newCpuBuilder, gzipPprof, toCollapsed } = await conversion.load();
     const builder = newCpuBuilder(
       { intervalUs: main.intervalUs, startedAtMs: main.startedAtMs },
       Math.max(0, Math.round((main.profile.endTime - main.profile.startTime) * 1000)),
@@ -54,7 +54,7 @@ export class CpuThreadsJob implements Job {
     for (const t of threads) {
       const mapFrame =
         this.opts.sourceMaps !== false ? await cpuSourceMaps(t.session, t.recording.profile, notes, t.thread).catch(() => undefined) : undefined;
-      const part = addCpuProfile(builder, t.recording.profile, { intervalUs: t.recording.intervalUs, mapFrame }, { thread: t.thread });
+      const part = await addCpuProfileYielding(builder, t.recording.profile, { intervalUs: t.recording.intervalUs, mapFrame }, { thread: t.thread });
       totals.samples += part.samples;
       totals.idleSamples += part.idleSamples;
       totals.idleNanos += part.idleNanos;

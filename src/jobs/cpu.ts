@@ -66,10 +66,10 @@ export class CpuJob implements Job {
     if (this.format === 'cpuprofile') {
       return { kind: 'cpu', format: this.format, data: JSON.stringify(rec.profile), notes };
     }
-    const { cpuProfileToBuilder, gzipPprof, toCollapsed } = await conversion.load();
+    const { cpuProfileToBuilderYielding, gzipPprof, toCollapsed } = await conversion.load();
     const mapFrame = this.opts.sourceMaps !== false ? await cpuSourceMaps(ctx.session, rec.profile, notes) : undefined;
     const comments = recordingComments(rec);
-    const builder = cpuProfileToBuilder(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
+    const builder = await cpuProfileToBuilderYielding(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
     const data = this.format === 'collapsed' ? toCollapsed(builder.build()) : gzipPprof(builder.encode());
     return { kind: 'cpu', format: this.format, data, pprof: () => builder.build(), notes };
   }

@@ -118,9 +118,15 @@ function positionOf(index: Int32Array | Map<number, number>, id: number): number
  *
  * Looked up by script id (a short number-like string V8 interns, so the lookup neither hashes nor
  * compares a long URL; the URL when a recorded profile has no ids), then by line and column packed
- * into one number, then the function name; frames that differ only in name are chained.
+ * into one number, then the function name; frames that differ only in name are chained, and a chain
+ * longer than CHAIN_MAX moves into a Map by name (a profile can hold any number of functions at one
+ * position: V8 names `new Function` and eval code by their own source, and a hostile target can name
+ * them anything; a chain walked for each of them made the conversion quadratic, minutes for 100k).
  */
-class CallFrames {
+/** Frames at one position compared by name one by one up to this many; a Map by name beyond. */
+const CHAIN_MAX = 8;
+
+export class CallFrames {
   readonly frames: Protocol.Runtime.CallFrame[] = [undefined as never];
   /** Per slot: 1 for the top (root), 2 for (idle), 0 for the rest. */
   readonly special: number[] = [0];
@@ -132,7 +138,14 @@ class CallFrames {
   /** Per slot: V8's function name (read here instead of through the call frame: one memory access fewer per node). */
   private readonly functionNames: string[] = [''];
   private readonly next: number[] = [0];
-  private readonly byScript = new Map<string, { path: string; file: number; byPosition: Map<number | string, number> }>();
+  /** Per slot: its place in its position's chain (1 for the last one). */
+  private readonly depth: number[] = [0];
+  private readonly byScript = new Map<
+    string,
+    { path: string; file: number; byPosition: Map<number | string, number>; crowded?: Map<number | string, Map<string, number>> }
+  >();
+  /** Name comparisons made so far (a test's measure of the work, independent of the machine's speed). */
+  comparisons = 0;
 
   constructor(private readonly stringId: (s: string) => number) {}
 
@@ -150,8 +163,16 @@ class CallFrames {
     const first = script.byPosition.get(at) ?? 0;
     // Under a script id the URL is the script's; under a URL key, the URL is the key.
     const fn = cf.functionName;
-    for (let s = first; s !== 0; s = this.next[s]!) {
-      if (this.functionNames[s] === fn) return s;
+    const crowd = script.crowded?.get(at);
+    if (crowd) {
+      this.comparisons++;
+      const found = crowd.get(fn);
+      if (found !== undefined) return found;
+    } else {
+      for (let s = first; s !== 0; s = this.next[s]!) {
+        this.comparisons++;
+        if (this.functionNames[s] === fn) return s;
+      }
     }
     const s = this.frames.length;
     this.frames.push(cf);
@@ -165,6 +186,15 @@ class CallFrames {
     this.column.push(column >= 0 ? column + 1 : 0);
     this.next.push(first);
     script.byPosition.set(at, s);
+    const depth = first === 0 ? 1 : this.depth[first]! + 1;
+    this.depth.push(depth);
+    if (crowd) crowd.set(fn, s);
+    else if (depth > CHAIN_MAX) {
+      // Earliest slot wins a name, as the chain walk (newest first) never sees two equal names.
+      const byName = new Map<string, number>();
+      for (let c = s; c !== 0; c = this.next[c]!) byName.set(this.functionNames[c]!, c);
+      (script.crowded ??= new Map()).set(at, byName);
+    }
     return s;
   }
 }
@@ -184,6 +214,41 @@ export function addCpuProfile(
   opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame'>,
   labels?: Labels,
 ): CpuTotals {
+  const steps = cpuProfileSteps(builder, profile, opts, labels);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Nodes converted between two turns of the event loop in addCpuProfileYielding (about 50 ms' worth). */
+const NODES_PER_TURN = 1 << 14;
+
+/**
+ * addCpuProfile, giving the event loop a turn every NODES_PER_TURN nodes: a large profile takes
+ * seconds to convert (1M distinct frames: 10 s), and Ctrl-C, whose handler is JavaScript, did
+ * nothing meanwhile. The output is the same.
+ */
+export async function addCpuProfileYielding(
+  builder: ProfileBuilder,
+  profile: Protocol.Profiler.Profile,
+  opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame'>,
+  labels?: Labels,
+): Promise<CpuTotals> {
+  const steps = cpuProfileSteps(builder, profile, opts, labels);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function* cpuProfileSteps(
+  builder: ProfileBuilder,
+  profile: Protocol.Profiler.Profile,
+  opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame'>,
+  labels?: Labels,
+): Generator<void, CpuTotals> {
   const all = profile.nodes;
   const n = all.length;
   const index = nodeIndex(all);
@@ -328,6 +393,7 @@ export function addCpuProfile(
   // and samples and locations of one subtree end up side by side, which gzip compresses to a file
   // about a third smaller.
   for (let i = 0; i < n; i++) {
+    if ((i & (NODES_PER_TURN - 1)) === NODES_PER_TURN - 1) yield;
     const c = count[i]!;
     if (c <= 0) continue;
     const node = all[i]!;
@@ -407,7 +473,16 @@ export function cpuProfileToPprof(profile: Protocol.Profiler.Profile, opts: CpuC
 /** The converted profile in a builder: encode() for bytes, build() for a Profile. */
 export function cpuProfileToBuilder(profile: Protocol.Profiler.Profile, opts: CpuConvertOptions): ProfileBuilder {
   const builder = newCpuBuilder(opts, Math.max(0, Math.round((profile.endTime - profile.startTime) * 1000)));
-  const totals = addCpuProfile(builder, profile, opts);
+  return finishCpuBuilder(builder, addCpuProfile(builder, profile, opts), opts);
+}
+
+/** cpuProfileToBuilder, letting the event loop (Ctrl-C) run during the conversion. */
+export async function cpuProfileToBuilderYielding(profile: Protocol.Profiler.Profile, opts: CpuConvertOptions): Promise<ProfileBuilder> {
+  const builder = newCpuBuilder(opts, Math.max(0, Math.round((profile.endTime - profile.startTime) * 1000)));
+  return finishCpuBuilder(builder, await addCpuProfileYielding(builder, profile, opts), opts);
+}
+
+function finishCpuBuilder(builder: ProfileBuilder, totals: CpuTotals, opts: CpuConvertOptions): ProfileBuilder {
   for (const c of opts.comments ?? []) builder.addComment(c);
   const idle = idleComment(totals);
   if (idle) builder.addComment(idle);

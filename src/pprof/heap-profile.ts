@@ -8,7 +8,7 @@
 import type { Protocol } from 'devtools-protocol';
 import type { Profile } from 'pprof-format';
 import type { AddressBook } from './address-book.js';
-import { ProfileBuilder, type Labels } from './builder.js';
+import { EMPTY_STACK, ProfileBuilder, type Labels } from './builder.js';
 import type { FrameMapper } from './cpu-profile.js';
 import { frameFromCallFrame, type Frame } from './frame.js';
 
@@ -67,40 +67,75 @@ export function addHeapProfile(
   labels?: Labels,
 ): { bytes: number; objects: number } {
   const map = opts.mapFrame ?? ((f: Frame) => f);
-  const byId = new Map<number, { stack: Frame[]; objects: number; bytes: number }>();
-  // Walk the tree carrying the stack (leaf first); the root node is V8's "(root)" and is dropped.
-  const walk = (node: Protocol.HeapProfiler.SamplingHeapProfileNode, callers: Frame[], isRoot: boolean) => {
-    const stack = isRoot ? callers : [map(frameFromCallFrame(node.callFrame), node.callFrame.scriptId), ...callers];
-    byId.set(node.id, { stack, objects: 0, bytes: 0 });
-    for (const c of node.children) walk(c, stack, false);
-  };
-  walk(profile.head, [], true);
+  // The tree flattened in preorder (the order a recursive walk visits it), without recursion: the
+  // tree's depth is the target's to choose. Each node's stack is interned on top of its parent's
+  // when a sample needs it (ProfileBuilder.stackId), not copied per node: a copy per node made a
+  // hostile profile of deep chains cost nodes × depth. Location ids come out in the same order as
+  // the copies gave them (root first along each sampled stack, nodes in preorder).
+  const nodes: Protocol.HeapProfiler.SamplingHeapProfileNode[] = [];
+  const parent: number[] = [];
+  const frames: Array<Frame | undefined> = [];
+  const byId = new Map<number, number>(); // node id → its position in nodes (the last one with that id)
+  const todo: Array<[Protocol.HeapProfiler.SamplingHeapProfileNode, number]> = [[profile.head, -1]];
+  while (todo.length > 0) {
+    const [node, p] = todo.pop()!;
+    const k = nodes.length;
+    nodes.push(node);
+    parent.push(p);
+    // The root node is V8's "(root)" and is dropped.
+    frames.push(p < 0 ? undefined : map(frameFromCallFrame(node.callFrame), node.callFrame.scriptId));
+    byId.set(node.id, k);
+    const children = node.children;
+    if (Array.isArray(children)) for (let i = children.length - 1; i >= 0; i--) todo.push([children[i]!, k]);
+  }
+  const n = nodes.length;
+  const nodeBytes = new Float64Array(n);
+  const nodeObjects = new Float64Array(n);
 
   if (profile.samples && profile.samples.length > 0) {
     for (const s of profile.samples) {
-      const e = byId.get(s.nodeId);
-      if (!e) continue;
-      e.bytes += s.size;
-      e.objects += objectsForSample(s.size, opts.intervalBytes);
+      const k = byId.get(s.nodeId);
+      if (k === undefined) continue;
+      nodeBytes[k]! += s.size;
+      nodeObjects[k]! += objectsForSample(s.size, opts.intervalBytes);
     }
   } else {
     // Older targets: only per-node totals; count one sample per interval of bytes.
-    const visit = (node: Protocol.HeapProfiler.SamplingHeapProfileNode) => {
-      const e = byId.get(node.id)!;
-      e.bytes += node.selfSize;
-      e.objects += node.selfSize > 0 ? Math.max(1, Math.round(node.selfSize / Math.max(1, opts.intervalBytes))) : 0;
-      node.children.forEach(visit);
-    };
-    visit(profile.head);
+    for (const node of nodes) {
+      const k = byId.get(node.id)!;
+      nodeBytes[k]! += node.selfSize;
+      nodeObjects[k]! += node.selfSize > 0 ? Math.max(1, Math.round(node.selfSize / Math.max(1, opts.intervalBytes))) : 0;
+    }
   }
+
+  const stackOf = new Int32Array(n).fill(-1);
+  const path: number[] = [];
+  const stackOfNode = (k: number): number => {
+    path.length = 0;
+    let base = EMPTY_STACK;
+    for (let q = k; q >= 0; q = parent[q]!) {
+      if (stackOf[q]! >= 0) {
+        base = stackOf[q]!;
+        break;
+      }
+      if (parent[q]! < 0) break; // the root: the empty stack
+      path.push(q);
+    }
+    for (let i = path.length - 1; i >= 0; i--) {
+      const q = path[i]!;
+      base = builder.stackId(builder.locationId(frames[q]!), base);
+      stackOf[q] = base;
+    }
+    return base;
+  };
 
   let bytes = 0;
   let objects = 0;
-  for (const e of byId.values()) {
-    if (e.bytes <= 0 || e.stack.length === 0) continue;
-    bytes += e.bytes;
-    objects += e.objects;
-    builder.addSample(e.stack, [Math.round(e.objects), Math.round(e.bytes)], labels);
+  for (const k of byId.values()) {
+    if (nodeBytes[k]! <= 0 || parent[k]! < 0) continue;
+    bytes += nodeBytes[k]!;
+    objects += nodeObjects[k]!;
+    builder.addSampleStack(stackOfNode(k), [Math.round(nodeObjects[k]!), Math.round(nodeBytes[k]!)], labels);
   }
   return { bytes, objects };
 }

@@ -1,8 +1,11 @@
 // A CdpSession over a websocket to a remote inspector, through chrome-remote-interface.
 
 import CDP from 'chrome-remote-interface';
+import type { EventEmitter } from 'node:events';
 import { NodeprofError } from '../errors.js';
+import { formatBytes } from '../size.js';
 import { connectError } from './discover.js';
+import { maxMessageBytes, messageCost } from './message-bound.js';
 import type { CdpSession } from './session.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -39,7 +42,7 @@ export async function connectWebSocket(url: string, where: string): Promise<CdpS
   } finally {
     clearTimeout(timer);
   }
-  const session = new RemoteSession(client);
+  const session = new RemoteSession(client, where, maxMessageBytes());
   // Without it Node waits, after the app's last line, until every session has gone ("Waiting for the
   // debugger to disconnect..."), which a lasting session (serve) never does. Not awaited: commands are
   // handled in order, and a target blocked in native code must not hold up the connect.
@@ -47,14 +50,23 @@ export async function connectWebSocket(url: string, where: string): Promise<CdpS
   return session;
 }
 
+/** chrome-remote-interface's websocket (the `ws` package), reached to bound what it reads. */
+type Socket = EventEmitter & { _receiver?: { _maxPayload?: number }; terminate?: () => void };
+
 class RemoteSession implements CdpSession {
   // Typed loosely inside; the CdpSession interface gives callers the protocol's types.
   readonly ended: Promise<void>;
   readonly exiting: Promise<void>;
   isEnded = false;
   private endNow!: () => void;
+  /** Set when the target sent what nodeprof does not read: every pending and later command fails with it. */
+  private failure: NodeprofError | undefined;
 
-  constructor(private readonly client: CDP.Client) {
+  constructor(
+    private readonly client: CDP.Client,
+    private readonly where: string,
+    maxBytes: number,
+  ) {
     const emitter = client as unknown as NodeJS.EventEmitter;
     this.ended = new Promise((resolve) => {
       this.endNow = () => {
@@ -69,11 +81,54 @@ class RemoteSession implements CdpSession {
         setTimeout(() => void this.close(), EXIT_GRACE_MS);
       });
     });
+    this.bound(maxBytes);
+  }
+
+  /**
+   * Bounds what the target can make nodeprof read. chrome-remote-interface gives `ws` a fixed
+   * maxPayload (256 MiB; ws checks a frame's announced length before reading it) and parses each
+   * message in ws's 'message' listener, where a message that is not JSON threw out of the socket's
+   * data handler: an uncaught exception with a stack trace. Its listener now runs inside ours,
+   * after the cost check, and what it throws ends the session with one line.
+   */
+  private bound(maxBytes: number): void {
+    const ws = (this.client as unknown as { _ws?: Socket })._ws;
+    if (!ws || typeof ws.listeners !== 'function') return; // another chrome-remote-interface: its own bounds
+    if (ws._receiver && typeof ws._receiver._maxPayload === 'number') ws._receiver._maxPayload = maxBytes;
+    const theirs = ws.listeners('message') as Array<(data: unknown) => void>;
+    ws.removeAllListeners('message');
+    ws.on('message', (data: string | Uint8Array) => {
+      if (this.failure) return;
+      const tooCostly = messageCost(data, maxBytes);
+      if (tooCostly) return this.fail(tooCostly);
+      try {
+        for (const listener of theirs) listener.call(ws, data);
+      } catch (err) {
+        // Never the error's message: a SyntaxError quotes the target's bytes.
+        this.fail(err instanceof SyntaxError ? 'sent a message that is not JSON' : `sent a message nodeprof cannot read (${(err as Error)?.name ?? 'error'})`);
+      }
+    });
+    ws.on('error', (err: Error) => {
+      if (/max payload/i.test(err.message)) {
+        this.fail(`sent a message larger than ${formatBytes(maxBytes)} (the bound NODEPROF_MAX_MESSAGE sets)`);
+      } else this.fail(`sent an invalid websocket frame (${err.message.replace(/[^\x20-\x7e]/g, '?').slice(0, 80)})`);
+    });
+  }
+
+  private fail(reason: string): void {
+    if (this.failure) return;
+    this.failure = new NodeprofError(`${this.where} ${reason}; nodeprof closed the connection`);
+    const ws = (this.client as unknown as { _ws?: Socket })._ws;
+    // At once, without the closing handshake: the rest of the message is not read.
+    if (ws?.terminate) ws.terminate();
+    else void this.client.close().catch(() => undefined);
   }
 
   send(method: string, params?: unknown): Promise<any> {
+    if (this.failure) return Promise.reject(this.failure);
     if (this.isEnded) return Promise.reject(new Error('WebSocket connection closed'));
     return (this.client.send as (m: string, p?: unknown) => Promise<unknown>)(method, params).catch((err: unknown) => {
+      if (this.failure) throw this.failure;
       // chrome-remote-interface rejects with a ProtocolError carrying the response; keep its message.
       const e = err as { response?: { message?: string } } & Error;
       throw new Error(e.response?.message ?? e.message, { cause: err });

@@ -3,6 +3,8 @@
 // out one such session per worker, including workers started later.
 
 import { EventEmitter } from 'node:events';
+import { NodeprofError } from '../errors.js';
+import { maxMessageBytes, messageCost } from './message-bound.js';
 import type { AnyEvent, CdpSession, NodeEvents } from './session.js';
 
 export interface WorkerInfo {
@@ -72,6 +74,13 @@ export class WorkerSession implements CdpSession {
   }
 
   private receive(text: string): void {
+    // A worker's answer arrives as a string inside its parent's message: bounded by the same rules.
+    const tooCostly = messageCost(text, maxMessageBytes());
+    if (tooCostly) {
+      for (const p of this.pending.values()) p.reject(new NodeprofError(`a worker thread ${tooCostly}`));
+      this.pending.clear();
+      return;
+    }
     let msg: { id?: number; method?: string; params?: unknown; result?: unknown; error?: { message?: string } };
     try {
       msg = JSON.parse(text);
