@@ -26,7 +26,10 @@ function generate(n) {
 }
 
 function start(env) {
-  const proc = spawn(process.execPath, ['--inspect=127.0.0.1:0', path.join(root, 'fixtures/stuck-server.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--inspect=127.0.0.1:0', path.join(root, 'fixtures/stuck-server.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   proc.stdout.on('data', (d) => (out += d));
@@ -46,7 +49,12 @@ function start(env) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`node ${process.version}, ${os.cpus().length} cpus, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `node ${process.version}, ${os.cpus().length} cpus, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 console.log('modules  scripts  healthy-probe-ms      enable-ms        land-ms      paused-ms     disable-ms       total-ms   (median (min-max) of %d)', reps);
 for (const n of counts) {
   const dir = n ? generate(n) : undefined;

@@ -71,13 +71,25 @@ interface RunResult {
 
 /** Whether @datadog/pprof loads and its time profiler starts here (it ships prebuilt binaries). */
 export async function peerAvailable(): Promise<{ ok: boolean; detail: string }> {
-  const code = "const p=require('@datadog/pprof');p.time.start({intervalMicros:1000,durationMillis:60000});const x=p.time.stop();console.log('ok '+require('@datadog/pprof/package.json').version)";
+  const code =
+    "const p=require('@datadog/pprof');p.time.start({intervalMicros:1000,durationMillis:60000});const x=p.time.stop();console.log('ok '+require('@datadog/pprof/package.json').version)";
   const c = startNode('-e', { args: [code], cwd: ROOT });
   // startNode puts the script first: `node -e <code>` works as script '-e' with args [code].
   const r = await c.exited;
   const out = c.stdout().trim();
   if (r.code === 0 && out.startsWith('ok ')) return { ok: true, detail: `@datadog/pprof ${out.slice(3)}` };
-  return { ok: false, detail: (c.stderr().trim().split('\n').find((l) => /Error/.test(l)) ?? c.stderr().trim().split('\n')[0] ?? `exit ${r.code}`).slice(0, 200) };
+  return {
+    ok: false,
+    detail: (
+      c
+        .stderr()
+        .trim()
+        .split('\n')
+        .find((l) => /Error/.test(l)) ??
+      c.stderr().trim().split('\n')[0] ??
+      `exit ${r.code}`
+    ).slice(0, 200),
+  };
 }
 
 function nodeArgsFor(c: Condition, tmp: string): string[] {
@@ -94,7 +106,6 @@ function nodeArgsFor(c: Condition, tmp: string): string[] {
       return [];
   }
 }
-
 
 /** CPU time (user + system, all threads) of a process so far, from /proc (NaN elsewhere). */
 function cpuMsOf(pid: number): number {
@@ -121,7 +132,11 @@ type Fixture = 'cpu' | 'http';
 async function runOnce(fixture: Fixture, c: Condition, o: P1Options): Promise<RunResult> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-bench-'));
   const env =
-    c.kind === 'datadog' ? { BENCH_DD_INTERVAL_US: String(c.intervalUs) } : c.kind === 'datadog-heap' ? { BENCH_DD_HEAP_INTERVAL_BYTES: String(c.intervalBytes) } : {};
+    c.kind === 'datadog'
+      ? { BENCH_DD_INTERVAL_US: String(c.intervalUs) }
+      : c.kind === 'datadog-heap'
+        ? { BENCH_DD_HEAP_INTERVAL_BYTES: String(c.intervalBytes) }
+        : {};
   let target: Target | undefined;
   try {
     target = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { nodeArgs: nodeArgsFor(c, tmp), env });
@@ -194,7 +209,12 @@ async function runOnce(fixture: Fixture, c: Condition, o: P1Options): Promise<Ru
 }
 
 /** Every condition on every fixture, o.rounds times, interleaved; `${fixture}/${key}` → one result per round. */
-async function collectRuns(label: string, fixtures: readonly Fixture[], conds: Condition[], o: P1Options): Promise<{ runs: Map<string, RunResult[]>; placement: string }> {
+async function collectRuns(
+  label: string,
+  fixtures: readonly Fixture[],
+  conds: Condition[],
+  o: P1Options,
+): Promise<{ runs: Map<string, RunResult[]>; placement: string }> {
   const { value, how } = await pinned(() => collectRunsUnpinned(label, fixtures, conds, o));
   o.log(`${label}: ${how}`);
   return { runs: value, placement: how };
@@ -206,7 +226,9 @@ async function collectRunsUnpinned(label: string, fixtures: readonly Fixture[], 
     for (const fixture of roundOrder(fixtures, round)) {
       for (const c of roundOrder(conds, round)) {
         const r = await runOnce(fixture, c, o).catch((err: Error) => ({ throughput: NaN, problem: err.message.split('\n')[0] }) as RunResult);
-        o.log(`${label} ${fixture} round ${round + 1}/${o.rounds} ${c.key}: ${r.throughput.toFixed(1)}/s${r.coverage !== undefined ? ` coverage ${(100 * r.coverage).toFixed(0)}%` : ''}${r.problem ? ` (${r.problem})` : ''}`);
+        o.log(
+          `${label} ${fixture} round ${round + 1}/${o.rounds} ${c.key}: ${r.throughput.toFixed(1)}/s${r.coverage !== undefined ? ` coverage ${(100 * r.coverage).toFixed(0)}%` : ''}${r.problem ? ` (${r.problem})` : ''}`,
+        );
         const k = `${fixture}/${c.key}`;
         runs.set(k, [...(runs.get(k) ?? []), r]);
       }
@@ -216,7 +238,12 @@ async function collectRunsUnpinned(label: string, fixtures: readonly Fixture[], 
 }
 
 /** The rows of one fixture: each condition's throughput ratio to the baseline of its round; notes on failed and partial runs. */
-function ratioRows(fixture: Fixture, conds: Condition[], runs: Map<string, RunResult[]>, prefix = ''): { rows: Row[]; notes: string[]; ratioMedian: Map<string, number> } {
+function ratioRows(
+  fixture: Fixture,
+  conds: Condition[],
+  runs: Map<string, RunResult[]>,
+  prefix = '',
+): { rows: Row[]; notes: string[]; ratioMedian: Map<string, number> } {
   const base = runs.get(`${fixture}/plain`)!;
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -242,7 +269,9 @@ function ratioRows(fixture: Fixture, conds: Condition[], runs: Map<string, RunRe
     if (problems.length) notes.push(`${prefix}${c.name}: ${problems.length} run(s) failed: ${[...new Set(problems)].join('; ')}`);
     const partial = rs.filter((r) => r.coverage !== undefined && r.coverage < 0.999);
     if (partial.length) {
-      notes.push(`${prefix}${c.name}: in ${partial.length} run(s) the profiler covered only ${partial.map((r) => `${(100 * r.coverage!).toFixed(0)}%`).join(', ')} of the measured window`);
+      notes.push(
+        `${prefix}${c.name}: in ${partial.length} run(s) the profiler covered only ${partial.map((r) => `${(100 * r.coverage!).toFixed(0)}%`).join(', ')} of the measured window`,
+      );
     }
   }
   return { rows, notes, ratioMedian };
@@ -264,11 +293,16 @@ export async function measureHeapOverhead(o: P1Options): Promise<Measure> {
     const np = r.ratioMedian.get('nodeprof-heap');
     const floor = r.ratioMedian.get('heap-prof');
     if (np !== undefined && floor !== undefined && Number.isFinite(np) && Number.isFinite(floor)) {
-      notes.push(`${fixture === 'cpu' ? 'CPU' : 'HTTP'} target: nodeprof --heap vs node --heap-prof: ${((floor - np) * 100).toFixed(1)} percentage points more overhead (median ratios ${np.toFixed(3)} vs ${floor.toFixed(3)}; negative means less).`);
+      notes.push(
+        `${fixture === 'cpu' ? 'CPU' : 'HTTP'} target: nodeprof --heap vs node --heap-prof: ${((floor - np) * 100).toFixed(1)} percentage points more overhead (median ratios ${np.toFixed(3)} vs ${floor.toFixed(3)}; negative means less).`,
+      );
     }
   }
   if (!peer.ok) notes.push(`@datadog/pprof was not measured: it did not load here (${peer.detail}).`);
-  else notes.push(`Peer: ${peer.detail}, \`heap.start(${HEAP_INTERVAL}, 64)\` in the target at process start; after the window it reads a profile (\`heap.profile()\`) and stops.`);
+  else
+    notes.push(
+      `Peer: ${peer.detail}, \`heap.start(${HEAP_INTERVAL}, 64)\` in the target at process start; after the window it reads a profile (\`heap.profile()\`) and stops.`,
+    );
   notes.push(`Placement: ${placement}.`);
   notes.push(
     `Same targets, load and windows as P1a/P1b (${o.warmUnits} units / ${o.warmRequests} requests of warm-up, ${o.measureMs} ms measured). nodeprof runs \`attach --heap --heap-window 10m\` (its default interval), the window starting before the warm-up, and is stopped with Ctrl-C after the measured window; the full GC it runs before reading the profile comes after the window. node --heap-prof samples from process start and writes at exit.`,
@@ -297,10 +331,15 @@ export async function measureP1(o: P1Options): Promise<Measure[]> {
     const np = ratioMedian.get('nodeprof-1ms');
     const floor = ratioMedian.get('cpu-prof');
     if (np !== undefined && floor !== undefined && Number.isFinite(np) && Number.isFinite(floor)) {
-      notes.push(`nodeprof at 1 ms vs node --cpu-prof: ${((floor - np) * 100).toFixed(1)} percentage points more overhead (median ratios ${np.toFixed(3)} vs ${floor.toFixed(3)}; negative means less).`);
+      notes.push(
+        `nodeprof at 1 ms vs node --cpu-prof: ${((floor - np) * 100).toFixed(1)} percentage points more overhead (median ratios ${np.toFixed(3)} vs ${floor.toFixed(3)}; negative means less).`,
+      );
     }
     if (!peer.ok) notes.push(`@datadog/pprof was not measured: it did not load here (${peer.detail}).`);
-    else notes.push(`Peer: ${peer.detail}, loaded from npm with its bundled prebuilt binary, started in the target at process start (\`time.start({ intervalMicros })\`) and stopped after the window.`);
+    else
+      notes.push(
+        `Peer: ${peer.detail}, loaded from npm with its bundled prebuilt binary, started in the target at process start (\`time.start({ intervalMicros })\`) and stopped after the window.`,
+      );
     notes.push(
       `"work per CPU-s ratio": units (requests) per CPU-second of the target process, every thread counted (V8's profiler thread too), against the baseline's; it moves less than throughput on a shared machine, but does not see time the target loses waiting for a core.${fixture === 'http' ? ' From /proc/<pid>/stat, 10 ms resolution.' : ''}`,
     );
@@ -312,7 +351,10 @@ export async function measureP1(o: P1Options): Promise<Measure[]> {
     );
     return {
       id: fixture === 'cpu' ? 'P1a' : 'P1b',
-      title: fixture === 'cpu' ? 'overhead on a CPU-bound target (throughput ratio, profiled / unprofiled)' : 'overhead on an HTTP target under loopback load (throughput ratio, profiled / unprofiled)',
+      title:
+        fixture === 'cpu'
+          ? 'overhead on a CPU-bound target (throughput ratio, profiled / unprofiled)'
+          : 'overhead on an HTTP target under loopback load (throughput ratio, profiled / unprofiled)',
       status: 'measured',
       method: `Each round starts a fresh target per condition (conditions interleaved, order rotated and reversed every round) and divides its throughput by the unprofiled target's in the same round; 1.000 means no cost. ${o.rounds} round(s).`,
       goal: 'nodeprof within 1 percentage point of node --cpu-prof',

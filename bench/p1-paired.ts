@@ -92,9 +92,13 @@ async function runFixture(fixture: 'cpu' | 'http', o: PairedOptions): Promise<Ma
           await nthStdout(t, /inproc stopped (\d+)\n/g, inprocs, 30_000);
         } else {
           const file = path.join(tmp, `round-${round}.pb.gz`);
-          const what = heap ? ['--heap', '--heap-window', '10m', '--heap-interval', `${o.intervalBytes! / 1024}KiB`] : ['--cpu', '10m', '--interval', `${o.intervalUs}us`];
+          const what = heap
+            ? ['--heap', '--heap-window', '10m', '--heap-interval', `${o.intervalBytes! / 1024}KiB`]
+            : ['--cpu', '10m', '--interval', `${o.intervalUs}us`];
           const cli = startCli(['attach', String(t.inspectPort), ...what, '-o', file]);
-          const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
+          const failed = cli.exited.then((e) =>
+            Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)),
+          );
           failed.catch(() => undefined);
           await Promise.race([heap ? windowStarted(cli, 30_000) : cpuProfilerRunning(t.proc.pid!, 30_000), failed]);
           value = await measure();
@@ -143,7 +147,12 @@ export async function measureP1Paired(o: PairedOptions): Promise<Measure> {
     const np = ratio('nodeprof');
     const floor = ratio('inproc');
     rows.push(
-      { name: `${label}: ${npName}`, unit: 'ratio', summary: summarize(np), extra: { 'overhead (median)': `${((1 - summarize(np).median) * 100).toFixed(1)}%` } },
+      {
+        name: `${label}: ${npName}`,
+        unit: 'ratio',
+        summary: summarize(np),
+        extra: { 'overhead (median)': `${((1 - summarize(np).median) * 100).toFixed(1)}%` },
+      },
       {
         name: `${label}: ${floorName}`,
         unit: 'ratio',
@@ -153,7 +162,12 @@ export async function measureP1Paired(o: PairedOptions): Promise<Measure> {
     );
     // The goal's measure: in each round, how many points more nodeprof cost than the floor.
     const diff = summarize(np.map((x, i) => (floor[i]! - x) * 100));
-    rows.push({ name: `${label}: nodeprof minus floor, percentage points of throughput (paired by round)`, unit: 'pp', summary: diff, extra: { 'overhead (median)': '' } });
+    rows.push({
+      name: `${label}: nodeprof minus floor, percentage points of throughput (paired by round)`,
+      unit: 'pp',
+      summary: diff,
+      extra: { 'overhead (median)': '' },
+    });
     notes.push(
       `${label}: nodeprof's overhead minus the floor's, per round: median ${diff.median.toFixed(1)} percentage points over ${diff.n} rounds (min ${diff.min.toFixed(1)}, max ${diff.max.toFixed(1)}; negative: nodeprof cost less); ${diff.median <= 1 ? 'within' : 'outside'} the 1-point goal.`,
     );

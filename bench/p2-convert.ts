@@ -58,7 +58,8 @@ export async function convertOnce(file: string, nodeArgs: string[] = [], worker 
   const w = startNode(worker, { nodeArgs: ['--expose-gc', '--max-old-space-size=8192', ...nodeArgs], args: [file] });
   const done = await w.exited;
   const line = w.stdout().trim().split('\n').pop() ?? '';
-  if (done.code !== 0 || !line.startsWith('{')) throw new Error(`convert worker failed (exit ${done.code}): ${w.stderr().trim().split('\n').slice(-3).join(' ')}`);
+  if (done.code !== 0 || !line.startsWith('{'))
+    throw new Error(`convert worker failed (exit ${done.code}): ${w.stderr().trim().split('\n').slice(-3).join(' ')}`);
   return JSON.parse(line) as ConvertRun;
 }
 
@@ -84,7 +85,9 @@ export async function measureP2(o: P2Options): Promise<Measure> {
     for (const size of roundOrder(o.sizesMB, round)) {
       for (const v of roundOrder(variants, round)) {
         const r = await convertOnce(files.get(size)!, o.workerNodeArgs, v.worker);
-        o.log(`P2 ${v.label}~${size} MB round ${round + 1}/${o.rounds}: parse ${r.parseMs.toFixed(0)} ms, convert ${r.convertMs.toFixed(0)} ms, encode ${r.encodeMs.toFixed(0)} ms (CPU ${r.parseCpuMs.toFixed(0)}/${r.convertCpuMs.toFixed(0)}/${r.encodeCpuMs.toFixed(0)} ms)`);
+        o.log(
+          `P2 ${v.label}~${size} MB round ${round + 1}/${o.rounds}: parse ${r.parseMs.toFixed(0)} ms, convert ${r.convertMs.toFixed(0)} ms, encode ${r.encodeMs.toFixed(0)} ms (CPU ${r.parseCpuMs.toFixed(0)}/${r.convertCpuMs.toFixed(0)}/${r.encodeCpuMs.toFixed(0)} ms)`,
+        );
         const k = `${v.label}${size}`;
         runs.set(k, [...(runs.get(k) ?? []), r]);
       }
@@ -120,6 +123,8 @@ export async function measureP2(o: P2Options): Promise<Measure> {
       'bench/lib/gen-profile.ts generates profiles with the shape of real ones (deep shared call trees, thousands of functions over many files, positionTicks, jittered timeDeltas, idle/program/GC nodes). Each run is a fresh process (dist/bench/convert-worker.js, one cold conversion as in the CLI) that times JSON.parse of the file, then `cpuProfileToBuilder` (convert: what attach does) and `encode` + gzip level 1 (protobuf written straight from the builder tables, as attach writes it) on the parsed profile, each after a GC. Ratio = (convert + encode) / parse. "Ratio warm": the fastest of up to 5 more conversions in that process (within about a second; the JIT warm), over the same parse time; not measured where one conversion takes over a second (the JIT warms up within it).',
     goal: '≤ 1.5× JSON.parse',
     rows,
-    notes: [`Every profile is parsed anyway before conversion (chrome-remote-interface parses the Profiler.stop answer), so the ratio says how much the conversion adds to that unavoidable cost.`],
+    notes: [
+      `Every profile is parsed anyway before conversion (chrome-remote-interface parses the Profiler.stop answer), so the ratio says how much the conversion adds to that unavoidable cost.`,
+    ],
   };
 }

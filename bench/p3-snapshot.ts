@@ -28,7 +28,11 @@ interface Run {
 
 async function runOnce(sizeMB: number, dir: string): Promise<Run> {
   // --max-old-space-size: room for the heap itself; the snapshot is built outside it.
-  const target = await startTarget('retain-heap.js', { nodeArgs: ['--inspect=127.0.0.1:0', '--expose-gc', `--max-old-space-size=${Math.max(2048, sizeMB * 4)}`], args: [String(sizeMB)], readyTimeoutMs: 300_000 });
+  const target = await startTarget('retain-heap.js', {
+    nodeArgs: ['--inspect=127.0.0.1:0', '--expose-gc', `--max-old-space-size=${Math.max(2048, sizeMB * 4)}`],
+    args: [String(sizeMB)],
+    readyTimeoutMs: 300_000,
+  });
   const file = path.join(dir, `p3-${sizeMB}.heapsnapshot`);
   try {
     const heapMiB = Number(/heapUsed (\d+)/.exec(target.stdout())?.[1] ?? NaN);
@@ -63,7 +67,9 @@ export async function measureP3(o: P3Options): Promise<Measure> {
     for (let round = 0; round < o.rounds; round++) {
       for (const size of roundOrder(o.sizesMB, round)) {
         const r = await runOnce(size, dir);
-        o.log(`P3 ${size} MB round ${round + 1}/${o.rounds}: nodeprof peak RSS ${r.peakMiB.toFixed(1)} MiB; snapshot ${r.snapshotMiB.toFixed(0)} MiB of a ${r.heapMiB} MiB heap in ${r.seconds.toFixed(1)} s; target peak ${r.targetPeakMiB.toFixed(0)} MiB`);
+        o.log(
+          `P3 ${size} MB round ${round + 1}/${o.rounds}: nodeprof peak RSS ${r.peakMiB.toFixed(1)} MiB; snapshot ${r.snapshotMiB.toFixed(0)} MiB of a ${r.heapMiB} MiB heap in ${r.seconds.toFixed(1)} s; target peak ${r.targetPeakMiB.toFixed(0)} MiB`,
+        );
         runs.set(size, [...(runs.get(size) ?? []), r]);
       }
     }
@@ -88,7 +94,7 @@ export async function measureP3(o: P3Options): Promise<Measure> {
   const peaks = rows.map((r) => r.summary.median);
   const notes = [
     `nodeprof's peak RSS from the smallest to the largest heap: ${peaks.map((p) => `${p.toFixed(1)} MiB`).join(' → ')} (${(Math.max(...peaks) - Math.min(...peaks)).toFixed(1)} MiB apart, for snapshots ${rows.map((r) => r.extra!['snapshot (median)']).join(' and ')}).`,
-    'Peak RSS is VmHWM from /proc/<pid>/status, read every 20 ms while nodeprof runs (its whole life: start-up, connect, snapshot, write). The target\'s peak shows what V8 itself needs to build a snapshot, which no client can change.',
+    "Peak RSS is VmHWM from /proc/<pid>/status, read every 20 ms while nodeprof runs (its whole life: start-up, connect, snapshot, write). The target's peak shows what V8 itself needs to build a snapshot, which no client can change.",
     'Targets: bench/fixtures/retain-heap.js, objects with a unique string and an array of 40 small integers each, retained until heapUsed reaches the size.',
   ];
   return {

@@ -48,7 +48,9 @@ export async function measureP4(o: LatencyOptions): Promise<Measure> {
       const spawnUs = Number(t / 1000n);
       start.push((p.startTime - spawnUs) / 1000);
       first.push((p.startTime + (p.timeDeltas[0] ?? 0) - spawnUs) / 1000);
-      o.log(`P4 run ${i + 1}/${o.p4Runs}: first sample ${first.at(-1)!.toFixed(0)} ms after spawn (Profiler.start at ${start.at(-1)!.toFixed(0)} ms; CLI load ${load.at(-1)!.toFixed(0)} ms)`);
+      o.log(
+        `P4 run ${i + 1}/${o.p4Runs}: first sample ${first.at(-1)!.toFixed(0)} ms after spawn (Profiler.start at ${start.at(-1)!.toFixed(0)} ms; CLI load ${load.at(-1)!.toFixed(0)} ms)`,
+      );
     }
   } finally {
     await stopTarget(target);
@@ -91,7 +93,9 @@ export async function measureP5(o: LatencyOptions): Promise<Measure> {
       toExit.push(done.atMs - endMs);
       const samples = p.sample.reduce((a, s) => a + Number(s.value[0]), 0);
       shape = `${samples.toLocaleString('en')} samples, ${p.location.length.toLocaleString('en')} locations, ${p.sample.length.toLocaleString('en')} distinct stacks, ${(bytes.length / 1024).toFixed(0)} KiB pprof.gz`;
-      o.log(`P5 run ${i + 1}/${o.p5Runs}: file written ${toFile.at(-1)!.toFixed(0)} ms after the window, CLI exited at ${toExit.at(-1)!.toFixed(0)} ms (${shape})`);
+      o.log(
+        `P5 run ${i + 1}/${o.p5Runs}: file written ${toFile.at(-1)!.toFixed(0)} ms after the window, CLI exited at ${toExit.at(-1)!.toFixed(0)} ms (${shape})`,
+      );
     }
   } finally {
     await stopTarget(target);
@@ -101,8 +105,7 @@ export async function measureP5(o: LatencyOptions): Promise<Measure> {
     id: 'P5',
     title: `time from the end of the window to the file being written (${o.p5WindowS} s profile at 1 ms)`,
     status: 'measured',
-    method:
-      `\`nodeprof attach <port> --cpu ${o.p5WindowS}s --interval 1ms -o f.pb.gz\` on the synthetic app (bench/fixtures/cpu-work.js, busy). The window ends when V8 stops the profiler: the profile's time_nanos (wall clock just before Profiler.start) plus duration_nanos (V8's own start→stop); the file is written at its mtime. Includes Profiler.stop's transfer, JSON.parse, conversion, gzip and the write.`,
+    method: `\`nodeprof attach <port> --cpu ${o.p5WindowS}s --interval 1ms -o f.pb.gz\` on the synthetic app (bench/fixtures/cpu-work.js, busy). The window ends when V8 stops the profiler: the profile's time_nanos (wall clock just before Profiler.start) plus duration_nanos (V8's own start→stop); the file is written at its mtime. Includes Profiler.stop's transfer, JSON.parse, conversion, gzip and the write.`,
     goal: '< 0.5 s',
     rows: [
       { name: 'window end → file written (mtime)', unit: 'ms', summary: summarize(toFile) },
@@ -111,4 +114,3 @@ export async function measureP5(o: LatencyOptions): Promise<Measure> {
     notes: [`Last profile: ${shape}.`],
   };
 }
-

@@ -37,7 +37,9 @@ export async function measureP6(o: P6Options): Promise<Measure> {
     const errors: string[] = [];
     for (let round = 0; round < o.concurrentRounds; round++) {
       const t0 = performance.now();
-      const answers = await Promise.all(Array.from({ length: o.concurrent }, () => get(port, `profile?seconds=${o.profileSeconds}`, 120_000 + o.profileSeconds * 1000)));
+      const answers = await Promise.all(
+        Array.from({ length: o.concurrent }, () => get(port, `profile?seconds=${o.profileSeconds}`, 120_000 + o.profileSeconds * 1000)),
+      );
       walls.push(performance.now() - t0);
       for (const a of answers) {
         each.push(a.ms);
@@ -46,7 +48,9 @@ export async function measureP6(o: P6Options): Promise<Measure> {
         if (a.status !== 200 && errors.length < 5) errors.push(a.status ? `${a.status}` : a.error!);
         if (a.status === 200 && a.bytes === 0) errors.push('an empty 200 answer');
       }
-      o.log(`P6 ${o.concurrent} × profile?seconds=${o.profileSeconds} round ${round + 1}/${o.concurrentRounds}: ${(walls.at(-1)! / 1000).toFixed(2)} s; ${answers.map((a) => a.status).join(' ')}`);
+      o.log(
+        `P6 ${o.concurrent} × profile?seconds=${o.profileSeconds} round ${round + 1}/${o.concurrentRounds}: ${(walls.at(-1)! / 1000).toFixed(2)} s; ${answers.map((a) => a.status).join(' ')}`,
+      );
     }
 
     // 2. Sequential short scrapes, memory sampled every tenth of the run.
@@ -69,9 +73,14 @@ export async function measureP6(o: P6Options): Promise<Measure> {
     }
     if (n % every !== 0) sample(n);
     const seqS = (performance.now() - t0) / 1000;
-    o.log(`P6 ${n} sequential scrapes in ${seqS.toFixed(1)} s; RSS nodeprof ${mem.map((m) => m.serve?.rssMiB.toFixed(0)).join(' ')} MiB; target ${mem.map((m) => m.target?.rssMiB.toFixed(0)).join(' ')} MiB`);
+    o.log(
+      `P6 ${n} sequential scrapes in ${seqS.toFixed(1)} s; RSS nodeprof ${mem.map((m) => m.serve?.rssMiB.toFixed(0)).join(' ')} MiB; target ${mem.map((m) => m.target?.rssMiB.toFixed(0)).join(' ')} MiB`,
+    );
 
-    const fmtStatus = (s: Record<string, number>) => Object.entries(s).map(([k, v]) => `${k}: ${v}`).join(', ');
+    const fmtStatus = (s: Record<string, number>) =>
+      Object.entries(s)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ');
     const mid = mem[Math.floor((mem.length - 1) / 2)]!;
     const first = mem[0]!;
     const last = mem.at(-1)!;
@@ -87,9 +96,19 @@ export async function measureP6(o: P6Options): Promise<Measure> {
       },
     });
     const rows: Row[] = [
-      { name: `wall time of ${o.concurrent} concurrent profile?seconds=${o.profileSeconds}`, unit: 's', summary: summarize(walls.map((w) => w / 1000)), extra: { 'status codes': fmtStatus(statuses) } },
+      {
+        name: `wall time of ${o.concurrent} concurrent profile?seconds=${o.profileSeconds}`,
+        unit: 's',
+        summary: summarize(walls.map((w) => w / 1000)),
+        extra: { 'status codes': fmtStatus(statuses) },
+      },
       { name: `each of those requests, sent → answered`, unit: 's', summary: summarize(each.map((w) => w / 1000)) },
-      { name: `sequential scrape, sent → answered (${MIX.join(', ')})`, unit: 'ms', summary: summarize(seqMs), extra: { 'status codes': fmtStatus(seqStatus) } },
+      {
+        name: `sequential scrape, sent → answered (${MIX.join(', ')})`,
+        unit: 'ms',
+        summary: summarize(seqMs),
+        extra: { 'status codes': fmtStatus(seqStatus) },
+      },
       memRow(`nodeprof serve RSS over ${n} sequential scrapes`, (m) => m.serve),
       memRow(`target RSS over ${n} sequential scrapes`, (m) => m.target),
     ];

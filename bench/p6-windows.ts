@@ -93,15 +93,22 @@ export async function measureP6Windows(o: P6WindowsOptions): Promise<Measure> {
         baseline.push(base);
         const sessions: CdpSession[] = [];
         try {
-          for (let i = 0; i < k; i++) sessions.push(await connectWebSocket((await findInspectorTarget('127.0.0.1', target.inspectPort)).webSocketDebuggerUrl, where));
-          await Promise.all(sessions.map(async (s) => (await s.send('Profiler.enable'), await s.send('Profiler.setSamplingInterval', { interval: 1000 }), await s.send('Profiler.start'))));
+          for (let i = 0; i < k; i++)
+            sessions.push(await connectWebSocket((await findInspectorTarget('127.0.0.1', target.inspectPort)).webSocketDebuggerUrl, where));
+          await Promise.all(
+            sessions.map(
+              async (s) => (await s.send('Profiler.enable'), await s.send('Profiler.setSamplingInterval', { interval: 1000 }), await s.send('Profiler.start')),
+            ),
+          );
           const threads = profilerThreads(target.proc.pid!);
           const under = await load();
           await Promise.all(sessions.map((s) => s.send('Profiler.stop')));
           rel.set(k, [...(rel.get(k) ?? []), under.rps / base.rps]);
           cpuRel.set(k, [...(cpuRel.get(k) ?? []), under.cpuUsPerRequest / base.cpuUsPerRequest]);
           rps.set(k, [...(rps.get(k) ?? []), under.rps]);
-          o.log(`P6b ${k} profiler(s) (${threads} threads): ${under.rps.toFixed(0)} req/s against ${base.rps.toFixed(0)} without (${((under.rps / base.rps) * 100).toFixed(0)}%); CPU per request ${under.cpuUsPerRequest.toFixed(0)} µs against ${base.cpuUsPerRequest.toFixed(0)} (${((under.cpuUsPerRequest / base.cpuUsPerRequest) * 100).toFixed(0)}%)`);
+          o.log(
+            `P6b ${k} profiler(s) (${threads} threads): ${under.rps.toFixed(0)} req/s against ${base.rps.toFixed(0)} without (${((under.rps / base.rps) * 100).toFixed(0)}%); CPU per request ${under.cpuUsPerRequest.toFixed(0)} µs against ${base.cpuUsPerRequest.toFixed(0)} (${((under.cpuUsPerRequest / base.cpuUsPerRequest) * 100).toFixed(0)}%)`,
+          );
         } finally {
           await Promise.all(sessions.map((s) => s.close()));
         }
@@ -110,8 +117,17 @@ export async function measureP6Windows(o: P6WindowsOptions): Promise<Measure> {
     rows.push({ name: 'target throughput, no profiler (baseline windows)', unit: 'req/s', summary: summarize(baseline.map((b) => b.rps)) });
     rows.push({ name: 'target CPU time per request, no profiler (baseline windows)', unit: 'µs', summary: summarize(baseline.map((b) => b.cpuUsPerRequest)) });
     for (const k of o.profilers) {
-      rows.push({ name: `target CPU time per request under ${k} independent V8 profiler${k === 1 ? '' : 's'}, relative to the window before`, unit: '×', summary: summarize(cpuRel.get(k)!) });
-      rows.push({ name: `target throughput under ${k} independent V8 profiler${k === 1 ? '' : 's'}, relative to the window before`, unit: '×', summary: summarize(rel.get(k)!), extra: { 'req/s (median)': summarize(rps.get(k)!).median.toFixed(0) } });
+      rows.push({
+        name: `target CPU time per request under ${k} independent V8 profiler${k === 1 ? '' : 's'}, relative to the window before`,
+        unit: '×',
+        summary: summarize(cpuRel.get(k)!),
+      });
+      rows.push({
+        name: `target throughput under ${k} independent V8 profiler${k === 1 ? '' : 's'}, relative to the window before`,
+        unit: '×',
+        summary: summarize(rel.get(k)!),
+        extra: { 'req/s (median)': summarize(rps.get(k)!).median.toFixed(0) },
+      });
     }
 
     // b. through serve, with its bound.
@@ -125,7 +141,10 @@ export async function measureP6Windows(o: P6WindowsOptions): Promise<Measure> {
       for (let round = 0; round < o.rounds; round++) {
         const base = await load();
         const stopWatch = watchThreads(target.proc.pid!);
-        const [answers, under] = await Promise.all([Promise.all(Array.from({ length: n }, () => get(serving!.port, `profile?seconds=${o.seconds}`, 60_000 + o.seconds * 1000))), load()]);
+        const [answers, under] = await Promise.all([
+          Promise.all(Array.from({ length: n }, () => get(serving!.port, `profile?seconds=${o.seconds}`, 60_000 + o.seconds * 1000))),
+          load(),
+        ]);
         maxThreads = Math.max(maxThreads, stopWatch());
         relB.push(under.rps / base.rps);
         cpuB.push(under.cpuUsPerRequest / base.cpuUsPerRequest);
@@ -137,20 +156,28 @@ export async function measureP6Windows(o: P6WindowsOptions): Promise<Measure> {
         // the next round starts with no window running
         for (let i = 0; i < 200 && profilerThreads(target.proc.pid!) > 0; i++) await sleep(25);
       }
-      const fmt = Object.entries(statuses).map(([k, v]) => `${k}: ${v}`).join(', ');
-      o.log(`P6b ${n} concurrent profile?seconds=${o.seconds} via serve: ${fmt}; at most ${maxThreads} profiler threads; throughput ${(summarize(relB).median * 100).toFixed(0)}%, CPU per request ${(summarize(cpuB).median * 100).toFixed(0)}% of the window before`);
+      const fmt = Object.entries(statuses)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ');
+      o.log(
+        `P6b ${n} concurrent profile?seconds=${o.seconds} via serve: ${fmt}; at most ${maxThreads} profiler threads; throughput ${(summarize(relB).median * 100).toFixed(0)}%, CPU per request ${(summarize(cpuB).median * 100).toFixed(0)}% of the window before`,
+      );
       rows.push({
         name: `${n} concurrent profile?seconds=${o.seconds} through serve: target throughput relative to the window before`,
         unit: '×',
         summary: summarize(relB),
         extra: { answers: fmt, 'most profiler threads at once': String(maxThreads), 'slowest answer': `${(slowest / 1000).toFixed(1)} s` },
       });
-      rows.push({ name: `${n} concurrent profile?seconds=${o.seconds} through serve: target CPU time per request relative to the window before`, unit: '×', summary: summarize(cpuB) });
+      rows.push({
+        name: `${n} concurrent profile?seconds=${o.seconds} through serve: target CPU time per request relative to the window before`,
+        unit: '×',
+        summary: summarize(cpuB),
+      });
     }
     notes.push(
       `Target: bench/fixtures/http-server.js with \`--inspect=127.0.0.1:0\`, loaded by ${o.connections} keep-alive connections for ${o.seconds} s per window (a warm-up window first). Each measured window is compared with the window just before it, with nothing running, so a drift of the shared machine cancels out.`,
       'Independent profilers: k inspector sessions opened from the bench process, each Profiler.enable / setSamplingInterval 1 ms / start (what serve did per request before the bound), stopped after the window.',
-      'CPU time per request (utime + stime of the target from /proc/<pid>/stat, over the requests it served in the window) is the steadier figure on a shared machine: throughput moves with whatever else runs, the CPU a request costs much less. The profiler thread\'s own CPU counts, as it should.',
+      "CPU time per request (utime + stime of the target from /proc/<pid>/stat, over the requests it served in the window) is the steadier figure on a shared machine: throughput moves with whatever else runs, the CPU a request costs much less. The profiler thread's own CPU counts, as it should.",
       'Through serve: answers and the most v8:ProfEvntProc threads seen at once in /proc/<pid>/task (polled every 25 ms) while the requests ran.',
     );
     return {

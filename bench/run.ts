@@ -37,11 +37,23 @@ function parseArgs(argv: string[]): Args {
     else if (x === '--out') a.out = path.resolve(argv[++i] ?? '.');
     else if (x === '--only') a.only = new Set((argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()));
     else if (x === '--compare-dist') a.compareDist = path.resolve(argv[++i] ?? '.');
-    else if (x === '--sizes') a.sizesMB = (argv[++i] ?? '').split(',').map(Number).filter((n) => n > 0);
+    else if (x === '--sizes')
+      a.sizesMB = (argv[++i] ?? '')
+        .split(',')
+        .map(Number)
+        .filter((n) => n > 0);
     else if (x === '--rounds') a.rounds = positive(x, argv[++i]);
     else if (x === '--measure-ms') a.measureMs = positive(x, argv[++i]);
-    else if (x === '--conditions') a.conditions = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    else if (x === '--fixtures') a.fixtures = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
+    else if (x === '--conditions')
+      a.conditions = (argv[++i] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (x === '--fixtures')
+      a.fixtures = (argv[++i] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
     else {
       process.stderr.write(
         `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
@@ -86,7 +98,10 @@ function machineFacts(): MachineFacts {
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
-  const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}` : `node dist/bench/run.js ${argv.join(' ')}`.trim();
+  const command =
+    process.env.npm_lifecycle_event === 'bench'
+      ? `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`
+      : `node dist/bench/run.js ${argv.join(' ')}`.trim();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const started = performance.now();
   const machine = machineFacts();
@@ -94,7 +109,14 @@ async function main(): Promise<number> {
   const latency = { p4Runs: q ? 1 : 5, p5Runs: q ? 1 : 3, p5WindowS: q ? 2 : 30, log };
   const cacheDir = path.join(ROOT, 'bench/out/cache');
 
-  const overhead = { warmUnits: q ? 300 : 1500, warmRequests: q ? 300 : 1500, measureMs: args.measureMs ?? (q ? 400 : 1500), connections: 8, log, only: args.conditions };
+  const overhead = {
+    warmUnits: q ? 300 : 1500,
+    warmRequests: q ? 300 : 1500,
+    measureMs: args.measureMs ?? (q ? 400 : 1500),
+    connections: 8,
+    log,
+    only: args.conditions,
+  };
   // P1d (CPU) and P1e (heap sampling): paired windows in one target per fixture. A longer warm-up
   // than P1a-P1c's, where every condition starts from the same point: the CPU target's throughput
   // still climbed about 25% over the first 6 s after 1,500 units, which favoured whichever window
@@ -118,9 +140,23 @@ async function main(): Promise<number> {
     ['P3', () => measureP3({ sizesMB: q ? [10] : [100, 500], rounds: 1, log })],
     ['P4', () => measureP4(latency)],
     ['P5', () => measureP5(latency)],
-    ['P6', () => measureP6({ concurrent: 10, profileSeconds: q ? 0.5 : 5, concurrentRounds: q ? 1 : 2, scrapes: q ? 50 : 1000, scrapeBudgetMs: q ? 8_000 : 150_000, log })],
+    [
+      'P6',
+      () =>
+        measureP6({
+          concurrent: 10,
+          profileSeconds: q ? 0.5 : 5,
+          concurrentRounds: q ? 1 : 2,
+          scrapes: q ? 50 : 1000,
+          scrapeBudgetMs: q ? 8_000 : 150_000,
+          log,
+        }),
+    ],
     // P6b: what concurrent CPU windows cost the target, and serve's bound on them (--only P6W alone).
-    ['P6W', () => measureP6Windows({ seconds: q ? 2 : 4, profilers: q ? [1, 4] : [1, 2, 4, 8], requests: [1, 4, 16, 40], rounds: q ? 1 : 3, connections: 4, log })],
+    [
+      'P6W',
+      () => measureP6Windows({ seconds: q ? 2 : 4, profilers: q ? [1, 4] : [1, 2, 4, 8], requests: [1, 4, 16, 40], rounds: q ? 1 : 3, connections: 4, log }),
+    ],
   ];
   const measures: Measure[] = [];
   const partSeconds: Array<[string, number]> = [];
@@ -128,9 +164,16 @@ async function main(): Promise<number> {
   for (const [id, run] of plan) {
     // P1D/P1E (paired windows) belong to P1 for --only, but not to a --conditions experiment on P1a/P1b.
     const paired = id === 'P1D' || id === 'P1E';
-    const wanted = args.only ? args.only.has(id) || (paired && args.only.has('P1') && !args.conditions) || (id === 'P6W' && args.only.has('P6')) : !(paired && args.conditions);
+    const wanted = args.only
+      ? args.only.has(id) || (paired && args.only.has('P1') && !args.conditions) || (id === 'P6W' && args.only.has('P6'))
+      : !(paired && args.conditions);
     if (!wanted) {
-      measures.push({ id, title: '', status: 'skipped', reason: args.only ? `not in --only ${[...args.only].join(',')}` : 'not part of a --conditions experiment' });
+      measures.push({
+        id,
+        title: '',
+        status: 'skipped',
+        reason: args.only ? `not in --only ${[...args.only].join(',')}` : 'not part of a --conditions experiment',
+      });
       continue;
     }
     log(`bench: ${id}...`);

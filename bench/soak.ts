@@ -17,7 +17,18 @@ const SCRAPE_EVERY_MS = 15_000;
 /** What pyroscope.scrape asks a Go target for by default (process_cpu as a 14 s delta, as Alloy computes it from a 15 s interval). */
 const ALLOY = ['profile?seconds=14', 'allocs', 'goroutine', 'mutex', 'block'];
 /** The other clients' rotation, one request after another with a short pause. */
-const EXTRA = ['heap', 'profile?seconds=1', 'goroutine?debug=1', 'allocs?seconds=2', 'heap?debug=1', 'goroutine?debug=2', 'profile?seconds=2', 'heap?gc=1', 'cmdline', ''];
+const EXTRA = [
+  'heap',
+  'profile?seconds=1',
+  'goroutine?debug=1',
+  'allocs?seconds=2',
+  'heap?debug=1',
+  'goroutine?debug=2',
+  'profile?seconds=2',
+  'heap?gc=1',
+  'cmdline',
+  '',
+];
 const EXTRA_CLIENTS = 2;
 const EXTRA_PAUSE_MS = 250;
 const MAX_REQUESTS = 50_000;
@@ -75,7 +86,10 @@ function median(v: number[]): number {
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const args = parseArgs(argv);
-  const command = process.env.npm_lifecycle_event === 'soak' ? `npm run soak${argv.length ? ` -- ${argv.join(' ')}` : ''}` : `node dist/bench/soak.js ${argv.join(' ')}`.trim();
+  const command =
+    process.env.npm_lifecycle_event === 'soak'
+      ? `npm run soak${argv.length ? ` -- ${argv.join(' ')}` : ''}`
+      : `node dist/bench/soak.js ${argv.join(' ')}`.trim();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const durationMs = args.minutes * 60_000;
   const loadStart = os.loadavg();
@@ -83,7 +97,9 @@ async function main(): Promise<number> {
   const target = await startTarget('http-server.js', { nodeArgs: ['--inspect=127.0.0.1:0'] });
   const control = await startTarget('http-server.js');
   const serving = await startServe(target.inspectPort);
-  log(`soak: target pid ${target.proc.pid} (inspector ${target.inspectPort}), nodeprof serve pid ${serving.cli.proc.pid} on ${serving.url}, ${args.minutes} min`);
+  log(
+    `soak: target pid ${target.proc.pid} (inspector ${target.inspectPort}), nodeprof serve pid ${serving.cli.proc.pid} on ${serving.url}, ${args.minutes} min`,
+  );
 
   const stats = new Map<string, EndpointStats>();
   const errorSamples: string[] = [];
@@ -113,7 +129,13 @@ async function main(): Promise<number> {
 
   const points: Point[] = [];
   const sample = () => {
-    const p: Point = { atS: (Date.now() - started) / 1000, serve: procMem(serving.cli.proc.pid), target: procMem(target.proc.pid), control: procMem(control.proc.pid), requests };
+    const p: Point = {
+      atS: (Date.now() - started) / 1000,
+      serve: procMem(serving.cli.proc.pid),
+      target: procMem(target.proc.pid),
+      control: procMem(control.proc.pid),
+      requests,
+    };
     points.push(p);
     log(
       `soak: ${p.atS.toFixed(0)} s: ${requests} requests; RSS nodeprof ${p.serve?.rssMiB.toFixed(1)} MiB (${p.serve?.fds} fds), target ${p.target?.rssMiB.toFixed(1)} MiB (${p.target?.fds} fds), control ${p.control?.rssMiB.toFixed(1)} MiB`,
@@ -225,7 +247,11 @@ function renderSoak(r: SoakResult): string {
   out.push(`**${r.requests} requests, ${non200} not answered 200.**`, '');
   out.push('| endpoint | requests | status codes | median ms | max ms | KiB answered |', '|---|---:|---|---:|---:|---:|');
   for (const [k, e] of Object.entries(r.endpoints).sort((a, b) => b[1].n - a[1].n)) {
-    out.push(`| \`${k}\` | ${e.n} | ${Object.entries(e.statuses).map(([s, n]) => `${s}: ${n}`).join(', ')} | ${e.medianMs.toFixed(0)} | ${e.maxMs.toFixed(0)} | ${(e.bytes / 1024).toFixed(0)} |`);
+    out.push(
+      `| \`${k}\` | ${e.n} | ${Object.entries(e.statuses)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ')} | ${e.medianMs.toFixed(0)} | ${e.maxMs.toFixed(0)} | ${(e.bytes / 1024).toFixed(0)} |`,
+    );
   }
   if (r.errorSamples.length) out.push('', `Errors (first ${r.errorSamples.length}): ${r.errorSamples.map((e) => `\`${e}\``).join('; ')}`);
   out.push('');
@@ -238,7 +264,9 @@ function renderSoak(r: SoakResult): string {
     '|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const p of shown) {
-    out.push(`| ${p.atS.toFixed(0)} s | ${p.requests} | ${f1(p.serve?.rssMiB)} | ${p.serve?.fds ?? 'n/a'} | ${f1(p.target?.rssMiB)} | ${p.target?.fds ?? 'n/a'} | ${f1(p.control?.rssMiB)} |`);
+    out.push(
+      `| ${p.atS.toFixed(0)} s | ${p.requests} | ${f1(p.serve?.rssMiB)} | ${p.serve?.fds ?? 'n/a'} | ${f1(p.target?.rssMiB)} | ${p.target?.fds ?? 'n/a'} | ${f1(p.control?.rssMiB)} |`,
+    );
   }
   const last = pts.at(-1);
   out.push('');

@@ -45,5 +45,7 @@ for (const n of [10, 100, scripts.length]) {
     runs.push(res.stats.ms);
     cpu.push((c.user + c.system) / 1000);
   }
-  console.log(`${some.length} scripts with maps (${scripts.length === some.length ? `${(mapBytes / 1e6).toFixed(1)} MB of maps in all, ` : ''}${res.stats.mapped} usable, ${res.warnings.length} warning lines): wall ${runs.map((m) => m.toFixed(0)).join(', ')} ms, cpu ${cpu.map((m) => m.toFixed(0)).join(', ')} ms`);
+  console.log(
+    `${some.length} scripts with maps (${scripts.length === some.length ? `${(mapBytes / 1e6).toFixed(1)} MB of maps in all, ` : ''}${res.stats.mapped} usable, ${res.warnings.length} warning lines): wall ${runs.map((m) => m.toFixed(0)).join(', ')} ms, cpu ${cpu.map((m) => m.toFixed(0)).join(', ')} ms`,
+  );
 }

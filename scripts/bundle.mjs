@@ -24,7 +24,10 @@ const yargsPaths = {
   setup(build) {
     build.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, async (args) => {
       const replacements = [
-        ["const mainFilename = __dirname.substring(0, __dirname.lastIndexOf('node_modules'));", "const mainFilename = fileURLToPath(new URL('../../', import.meta.url));"],
+        [
+          "const mainFilename = __dirname.substring(0, __dirname.lastIndexOf('node_modules'));",
+          "const mainFilename = fileURLToPath(new URL('../../', import.meta.url));",
+        ],
         ["directory: resolve(__dirname, '../../../locales'),", "directory: fileURLToPath(new URL('./locales/', import.meta.url)),"],
       ];
       let source = await fs.promises.readFile(args.path, 'utf8');

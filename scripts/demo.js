@@ -17,7 +17,9 @@ const port = await new Promise((resolve, reject) => {
 });
 console.error(`demo target: node fixtures/busy.js, pid ${target.pid}, inspector on 127.0.0.1:${port}`);
 console.error(`$ nodeprof attach ${port} --cpu 3s --top -o nodeprof-demo-cpu.pb.gz`);
-const cli = spawn(process.execPath, [path.join(root, 'bin/nodeprof.js'), 'attach', String(port), '--cpu', '3s', '--top', '-o', 'nodeprof-demo-cpu.pb.gz'], { stdio: 'inherit' });
+const cli = spawn(process.execPath, [path.join(root, 'bin/nodeprof.js'), 'attach', String(port), '--cpu', '3s', '--top', '-o', 'nodeprof-demo-cpu.pb.gz'], {
+  stdio: 'inherit',
+});
 const code = await new Promise((resolve) => cli.on('exit', (c) => resolve(c ?? 1)));
 target.kill();
 process.exit(code);

@@ -153,7 +153,9 @@ function windowNotes(planned: PlannedJob[]): string[] {
   const notes: string[] = [];
   for (const p of planned) {
     if (p.job.kind === 'heap') {
-      notes.push(`heap: sampling allocations from now for ${formatDuration(p.durationMs)}; the profile shows those still live at the end (objects allocated before now are not seen)`);
+      notes.push(
+        `heap: sampling allocations from now for ${formatDuration(p.durationMs)}; the profile shows those still live at the end (objects allocated before now are not seen)`,
+      );
     }
     if (p.job.kind === 'allocs') notes.push(`allocs: sampling every allocation from now for ${formatDuration(p.durationMs)}`);
   }
@@ -161,7 +163,12 @@ function windowNotes(planned: PlannedJob[]): string[] {
 }
 
 function kindLabel(kinds: ProfileKind[]): string {
-  return kinds.filter((k) => k !== 'heapsnapshot').map((k) => (k === 'cpu' ? 'CPU' : k)).join(' + ') || 'waiting';
+  return (
+    kinds
+      .filter((k) => k !== 'heapsnapshot')
+      .map((k) => (k === 'cpu' ? 'CPU' : k))
+      .join(' + ') || 'waiting'
+  );
 }
 
 type WindowEnd = 'done' | 'interrupted' | 'target-exiting' | 'target-ended';
@@ -174,7 +181,8 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
     io.progress.update(`${label} of pid ${target.info.pid} (${target.where}): ${formatDuration(Math.ceil(left / 1000) * 1000)} left, Ctrl-C to stop early`);
   };
   // A snapshot alone has no window: nothing to announce before it starts.
-  if (ms > 0) io.log(`collecting ${label} from pid ${target.info.pid} (${target.where}) for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
+  if (ms > 0)
+    io.log(`collecting ${label} from pid ${target.info.pid} (${target.where}) for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
   io.progress.start('');
   render();
   const tick = setInterval(render, 1000);
@@ -285,11 +293,17 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     // legitimately takes minutes, and it bounds its own start.
     const stopTimeoutMs = Number(process.env.NODEPROF_STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS;
     const slow = setTimeout(
-      () => io.log(`waiting for pid ${target.info.pid} to hand over the profile: it is not answering, probably blocked in native code (giving up after ${formatDuration(stopTimeoutMs)}; Ctrl-C again to abort)`),
+      () =>
+        io.log(
+          `waiting for pid ${target.info.pid} to hand over the profile: it is not answering, probably blocked in native code (giving up after ${formatDuration(stopTimeoutMs)}; Ctrl-C again to abort)`,
+        ),
       2000,
     );
     const giveUp = new Promise<never>((_, reject) => {
-      const t = setTimeout(() => reject(new Error(`the target did not answer within ${formatDuration(stopTimeoutMs)} (blocked outside JavaScript?)`)), stopTimeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`the target did not answer within ${formatDuration(stopTimeoutMs)} (blocked outside JavaScript?)`)),
+        stopTimeoutMs,
+      );
       t.unref();
     });
     giveUp.catch(() => undefined);
@@ -331,7 +345,13 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
   return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io, nameId));
 }
 
-async function writeArtifacts(artifacts: Artifact[], destinations: Map<ProfileKind, Destination>, plan: AttachPlan, io: AttachIO, nameId: string): Promise<number> {
+async function writeArtifacts(
+  artifacts: Artifact[],
+  destinations: Map<ProfileKind, Destination>,
+  plan: AttachPlan,
+  io: AttachIO,
+  nameId: string,
+): Promise<number> {
   let status = 0;
   const written = new Map<Artifact, string>();
   for (const a of artifacts) {

@@ -2,7 +2,7 @@
 
 import { UsageError } from './errors.js';
 
-const UNIT_US: Record<string, number> = { us: 1, 'µs': 1, ms: 1000, s: 1e6, m: 60e6, h: 3600e6 };
+const UNIT_US: Record<string, number> = { us: 1, µs: 1, ms: 1000, s: 1e6, m: 60e6, h: 3600e6 };
 /** setTimeout's limit (2^31-1 ms, ~24.8 days): a longer timer would fire at once. */
 const MAX_US = (2 ** 31 - 1) * 1000;
 const PART = /(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)/y;
@@ -45,9 +45,7 @@ export function parseDurationMicros(input: string | number, what = 'duration'): 
   }
   if (us !== undefined) us = Math.round(us);
   if (us === undefined || !Number.isFinite(us) || us <= 0) {
-    throw new UsageError(
-      `invalid ${what} '${text}': use a positive duration such as 30s, 500ms, 2m, 1m30s or a number of seconds`,
-    );
+    throw new UsageError(`invalid ${what} '${text}': use a positive duration such as 30s, 500ms, 2m, 1m30s or a number of seconds`);
   }
   if (us > MAX_US) {
     throw new UsageError(`invalid ${what} '${text}': over 24.8 days, the longest timer Node.js has (2^31-1 ms)`);

@@ -21,7 +21,28 @@ function rng(seed: number): () => number {
   };
 }
 
-const WORDS = ['handle', 'request', 'parse', 'render', 'query', 'resolve', 'emit', 'next', 'dispatch', 'serialize', 'validate', 'compile', 'visit', 'transform', 'load', 'read', 'write', 'flush', 'process', 'run'];
+const WORDS = [
+  'handle',
+  'request',
+  'parse',
+  'render',
+  'query',
+  'resolve',
+  'emit',
+  'next',
+  'dispatch',
+  'serialize',
+  'validate',
+  'compile',
+  'visit',
+  'transform',
+  'load',
+  'read',
+  'write',
+  'flush',
+  'process',
+  'run',
+];
 const NOUNS = ['User', 'Order', 'Route', 'Token', 'Node', 'Buffer', 'Stream', 'Schema', 'Template', 'Session', 'Header', 'Body', 'Row', 'Plan', 'Cache'];
 
 export const GENERATOR_VERSION = 1;

@@ -77,10 +77,14 @@ export function renderMarkdown(res: Results, keptNotes: string): string {
   out.push(`| cores | ${m.cores} × ${m.cpuModel} |`);
   out.push(`| memory | ${m.memoryGiB.toFixed(1)} GiB |`);
   out.push(`| Node.js | ${m.node} (${m.platform}) |`);
-  out.push(`| load average (1, 5, 15 min) at start / end | ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(', ')} / ${(m.loadAverageAtEnd ?? []).map((x) => x.toFixed(2)).join(', ')} |`);
+  out.push(
+    `| load average (1, 5, 15 min) at start / end | ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(', ')} / ${(m.loadAverageAtEnd ?? []).map((x) => x.toFixed(2)).join(', ')} |`,
+  );
   out.push(`| commit | ${m.commit} |`);
   out.push('');
-  out.push('Each figure is the min / median / max over the runs (n); conditions are interleaved round by round, and ratios are taken against a baseline measured in the same round.');
+  out.push(
+    'Each figure is the min / median / max over the runs (n); conditions are interleaved round by round, and ratios are taken against a baseline measured in the same round.',
+  );
   for (const x of res.measures) {
     out.push('', `## ${x.id}: ${x.title}`, '');
     if (x.status !== 'measured') {
@@ -96,7 +100,9 @@ export function renderMarkdown(res: Results, keptNotes: string): string {
     out.push(`|---|---:|---:|---:|---:|${extraCols.map(() => '---:|').join('')}`);
     for (const r of x.rows) {
       const s = r.summary;
-      out.push(`| ${r.name} | ${fmt(s.min, r.unit)} | **${fmt(s.median, r.unit)}** | ${fmt(s.max, r.unit)} | ${s.n} |${extraCols.map((c) => ` ${r.extra?.[c] ?? ''} |`).join('')}`);
+      out.push(
+        `| ${r.name} | ${fmt(s.min, r.unit)} | **${fmt(s.median, r.unit)}** | ${fmt(s.max, r.unit)} | ${s.n} |${extraCols.map((c) => ` ${r.extra?.[c] ?? ''} |`).join('')}`,
+      );
     }
     if (x.notes.length) out.push('', ...x.notes.map((n) => `- ${n}`));
   }

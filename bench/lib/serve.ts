@@ -19,7 +19,8 @@ export async function startServe(targetPort: number, extra: string[] = [], timeo
   for (;;) {
     const m = /serving (http:\/\/[^\s/]+:(\d+)\/debug\/pprof\/)/.exec(cli.stderr());
     if (m) return { cli, url: m[1]!, port: Number(m[2]) };
-    if (cli.proc.exitCode !== null || cli.proc.signalCode !== null) throw new Error(`nodeprof serve exited before serving: ${cli.stderr().trim().split('\n').pop()}`);
+    if (cli.proc.exitCode !== null || cli.proc.signalCode !== null)
+      throw new Error(`nodeprof serve exited before serving: ${cli.stderr().trim().split('\n').pop()}`);
     if (Date.now() > deadline) throw new Error(`nodeprof serve printed no "serving" line within ${timeoutMs} ms: ${cli.stderr().trim()}`);
     await sleep(20);
   }

@@ -34,7 +34,11 @@ export function attachCommand(ctx: CommandContext) {
         .option('trace', { type: 'string', describe: 'Node trace events over this long (Chrome trace JSON)' })
         .option('categories', { type: 'string', default: DEFAULT_TRACE_CATEGORIES.join(','), describe: 'trace categories, comma-separated' })
         .option('list-categories', { type: 'boolean', describe: 'print the trace categories the target offers, and exit' })
-        .option('output', { alias: 'o', type: 'string', describe: "output file ('-' for stdout; a directory for several kinds); an existing file is replaced, a symlink or FIFO of another user refused" })
+        .option('output', {
+          alias: 'o',
+          type: 'string',
+          describe: "output file ('-' for stdout; a directory for several kinds); an existing file is replaced, a symlink or FIFO of another user refused",
+        })
         .option('format', { type: 'string', choices: FORMATS, describe: 'output format (default pprof)' })
         .option('jit-reset', {
           type: 'boolean',
@@ -43,11 +47,16 @@ export function attachCommand(ctx: CommandContext) {
         })
         .option('top', { type: 'boolean', default: false, describe: 'also print the top functions in the terminal' })
         .option('open', { type: 'boolean', default: false, describe: 'open the result with go tool pprof -http' })
-        .option('source-maps', { type: 'boolean', default: true, describe: 'map frames to original sources (TypeScript, bundles) through source maps; --no-source-maps to keep generated JavaScript' })
+        .option('source-maps', {
+          type: 'boolean',
+          default: true,
+          describe: 'map frames to original sources (TypeScript, bundles) through source maps; --no-source-maps to keep generated JavaScript',
+        })
         .option('repair', {
           type: 'boolean',
           default: true,
-          describe: 'if the event loop is blocked at attach, pause the target once, briefly, so functions already running are profiled under their own names (--no-repair never pauses)',
+          describe:
+            'if the event loop is blocked at attach, pause the target once, briefly, so functions already running are profiled under their own names (--no-repair never pauses)',
         })
         .strict()
         .example('$0 attach 9229 --cpu 30s', 'CPU profile for 30s, written to a file')

@@ -21,7 +21,7 @@ export function psCommand(ctx: CommandContext) {
       ]);
       const list = await listNodeProcesses();
       if (argv.json) process.stdout.write(terminalJson(list, 2) + '\n');
-      else if (list.length === 0) ctx.log('no Node.js processes found (other users\' processes show only when run as root)');
+      else if (list.length === 0) ctx.log("no Node.js processes found (other users' processes show only when run as root)");
       else process.stdout.write(processTable(list, process.stdout.isTTY ? process.stdout.columns || 160 : Infinity));
     },
   };

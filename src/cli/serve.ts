@@ -17,8 +17,17 @@ export function serveCommand(ctx: CommandContext) {
       y
         .option('target', { type: 'string', demandOption: true, describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>' })
         .option('listen', { type: 'string', default: '127.0.0.1:6060', describe: 'address to serve on (port 0: any free port)' })
-        .option('token', { type: 'string', describe: 'require this token (Authorization: Bearer or ?token=), at least 16 characters; needed off loopback, and lets requests from web pages through. Also NODEPROF_TOKEN' })
-        .option('heap-mode', { type: 'string', choices: ['inuse', 'alloc'], default: 'inuse', describe: 'what the one heap sampler records: live objects or all allocations' })
+        .option('token', {
+          type: 'string',
+          describe:
+            'require this token (Authorization: Bearer or ?token=), at least 16 characters; needed off loopback, and lets requests from web pages through. Also NODEPROF_TOKEN',
+        })
+        .option('heap-mode', {
+          type: 'string',
+          choices: ['inuse', 'alloc'],
+          default: 'inuse',
+          describe: 'what the one heap sampler records: live objects or all allocations',
+        })
         .option('max-seconds', { type: 'number', default: 300, describe: 'longest ?seconds= accepted' })
         .strict()
         .example('$0 serve --target 9229', 'then: go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30')
@@ -30,7 +39,8 @@ export function serveCommand(ctx: CommandContext) {
         ),
     handler: async (argv: Record<string, unknown>) => {
       const maxSeconds = Number(argv['max-seconds']);
-      if (!Number.isFinite(maxSeconds) || maxSeconds <= 0) throw new UsageError(`invalid --max-seconds '${String(argv['max-seconds'])}': use a positive number of seconds`);
+      if (!Number.isFinite(maxSeconds) || maxSeconds <= 0)
+        throw new UsageError(`invalid --max-seconds '${String(argv['max-seconds'])}': use a positive number of seconds`);
       const plan: ServePlan = {
         target: parseTarget(String(argv.target)),
         listen: parseListen(String(argv.listen)),

@@ -19,7 +19,11 @@ export function stackCommand(ctx: CommandContext) {
         .option('workers', { type: 'boolean', default: false, describe: 'also each worker thread' })
         .option('timeout', { type: 'string', default: '5s', describe: 'how long to wait for a thread to pause' })
         .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
-        .option('source-maps', { type: 'boolean', default: true, describe: 'show original sources (TypeScript, bundles) through source maps; --no-source-maps for generated JavaScript' })
+        .option('source-maps', {
+          type: 'boolean',
+          default: true,
+          describe: 'show original sources (TypeScript, bundles) through source maps; --no-source-maps for generated JavaScript',
+        })
         .option('json', { type: 'boolean', default: false, describe: 'JSON instead of text' })
         .strict()
         .example('$0 stack pid:1234', 'where is it spending its time right now?')

@@ -37,12 +37,10 @@ export async function probeEventLoop(session: CdpSession, opts: { timeoutMs?: nu
   const sentAtMs = Date.now();
   // Runtime.evaluate is served on an interrupt even while JavaScript spins, but the promise needs a
   // loop turn; a native call that never reaches a stack check answers nothing at all, also "blocked".
-  const answer = session
-    .send('Runtime.evaluate', { expression: PROBE_EXPRESSION, awaitPromise: true, returnByValue: true, silent: true })
-    .then(
-      (res) => (res.exceptionDetails ? { error: res.exceptionDetails.exception?.description ?? res.exceptionDetails.text } : { at: Date.now() }),
-      (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
-    );
+  const answer = session.send('Runtime.evaluate', { expression: PROBE_EXPRESSION, awaitPromise: true, returnByValue: true, silent: true }).then(
+    (res) => (res.exceptionDetails ? { error: res.exceptionDetails.exception?.description ?? res.exceptionDetails.text } : { at: Date.now() }),
+    (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+  );
   const turned = Promise.race([answer.then((a) => ('at' in a ? a.at : undefined)), session.ended.then(() => undefined)]);
   const first = await within(answer, timeoutMs);
   if (!first.ok) return { state: 'blocked', sentAtMs, timeoutMs, turned };
@@ -120,7 +118,18 @@ export const REPAIR_DEFAULTS = { enableTimeoutMs: 10_000, pauseTimeoutMs: 2_000,
  */
 export async function repairRunningFrames(session: CdpSession, opts: RepairOptions = {}): Promise<RepairReport> {
   const o = { ...REPAIR_DEFAULTS, ...opts };
-  const report: RepairReport = { outcome: 'failed', repaired: false, stack: [], pausedMs: 0, enableMs: 0, landMs: 0, disableMs: 0, scripts: 0, totalMs: 0, disabled: false };
+  const report: RepairReport = {
+    outcome: 'failed',
+    repaired: false,
+    stack: [],
+    pausedMs: 0,
+    enableMs: 0,
+    landMs: 0,
+    disableMs: 0,
+    scripts: 0,
+    totalMs: 0,
+    disabled: false,
+  };
   const paused = new EventQueue<Protocol.Debugger.PausedEvent>();
   // Paused call frames may carry no url (ESM on Node 20); Debugger.enable announced each script's.
   const urls = new Map<string, string>();
@@ -279,7 +288,8 @@ function stackText(stack: RunningFrame[], max = 4): string {
 function repairText(r: RepairReport): string {
   const cost = `debugger on ${r.totalMs} ms in all, ${r.enableMs} ms of it announcing ${r.scripts} scripts`;
   if (r.repaired) return `paused the target for ${r.pausedMs} ms (${cost}) to re-instrument the frames already running; later samples are attributed to them`;
-  if (r.outcome === 'paused-by-another-debugger') return 'the target is paused by another debugger (that is why its loop does not turn): left paused for it, not repaired';
+  if (r.outcome === 'paused-by-another-debugger')
+    return 'the target is paused by another debugger (that is why its loop does not turn): left paused for it, not repaired';
   return `could not repair: ${r.reason ?? r.outcome}${r.outcome === 'pause-did-not-land' || r.outcome === 'no-answer' ? ' (the main thread is inside a native call, where no pause can land)' : r.outcome === 'step-did-not-finish' ? ' (the running frame is inside a long native call)' : ''}; time in frames already running is blamed on their callers; the target was resumed (${r.pausedMs ? `paused ${r.pausedMs} ms, ` : ''}${cost}${r.disabled ? '' : '; Debugger.disable is still queued behind the native call'})`;
 }
 
@@ -303,8 +313,10 @@ export function loopStartLines(loop: LoopAtStart): string[] {
 
 function blockedFor(loop: LoopAtStart): string {
   const p = loop.probe;
-  if (loop.turnedAtMs !== undefined) return `blocked for at least ${secs(loop.turnedAtMs - p.sentAtMs)}: it turned again ${secs(loop.turnedAtMs - p.sentAtMs)} after attach (when it began before attach is unknown)`;
-  if (loop.stoppedAtMs !== undefined) return `blocked for at least ${secs(loop.stoppedAtMs - p.sentAtMs)}: still blocked when the profile stopped (when it began before attach is unknown)`;
+  if (loop.turnedAtMs !== undefined)
+    return `blocked for at least ${secs(loop.turnedAtMs - p.sentAtMs)}: it turned again ${secs(loop.turnedAtMs - p.sentAtMs)} after attach (when it began before attach is unknown)`;
+  if (loop.stoppedAtMs !== undefined)
+    return `blocked for at least ${secs(loop.stoppedAtMs - p.sentAtMs)}: still blocked when the profile stopped (when it began before attach is unknown)`;
   return `blocked for at least ${p.timeoutMs} ms`;
 }
 
@@ -332,7 +344,8 @@ export function loopComments(loop: LoopAtStart): string[] {
     );
     return out;
   }
-  if (loop.repair.stack.length) out.push(`nodeprof: ${loop.repair.outcome === 'paused-by-another-debugger' ? 'paused at' : 'running at attach'}: ${stackText(loop.repair.stack, 8)}`);
+  if (loop.repair.stack.length)
+    out.push(`nodeprof: ${loop.repair.outcome === 'paused-by-another-debugger' ? 'paused at' : 'running at attach'}: ${stackText(loop.repair.stack, 8)}`);
   out.push(`nodeprof: ${repairText(loop.repair)}`);
   if (loop.dropped?.samples) out.push(`nodeprof: ${droppedText(loop.dropped)}`);
   return out;

@@ -63,7 +63,9 @@ export class CpuThreadsCollector {
       try {
         const recording = await Promise.race([
           run.collector.stop(run.session),
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${WORKER_STOP_TIMEOUT_MS / 1000}s`)), WORKER_STOP_TIMEOUT_MS).unref()),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error(`no answer within ${WORKER_STOP_TIMEOUT_MS / 1000}s`)), WORKER_STOP_TIMEOUT_MS).unref(),
+          ),
         ]);
         return { thread: label, recording, session: run.session };
       } catch (err) {

@@ -147,7 +147,17 @@ export function isCpuProfile(p: unknown): p is Protocol.Profiler.Profile {
     if (typeof cf !== 'object' || cf === null || typeof cf.functionName !== 'string' || typeof cf.url !== 'string') return false;
     if (typeof cf.lineNumber !== 'number' || typeof cf.columnNumber !== 'number') return false;
     if (n.children !== undefined && !numbers(n.children)) return false;
-    if (n.positionTicks !== undefined && !(Array.isArray(n.positionTicks) && n.positionTicks.every((t: unknown) => typeof t === 'object' && t !== null && typeof (t as { line?: unknown }).line === 'number' && typeof (t as { ticks?: unknown }).ticks === 'number'))) return false;
+    if (
+      n.positionTicks !== undefined &&
+      !(
+        Array.isArray(n.positionTicks) &&
+        n.positionTicks.every(
+          (t: unknown) =>
+            typeof t === 'object' && t !== null && typeof (t as { line?: unknown }).line === 'number' && typeof (t as { ticks?: unknown }).ticks === 'number',
+        )
+      )
+    )
+      return false;
   }
   return (samples === undefined || numbers(samples)) && (timeDeltas === undefined || numbers(timeDeltas));
 }

@@ -162,7 +162,9 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
         fromDebugger = await sourceMapURLsFromDebugger(session, new Set(viaProtocol.map((l) => l.scriptId)), opts.debuggerTimeoutMs ?? 5000);
         viaDebugger = viaProtocol.length;
       } catch (err) {
-        problems.push(`warning: could not ask the target for source map URLs (${(err as Error).message}); ${viaProtocol.length} script(s) stay in generated code`);
+        problems.push(
+          `warning: could not ask the target for source map URLs (${(err as Error).message}); ${viaProtocol.length} script(s) stay in generated code`,
+        );
       }
     }
     // Without an answer (no session, or it failed) these stay unknown: not cached, asked again next time.
@@ -211,7 +213,10 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
     for (const m of cache.scripts.get(key(l))?.missing ?? []) if (!m.split(path.sep).includes('node_modules')) missing.add(m);
   }
 
-  const warnings = problems.length > MAX_WARNINGS ? [...problems.slice(0, MAX_WARNINGS - 1), `warning: ${problems.length - MAX_WARNINGS + 1} more scripts have unusable source maps`] : problems;
+  const warnings =
+    problems.length > MAX_WARNINGS
+      ? [...problems.slice(0, MAX_WARNINGS - 1), `warning: ${problems.length - MAX_WARNINGS + 1} more scripts have unusable source maps`]
+      : problems;
   if (missing.size > 0) {
     const list = [...missing].sort();
     warnings.push(
@@ -311,7 +316,10 @@ async function staleScripts(session: CdpSession | undefined, located: readonly L
   // A second of slack for clock granularity and a build that finished as the process started.
   return fromDisk
     .filter((l) => l.mtimeMs > startedAtMs + 1000)
-    .map((l) => `warning: ${scriptPath(l.url)} changed on disk after the target started: its source map may not match the code that runs (frames are mapped anyway)`);
+    .map(
+      (l) =>
+        `warning: ${scriptPath(l.url)} changed on disk after the target started: its source map may not match the code that runs (frames are mapped anyway)`,
+    );
 }
 
 /** At most this much of a URL the target sent is quoted in a warning. */

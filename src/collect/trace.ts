@@ -60,7 +60,9 @@ export class TraceCollector {
     const offered = await traceCategories(session);
     const bad = unknownCategories(this.categories, offered);
     if (bad.length > 0) {
-      throw new UsageError(`unknown trace ${bad.length === 1 ? 'category' : 'categories'} ${bad.map((c) => `'${c}'`).join(', ')}: the target offers ${offered.join(', ')} (see --list-categories)`);
+      throw new UsageError(
+        `unknown trace ${bad.length === 1 ? 'category' : 'categories'} ${bad.map((c) => `'${c}'`).join(', ')}: the target offers ${offered.join(', ')} (see --list-categories)`,
+      );
     }
     this.off = session.on('NodeTracing.dataCollected', ({ value }) => {
       this.chunks.push(value as TraceEvent[]);

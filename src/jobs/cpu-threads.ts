@@ -12,7 +12,11 @@ import { loadOnce } from './lazy.js';
 
 /** The conversion side, loaded once the profilers run (see CpuJob's). */
 const conversion = loadOnce(async () => {
-  const [cpuProfile, encode, collapsed] = await Promise.all([import('../pprof/cpu-profile.js'), import('../pprof/encode.js'), import('../output/collapsed.js')]);
+  const [cpuProfile, encode, collapsed] = await Promise.all([
+    import('../pprof/cpu-profile.js'),
+    import('../pprof/encode.js'),
+    import('../output/collapsed.js'),
+  ]);
   return { ...cpuProfile, ...encode, ...collapsed };
 });
 
@@ -52,8 +56,7 @@ export class CpuThreadsJob implements Job {
     );
     const totals: CpuTotals = { samples: 0, idleSamples: 0, idleNanos: 0, cpuNanos: 0 };
     for (const t of threads) {
-      const mapFrame =
-        this.opts.sourceMaps !== false ? await cpuSourceMaps(t.session, t.recording.profile, notes, t.thread).catch(() => undefined) : undefined;
+      const mapFrame = this.opts.sourceMaps !== false ? await cpuSourceMaps(t.session, t.recording.profile, notes, t.thread).catch(() => undefined) : undefined;
       const part = await addCpuProfileYielding(builder, t.recording.profile, { intervalUs: t.recording.intervalUs, mapFrame }, { thread: t.thread });
       totals.samples += part.samples;
       totals.idleSamples += part.idleSamples;
@@ -61,7 +64,9 @@ export class CpuThreadsJob implements Job {
       totals.cpuNanos += part.cpuNanos;
     }
     for (const c of recordingComments(main)) builder.addComment(c);
-    builder.addComment(`nodeprof: threads ${threads.map((t) => t.thread).join(', ')}; each sample carries a thread label (go tool pprof -tags, -tagfocus=thread=main)`);
+    builder.addComment(
+      `nodeprof: threads ${threads.map((t) => t.thread).join(', ')}; each sample carries a thread label (go tool pprof -tags, -tagfocus=thread=main)`,
+    );
     const idle = idleComment(totals);
     if (idle) builder.addComment(idle);
     const data = this.format === 'collapsed' ? toCollapsed(builder.build()) : gzipPprof(builder.encode());

@@ -57,7 +57,8 @@ export class HeapSnapshotJob implements Job {
         }
       } catch (err) {
         this.partial = undefined;
-        if (err instanceof NodeprofError && err.exitCode === EXIT_INTERRUPTED) throw new NodeprofError(`interrupted while opening ${dest.path} (a FIFO waits for a reader); no snapshot was taken`, EXIT_INTERRUPTED);
+        if (err instanceof NodeprofError && err.exitCode === EXIT_INTERRUPTED)
+          throw new NodeprofError(`interrupted while opening ${dest.path} (a FIFO waits for a reader); no snapshot was taken`, EXIT_INTERRUPTED);
         throw new NodeprofError(`cannot write ${dest.path}: ${errorMessage(err)}`);
       }
       const fd = this.fd;
@@ -97,7 +98,11 @@ export class HeapSnapshotJob implements Job {
       }
     } catch (err) {
       const where =
-        dest.type === 'stdout' ? 'the snapshot on stdout is incomplete: discard it' : special ? `what reached ${dest.path} is incomplete: discard it` : 'the partial file was removed';
+        dest.type === 'stdout'
+          ? 'the snapshot on stdout is incomplete: discard it'
+          : special
+            ? `what reached ${dest.path} is incomplete: discard it`
+            : 'the partial file was removed';
       this.removePartial();
       const code = err instanceof NodeprofError ? err.exitCode : 1;
       throw new NodeprofError(`${errorMessage(err)} (${formatBytes(bytes)} streamed; ${where})`, code);

@@ -71,7 +71,12 @@ export async function chooseDestinations(
   }
   if (req.output !== undefined) {
     const resolved = refusedAsUsage(() => resolveChecked(req.output!));
-    const isDir = resolved !== undefined && (await fs.stat(resolved.path).then((s) => s.isDirectory(), () => false));
+    const isDir =
+      resolved !== undefined &&
+      (await fs.stat(resolved.path).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ));
     if (isDir) {
       for (const k of kinds) out.set(k.kind, named(req.output, k));
     } else if (kinds.length > 1) {

@@ -41,7 +41,7 @@ export async function writeFifo(file: string, data: Uint8Array | string, waiting
   const fd = await openFifoForWriting(file, waiting, undefined, magic);
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at);
+    for (let at = 0; at < bytes.length;) at += fs.writeSync(fd, bytes, at);
   } finally {
     fs.closeSync(fd);
   }

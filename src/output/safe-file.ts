@@ -37,7 +37,7 @@ function trusted(uid: number): boolean {
 export function resolveChecked(file: string): { path: string; magic: boolean } {
   let todo = path.resolve(file).split('/').filter(Boolean);
   let done = '/';
-  for (let hops = 0; todo.length > 0; ) {
+  for (let hops = 0; todo.length > 0;) {
     const name = todo.shift()!;
     if (name === '.') continue;
     if (name === '..') {
@@ -85,7 +85,8 @@ export function planWrite(file: string, secret: boolean): WritePlan {
   if (!st) return { type: 'file', path: real, mode: secret ? PRIVATE_MODE : 0o666, exact: secret };
   if (st.isDirectory()) throw new NodeprofError(`cannot write ${file}: it is a directory`);
   if (st.isFIFO()) {
-    if (!magic && !trusted(st.uid)) throw new RefusedPathError(`refusing to write to ${file}: it is a FIFO owned by another user (uid ${st.uid}), who would read the profile`);
+    if (!magic && !trusted(st.uid))
+      throw new RefusedPathError(`refusing to write to ${file}: it is a FIFO owned by another user (uid ${st.uid}), who would read the profile`);
     return { type: 'fifo', path: magic ? file : real, magic };
   }
   if (magic || !st.isFile()) return { type: 'direct', path: magic ? file : real };
@@ -152,7 +153,7 @@ export function checkFifoFd(fd: number, file: string, magic: boolean): void {
 /** Writes all of `data` to `fd`, without blocking the event loop. */
 export async function writeAll(fd: number, data: Uint8Array | string): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     at += await new Promise<number>((resolve, reject) => fs.write(fd, bytes, at, bytes.length - at, null, (err, n) => (err ? reject(err) : resolve(n))));
   }
 }

@@ -35,9 +35,7 @@ export function topTable(profile: Profile, opts: { rows?: number; sampleType?: s
     if (leaf) flat.set(key(leaf), (flat.get(key(leaf)) ?? 0) + v);
     for (const k of new Set(s.frames.map(key))) cum.set(k, (cum.get(k) ?? 0) + v);
   }
-  const rows = [...cum.keys()]
-    .sort((a, b) => (flat.get(b) ?? 0) - (flat.get(a) ?? 0) || (cum.get(b) ?? 0) - (cum.get(a) ?? 0))
-    .slice(0, opts.rows ?? 20);
+  const rows = [...cum.keys()].sort((a, b) => (flat.get(b) ?? 0) - (flat.get(a) ?? 0) || (cum.get(b) ?? 0) - (cum.get(a) ?? 0)).slice(0, opts.rows ?? 20);
   const pct = (v: number) => (total ? `${((100 * v) / total).toFixed(1)}%` : '0%');
   const lines = [`Showing top ${rows.length} by flat ${type} of ${formatValue(total, unit)} total`];
   lines.push(`${'flat'.padStart(10)} ${'flat%'.padStart(6)} ${'cum'.padStart(10)} ${'cum%'.padStart(6)}  function`);

@@ -300,7 +300,9 @@ export class ProfileBuilder {
     const entries = labels ? Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)) : [];
     this.lastLabels = labels;
     this.lastLabelKey = entries.map(([k, v]) => `${k}=${typeof v}:${v}`).join('\u0000');
-    this.lastLabelNums = entries.map(([k, v]) => (typeof v === 'number' ? { key: this.str(k), str: 0, num: v } : { key: this.str(k), str: this.str(v), num: 0 }));
+    this.lastLabelNums = entries.map(([k, v]) =>
+      typeof v === 'number' ? { key: this.str(k), str: 0, num: v } : { key: this.str(k), str: this.str(v), num: 0 },
+    );
   }
 
   private newSample(stack: number): number {
@@ -413,25 +415,22 @@ export class ProfileBuilder {
     for (let i = 0; i < this.strings.length; i++) room += 6 + 3 * this.strings[i]!.length;
     const out = new ProtoWriter(room);
 
-    for (const t of h.sampleType) out.message(10, out.fieldSize(t.type) + out.fieldSize(t.unit), () => {
-      out.field(8, t.type);
-      out.field(16, t.unit);
-    });
+    for (const t of h.sampleType)
+      out.message(10, out.fieldSize(t.type) + out.fieldSize(t.unit), () => {
+        out.field(8, t.type);
+        out.field(16, t.unit);
+      });
     this.encodeSamples(out, samples);
     const limit = this.addresses.limit;
-    out.message(
-      26,
-      out.fieldSize(1) + out.fieldSize(limit) + out.fieldSize(h.mappingFile) + 4 * out.fieldSize(true),
-      () => {
-        out.field(8, 1); // id
-        out.field(24, limit); // memory_limit (memory_start is 0)
-        out.field(40, h.mappingFile);
-        out.field(56, true);
-        out.field(64, true);
-        out.field(72, true);
-        out.field(80, true);
-      },
-    );
+    out.message(26, out.fieldSize(1) + out.fieldSize(limit) + out.fieldSize(h.mappingFile) + 4 * out.fieldSize(true), () => {
+      out.field(8, 1); // id
+      out.field(24, limit); // memory_limit (memory_start is 0)
+      out.field(40, h.mappingFile);
+      out.field(56, true);
+      out.field(64, true);
+      out.field(72, true);
+      out.field(80, true);
+    });
     this.encodeLocations(out);
     this.encodeFunctions(out);
     out.strings(50, this.strings);
@@ -439,10 +438,11 @@ export class ProfileBuilder {
     out.field(72, o.timeNanos ?? 0);
     out.field(80, o.durationNanos ?? 0);
     const pt = h.periodType;
-    if (pt) out.message(90, out.fieldSize(pt.type) + out.fieldSize(pt.unit), () => {
-      out.field(8, pt.type);
-      out.field(16, pt.unit);
-    });
+    if (pt)
+      out.message(90, out.fieldSize(pt.type) + out.fieldSize(pt.unit), () => {
+        out.field(8, pt.type);
+        out.field(16, pt.unit);
+      });
     out.field(96, o.period ?? 0);
     out.packed(106, this.comments);
     out.field(112, h.defaultSampleType);

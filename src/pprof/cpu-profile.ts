@@ -159,7 +159,10 @@ export class CallFrames {
     const line = cf.lineNumber;
     const column = cf.columnNumber;
     // Exact for lines below 2^31 and columns below 2^21 (the usual); a string key otherwise.
-    const at = line >= -1 && line < 2 ** 31 && column >= -1 && column < 2 ** 21 && Number.isInteger(line) && Number.isInteger(column) ? (line + 1) * 2 ** 21 + (column + 1) : `${line}:${column}`;
+    const at =
+      line >= -1 && line < 2 ** 31 && column >= -1 && column < 2 ** 21 && Number.isInteger(line) && Number.isInteger(column)
+        ? (line + 1) * 2 ** 21 + (column + 1)
+        : `${line}:${column}`;
     const first = script.byPosition.get(at) ?? 0;
     // Under a script id the URL is the script's; under a URL key, the URL is the key.
     const fn = cf.functionName;

@@ -32,10 +32,7 @@ export function stacks(p: Profile): Array<{ frames: ResolvedFrame[]; values: num
     p.location.map((l) => {
       const line = l.line[0];
       const fn = line ? fns.get(Number(line.functionId)) : undefined;
-      return [
-        Number(l.id),
-        { name: fn ? str(p, fn.name) : `0x${l.address.toString(16)}`, file: fn ? str(p, fn.filename) : '', line: Number(line?.line ?? 0) },
-      ];
+      return [Number(l.id), { name: fn ? str(p, fn.name) : `0x${l.address.toString(16)}`, file: fn ? str(p, fn.filename) : '', line: Number(line?.line ?? 0) }];
     }),
   );
   return p.sample.map((s) => ({

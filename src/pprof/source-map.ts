@@ -88,7 +88,10 @@ export function parseSourceMap(text: string, mapUrl: string): TraceMap {
 
 /** Local paths of a map's sources that do not exist (checked by the caller's `exists`). */
 export function missingSources(map: TraceMap, exists: (path: string) => boolean): string[] {
-  return map.resolvedSources.filter((s): s is string => typeof s === 'string' && s.startsWith('file://')).map(scriptPath).filter((p) => !exists(p));
+  return map.resolvedSources
+    .filter((s): s is string => typeof s === 'string' && s.startsWith('file://'))
+    .map(scriptPath)
+    .filter((p) => !exists(p));
 }
 
 interface Original {
@@ -149,8 +152,7 @@ function mapFrame(map: TraceMap, frame: Frame, scriptId: string, startColumns: M
   // elsewhere may not, and then the last start seen on that line is the best guess.
   const startCol0 = frame.startColumn ? frame.startColumn - 1 : (startColumns.get(colKey) ?? 0);
 
-  const start =
-    lookup(map, frame.startLine, startCol0, GREATEST_LOWER_BOUND) ?? lookup(map, frame.startLine, startCol0, LEAST_UPPER_BOUND);
+  const start = lookup(map, frame.startLine, startCol0, GREATEST_LOWER_BOUND) ?? lookup(map, frame.startLine, startCol0, LEAST_UPPER_BOUND);
   if (!start) return frame;
 
   let here: Original | undefined = start;

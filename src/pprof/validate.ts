@@ -87,7 +87,13 @@ export function validateProfile(p: Profile): string[] {
       checkStr(lb.key, `sample ${i} label key`);
       checkStr(lb.str, `sample ${i} label str`);
     }
-    const key = s.locationId.join(',') + '|' + s.label.map((lb) => `${lb.key}=${lb.str}/${lb.num}`).sort().join(',');
+    const key =
+      s.locationId.join(',') +
+      '|' +
+      s.label
+        .map((lb) => `${lb.key}=${lb.str}/${lb.num}`)
+        .sort()
+        .join(',');
     if (sampleKeys.has(key)) bad(`sample ${i} repeats the stack and labels of another (not merged)`);
     sampleKeys.add(key);
   });

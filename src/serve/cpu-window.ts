@@ -63,7 +63,9 @@ export class CpuBusyError extends Error {
     readonly running: number,
     readonly retryAfterS: number,
   ) {
-    super(`${running} CPU profile window${running === 1 ? ' is' : 's are'} already running (the most nodeprof runs at once on a target) and none covers the seconds asked for: try again in ${retryAfterS}s`);
+    super(
+      `${running} CPU profile window${running === 1 ? ' is' : 's are'} already running (the most nodeprof runs at once on a target) and none covers the seconds asked for: try again in ${retryAfterS}s`,
+    );
   }
 }
 
@@ -170,5 +172,13 @@ export function cutWindow(w: CpuWindow, fromMs: number, toMs: number): CpuWindow
     samples,
     timeDeltas: deltas,
   };
-  return { ...w, profile, startedAtMs: w.startedAtMs + (startTime - p.startTime) / 1000, comments: [...w.comments, `nodeprof: this request shared a CPU window started ${((fromMs - w.startedAtMs) / 1000).toFixed(1)}s earlier; its profile is the part from when the request came`] };
+  return {
+    ...w,
+    profile,
+    startedAtMs: w.startedAtMs + (startTime - p.startTime) / 1000,
+    comments: [
+      ...w.comments,
+      `nodeprof: this request shared a CPU window started ${((fromMs - w.startedAtMs) / 1000).toFixed(1)}s earlier; its profile is the part from when the request came`,
+    ],
+  };
 }

@@ -162,16 +162,28 @@ export class Facade {
 
   private recordCpuWindow(ms: number, stop: AbortSignal): Promise<CpuWindow> {
     const att = this.link.get();
-    return this.onSession(stop, async (session, signal) => {
-      const w = await recordCpu(session, { ms, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal });
-      const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
-      return { ...w, mapFrame };
-    }, ms);
+    return this.onSession(
+      stop,
+      async (session, signal) => {
+        const w = await recordCpu(session, { ms, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal });
+        const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
+        return { ...w, mapFrame };
+      },
+      ms,
+    );
   }
 
   /** The window's profile as a .pb.gz, written straight from the builder's tables. */
   cpuPprof(w: CpuWindow): Buffer {
-    return gzipPprof(cpuProfileToBuilder(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, addresses: this.book, comments: w.comments, mapFrame: w.mapFrame }).encode());
+    return gzipPprof(
+      cpuProfileToBuilder(w.profile, {
+        intervalUs: w.intervalUs,
+        startedAtMs: w.startedAtMs,
+        addresses: this.book,
+        comments: w.comments,
+        mapFrame: w.mapFrame,
+      }).encode(),
+    );
   }
 
   async heap(gc: boolean): Promise<Profile> {
@@ -186,7 +198,8 @@ export class Facade {
 
   /** The 503 of a request whose target did not answer within answerTimeoutMs() of the end of its window (0: none). */
   private notAnswering(windowMs: number): HttpError {
-    const within = windowMs > 0 ? `${formatDuration(answerTimeoutMs())} of the end of its ${formatDuration(windowMs)} window` : formatDuration(answerTimeoutMs());
+    const within =
+      windowMs > 0 ? `${formatDuration(answerTimeoutMs())} of the end of its ${formatDuration(windowMs)} window` : formatDuration(answerTimeoutMs());
     return new HttpError(
       503,
       `target ${this.transport.where} did not answer within ${within}: its main thread is probably inside a long native call (sync fs, crypto, zlib, an addon), where the inspector cannot run; try again when it returns`,
@@ -197,9 +210,11 @@ export class Facade {
   async stacks(): Promise<ThreadStack[]> {
     const att = this.link.get();
     const workers = att.workers.list().map((w) =>
-      threadStack(w.title, (params) => att.workers.send(w, 'Runtime.evaluate', params, 2500)).catch(
-        (): ThreadStack => ({ thread: w.title, frames: [], state: 'unresponsive' }),
-      ),
+      threadStack(w.title, (params) => att.workers.send(w, 'Runtime.evaluate', params, 2500)).catch((): ThreadStack => ({
+        thread: w.title,
+        frames: [],
+        state: 'unresponsive',
+      })),
     );
     return Promise.all([this.onMain(att, () => mainThreadStack(att.session)), ...workers]);
   }
@@ -253,7 +268,12 @@ export class Facade {
     } catch (err) {
       // A dying target's socket can fail a command a moment before the session reports its end.
       await Promise.race([att.session.ended, new Promise((r) => setTimeout(r, 500))]);
-      if (att.session.isEnded) throw new HttpError(503, `target ${this.transport.where} is gone (it went away while answering); nodeprof keeps retrying and answers again when it is back`, { 'Retry-After': '1' });
+      if (att.session.isEnded)
+        throw new HttpError(
+          503,
+          `target ${this.transport.where} is gone (it went away while answering); nodeprof keeps retrying and answers again when it is back`,
+          { 'Retry-After': '1' },
+        );
       throw new HttpError(500, `the target failed to answer: ${errorMessage(err)}`);
     }
   }
@@ -265,7 +285,8 @@ export class Facade {
     // then close the link anyway (closing a session stops what it started in V8; the collections'
     // own sessions end with the process).
     const settled = Promise.allSettled([...this.active]).then(() => true);
-    if (!(await Promise.race([settled, delay(CLOSE_WAIT_MS, false)]))) this.log(`the target did not end its collections within ${CLOSE_WAIT_MS / 1000}s; closing the connection`);
+    if (!(await Promise.race([settled, delay(CLOSE_WAIT_MS, false)])))
+      this.log(`the target did not end its collections within ${CLOSE_WAIT_MS / 1000}s; closing the connection`);
     await this.link.close();
   }
 }

@@ -75,7 +75,9 @@ async function serve(facade: Facade, guard: Guard, req: IncomingMessage, res: Se
   if (!route) throw new HttpError(404, 'Unknown profile');
   const method = req.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD' && !(route.post && method === 'POST')) {
-    throw new HttpError(405, `${method} is not supported here: use GET${route.post ? ' or POST' : ''}`, { Allow: route.post ? 'GET, HEAD, POST' : 'GET, HEAD' });
+    throw new HttpError(405, `${method} is not supported here: use GET${route.post ? ' or POST' : ''}`, {
+      Allow: route.post ? 'GET, HEAD, POST' : 'GET, HEAD',
+    });
   }
   await route.handle({ req, res, query: url.searchParams, facade });
 }

@@ -18,9 +18,7 @@ export function indexPage(facade: Facade, token: string | undefined): string {
   }
   // A token given in the page's own URL is carried into its links, so a browser can follow them.
   const withToken = (link: string) => (token ? `${link}${link.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : link);
-  const rows = ROUTES.map(
-    (r) => `<tr><td><a href="${esc(withToken(r.link))}">${esc(r.name)}</a></td><td>${esc(r.description)}</td></tr>`,
-  ).join('\n');
+  const rows = ROUTES.map((r) => `<tr><td><a href="${esc(withToken(r.link))}">${esc(r.name)}</a></td><td>${esc(r.description)}</td></tr>`).join('\n');
   return `<!DOCTYPE html>
 <html>
 <head>

@@ -17,7 +17,8 @@ export function parseListen(text: string): ListenAddress {
   const t = text.trim();
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(t) ?? /^()()(\d{1,5})$/.exec(t);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`invalid listen address '${text}': use host:port, e.g. 127.0.0.1:6060, [::1]:6060 or 127.0.0.1:0 for any free port`);
+  if (!m || port > 65535)
+    throw new UsageError(`invalid listen address '${text}': use host:port, e.g. 127.0.0.1:6060, [::1]:6060 or 127.0.0.1:0 for any free port`);
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
 

@@ -19,7 +19,13 @@ export function heapAnswer(
 ): Profile {
   // As Go's: time_nanos is when the answer was taken; the duration runs from when sampling began.
   const now = Date.now();
-  const b = newHeapBuilder({ mode: o.mode, intervalBytes: o.intervalBytes, durationNanos: Math.max(0, now - o.startedAtMs) * 1e6, startedAtMs: now, addresses: o.book });
+  const b = newHeapBuilder({
+    mode: o.mode,
+    intervalBytes: o.intervalBytes,
+    durationNanos: Math.max(0, now - o.startedAtMs) * 1e6,
+    startedAtMs: now,
+    addresses: o.book,
+  });
   addHeapProfile(b, sampling, { intervalBytes: o.intervalBytes, mapFrame: o.mapFrame });
   b.addComment(
     o.mode === 'inuse'
@@ -33,7 +39,13 @@ const IDLE_FRAME: Frame = { name: '(idle)', file: '', line: 0, column: 0, startL
 const UNRESPONSIVE_FRAME: Frame = { name: '(unresponsive: busy outside JavaScript)', file: '', line: 0, column: 0, startLine: 0 };
 
 export function goroutineAnswer(threads: ThreadStack[], book: AddressBook): Profile {
-  const b = new ProfileBuilder({ sampleTypes: [['goroutine', 'count']], periodType: ['goroutine', 'count'], period: 1, timeNanos: Date.now() * 1e6, addresses: book });
+  const b = new ProfileBuilder({
+    sampleTypes: [['goroutine', 'count']],
+    periodType: ['goroutine', 'count'],
+    period: 1,
+    timeNanos: Date.now() * 1e6,
+    addresses: book,
+  });
   for (const t of threads) {
     const stack = t.frames.length ? t.frames : [t.state === 'unresponsive' ? UNRESPONSIVE_FRAME : IDLE_FRAME];
     b.addSample(stack, [1], { thread: t.thread });
@@ -87,7 +99,11 @@ export function deltaAnswer(p0: Profile, p1: Profile, book: AddressBook): Profil
     for (const s of p.sample) {
       const frames = s.locationId.map((id) => book.lookup(address.get(Number(id))!)!);
       const labels = Object.fromEntries(s.label.map((l) => [str(p, l.key), Number(l.str) ? str(p, l.str) : Number(l.num)]));
-      b.addSample(frames, s.value.map((v) => sign * Number(v)), labels);
+      b.addSample(
+        frames,
+        s.value.map((v) => sign * Number(v)),
+        labels,
+      );
     }
   };
   add(p1, 1);
@@ -129,11 +145,13 @@ export function profileText(p: Profile, title: string): string {
 /** Go's debug=2 goroutine dump (the form of an unrecovered panic), one block per thread, escaped. */
 export function stacksText(threads: ThreadStack[]): string {
   const esc = terminalText;
-  return threads
-    .map((t) => {
-      const head = `thread ${esc(t.thread)} [${t.state}]:`;
-      const body = t.frames.map((f) => `${esc(f.name)}(...)\n\t${esc(f.file) || '(no file)'}:${f.line}:${f.column}`);
-      return [head, ...body].join('\n');
-    })
-    .join('\n\n') + '\n';
+  return (
+    threads
+      .map((t) => {
+        const head = `thread ${esc(t.thread)} [${t.state}]:`;
+        const body = t.frames.map((f) => `${esc(f.name)}(...)\n\t${esc(f.file) || '(no file)'}:${f.line}:${f.column}`);
+        return [head, ...body].join('\n');
+      })
+      .join('\n\n') + '\n'
+  );
 }

@@ -110,8 +110,16 @@ export const ROUTES: readonly Route[] = [
       sendBinary(ctx.res, 'profile', ctx.facade.cpuPprof(w));
     },
   },
-  pprofRoute('heap', 'A sampling of memory from V8\'s one sampling heap profiler, started when nodeprof attached. The gc GET parameter collects garbage first; seconds gives a delta.', heapCollect),
-  pprofRoute('allocs', 'The same heap sampler as heap (Go answers both from one profile): in alloc mode, every allocation since sampling began, never decreasing per stack.', heapCollect),
+  pprofRoute(
+    'heap',
+    "A sampling of memory from V8's one sampling heap profiler, started when nodeprof attached. The gc GET parameter collects garbage first; seconds gives a delta.",
+    heapCollect,
+  ),
+  pprofRoute(
+    'allocs',
+    'The same heap sampler as heap (Go answers both from one profile): in alloc mode, every allocation since sampling began, never decreasing per stack.',
+    heapCollect,
+  ),
   pprofRoute(
     'goroutine',
     'Current JavaScript stack of the main thread and of each worker thread (label thread), read without pausing them ((idle) when the event loop waits). debug=1 as text, debug=2 as a stack dump.',
@@ -122,7 +130,9 @@ export const ROUTES: readonly Route[] = [
     },
   ),
   ...(['block', 'mutex', 'threadcreate'] as const).map((kind) =>
-    pprofRoute(kind, `Always an empty profile with Go's sample types, so scrapers' defaults work: ${EMPTY_PROFILES[kind].why}.`, async (ctx) => emptyAnswer(kind, ctx.facade.book)),
+    pprofRoute(kind, `Always an empty profile with Go's sample types, so scrapers' defaults work: ${EMPTY_PROFILES[kind].why}.`, async (ctx) =>
+      emptyAnswer(kind, ctx.facade.book),
+    ),
   ),
   {
     name: 'cmdline',
@@ -135,7 +145,8 @@ export const ROUTES: readonly Route[] = [
   },
   {
     name: 'symbol',
-    description: "Go's symbol protocol over the addresses this server gives locations: GET says num_symbols: 1; POST (or GET ?0x..+0x..) resolves addresses to function names.",
+    description:
+      "Go's symbol protocol over the addresses this server gives locations: GET says num_symbols: 1; POST (or GET ?0x..+0x..) resolves addresses to function names.",
     link: 'symbol',
     post: true,
     async handle(ctx) {
@@ -152,7 +163,8 @@ export const ROUTES: readonly Route[] = [
   },
   {
     name: 'trace',
-    description: 'Node.js trace events over the seconds GET parameter (default 1), as Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing. categories=a,b picks categories.',
+    description:
+      'Node.js trace events over the seconds GET parameter (default 1), as Chrome trace JSON: open it in https://ui.perfetto.dev or chrome://tracing. categories=a,b picks categories.',
     link: 'trace?seconds=1',
     async handle(ctx) {
       const sec = seconds(ctx) ?? 1;

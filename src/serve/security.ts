@@ -22,7 +22,8 @@ export function tokenProblem(secret: string | undefined): string | undefined {
   if (secret === undefined) return undefined;
   if (!secret.trim()) return 'is empty or only whitespace';
   if (/^\s|\s$/.test(secret)) return 'starts or ends with whitespace (Authorization: Bearer drops it, so it could never match)';
-  if ([...secret].length < MIN_TOKEN_LENGTH) return `is ${[...secret].length} characters long: use at least ${MIN_TOKEN_LENGTH}, e.g. the output of openssl rand -hex 16`;
+  if ([...secret].length < MIN_TOKEN_LENGTH)
+    return `is ${[...secret].length} characters long: use at least ${MIN_TOKEN_LENGTH}, e.g. the output of openssl rand -hex 16`;
   return undefined;
 }
 

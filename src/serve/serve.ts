@@ -37,7 +37,9 @@ export async function checkServePlan(plan: ServePlan, lookup?: Lookup): Promise<
   const weak = tokenProblem(plan.token);
   if (weak) throw new UsageError(`--token ${weak}`);
   const refuse = (shown: string) =>
-    new UsageError(`--listen ${shown} is reachable from other machines, and the inspector behind nodeprof can run any code in the target: add --token <secret> (or NODEPROF_TOKEN), or listen on 127.0.0.1`);
+    new UsageError(
+      `--listen ${shown} is reachable from other machines, and the inspector behind nodeprof can run any code in the target: add --token <secret> (or NODEPROF_TOKEN), or listen on 127.0.0.1`,
+    );
   // Without a token both must be loopback: the name (no look-up needed to refuse example.com) and the address it resolves to.
   if (!plan.token && !isLoopbackHost(plan.listen.host)) throw refuse(plan.listen.host);
   const bound = await resolveListen(plan.listen, lookup);

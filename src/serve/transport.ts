@@ -38,4 +38,3 @@ export function remoteTransport(spec: TargetSpec): Transport {
 export function inProcessTransport(mode: InProcessMode): Transport {
   return { where: `this process (pid ${process.pid})`, sameThread: mode === 'same-thread', open: async () => new InspectorSession(mode) };
 }
-

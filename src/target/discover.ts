@@ -100,7 +100,9 @@ export function connectError(err: NodeJS.ErrnoException, where: string): Nodepro
   if (err instanceof NodeprofError) return err;
   switch (err.code) {
     case 'ECONNREFUSED':
-      return new NodeprofError(`nothing is listening on ${where}: start the process with --inspect (or --inspect=0 and read the port it prints), or use pid:<PID>`);
+      return new NodeprofError(
+        `nothing is listening on ${where}: start the process with --inspect (or --inspect=0 and read the port it prints), or use pid:<PID>`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return new NodeprofError(`cannot resolve the host of ${where}: check the target spelling`);

@@ -250,7 +250,9 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
           ...(found.port !== opened.port ? { movedFrom: opened } : {}),
           release: async () => {
             if (opts.keepInspector) {
-              log(`the inspector of pid ${pid} stays open on ${where} (--keep-inspector): later runs on pid:${pid} reuse it and leave it open; it closes when the process exits`);
+              log(
+                `the inspector of pid ${pid} stays open on ${where} (--keep-inspector): later runs on pid:${pid} reuse it and leave it open; it closes when the process exits`,
+              );
               return;
             }
             await closeInspector(pid, found.host, found.port, log);
@@ -280,7 +282,9 @@ async function checkPortFree(pid: number, wanted: { host: string; port: number }
   for (const l of holders) {
     const addr = formatHostPort(wanted.host, wanted.port);
     if (own.has(l.inode)) {
-      throw new NodeprofError(`cannot open the inspector of pid ${pid}: it listens on ${addr} itself with something that is not an inspector; start it with --inspect-port=<free port>`);
+      throw new NodeprofError(
+        `cannot open the inspector of pid ${pid}: it listens on ${addr} itself with something that is not an inspector; start it with --inspect-port=<free port>`,
+      );
     }
     const owner = await socketOwner(l.inode, pid);
     if (owner === undefined) {
@@ -307,11 +311,9 @@ export async function closeInspector(pid: number, host: string, port: number, lo
     const session = await connectWebSocket(target.webSocketDebuggerUrl, where);
     try {
       await Promise.race([
-        session
-          .send('Runtime.evaluate', { expression: "require('inspector').close()", includeCommandLineAPI: true, silent: true })
-          .catch((err: unknown) => {
-            if (!/WebSocket connection closed|WebSocket is not open/.test(errorMessage(err))) throw err;
-          }),
+        session.send('Runtime.evaluate', { expression: "require('inspector').close()", includeCommandLineAPI: true, silent: true }).catch((err: unknown) => {
+          if (!/WebSocket connection closed|WebSocket is not open/.test(errorMessage(err))) throw err;
+        }),
         session.ended,
         new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3s')), 3000).unref()),
       ]);

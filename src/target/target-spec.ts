@@ -24,7 +24,8 @@ export function parseTarget(input: string | number): TargetSpec {
   const pid = /^pid:(.*)$/i.exec(text);
   if (pid) {
     // kill(2) takes a 32-bit pid_t: anything longer is no process (and would not reach kill intact).
-    if (!/^\d+$/.test(pid[1]!) || Number(pid[1]) < 1 || Number(pid[1]) > MAX_PID) throw new UsageError(`invalid target '${text}': pid:<PID> needs a process id`);
+    if (!/^\d+$/.test(pid[1]!) || Number(pid[1]) < 1 || Number(pid[1]) > MAX_PID)
+      throw new UsageError(`invalid target '${text}': pid:<PID> needs a process id`);
     return { kind: 'pid', pid: Number(pid[1]), text };
   }
 

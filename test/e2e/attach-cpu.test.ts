@@ -110,7 +110,12 @@ describe('attach: bad input and faults', () => {
     }
   });
 
-  test.each([['--cpu', 'abc'], ['--cpu', '-5s'], ['--cpu', '0'], ['--interval', 'x']])('bad duration %s %s: usage error, exit 2', async (flag, value) => {
+  test.each([
+    ['--cpu', 'abc'],
+    ['--cpu', '-5s'],
+    ['--cpu', '0'],
+    ['--interval', 'x'],
+  ])('bad duration %s %s: usage error, exit 2', async (flag, value) => {
     // The bad value as the only --cpu (an option given twice is an error of its own).
     const args = flag === '--cpu' ? ['attach', '9229', flag, value] : ['attach', '9229', '--cpu', '1s', flag, value];
     const r = await runCli(args);

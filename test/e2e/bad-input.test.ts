@@ -47,7 +47,27 @@ interface Req {
 
 const anyText = fc.string({ unit: 'binary', maxLength: 12 });
 const paramValue = fc.oneof(
-  fc.constantFrom('0', '1', '0.2', '0.5', '-1', '2', '61', '1e3', 'abc', '', '0x10', '１', ' 1', '1 ', '99999999999999999999999', 'NaN', 'Infinity', '.5', '5.'),
+  fc.constantFrom(
+    '0',
+    '1',
+    '0.2',
+    '0.5',
+    '-1',
+    '2',
+    '61',
+    '1e3',
+    'abc',
+    '',
+    '0x10',
+    '１',
+    ' 1',
+    '1 ',
+    '99999999999999999999999',
+    'NaN',
+    'Infinity',
+    '.5',
+    '5.',
+  ),
   fc.nat(3).map(String),
   anyText,
 );
@@ -60,7 +80,12 @@ const params = fc.uniqueArray(
   ),
   { maxLength: 3, selector: ([k]) => k },
 );
-const segment = fc.oneof(fc.constantFrom(...ROUTES), fc.webSegment(), anyText.map(encodeURIComponent), fc.constantFrom('HEAP', 'heap/', 'heap;x', 'heap%2F', 'heap%00', '%2e%2e', '..', '.', 'json', ''));
+const segment = fc.oneof(
+  fc.constantFrom(...ROUTES),
+  fc.webSegment(),
+  anyText.map(encodeURIComponent),
+  fc.constantFrom('HEAP', 'heap/', 'heap;x', 'heap%2F', 'heap%00', '%2e%2e', '..', '.', 'json', ''),
+);
 const path = fc.oneof(
   { weight: 6, arbitrary: segment.map((s) => `/debug/pprof/${s}`) },
   fc.constantFrom(
@@ -111,8 +136,16 @@ function expected(req: Req): number[] {
 
 function expectedStatus(req: Req): number | number[] {
   const url = new URL(`http://localhost${req.path}`);
-  const hostName = req.host?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
-  const loopbackOrIp = hostName === undefined || hostName === 'localhost' || hostName.endsWith('.localhost') || net.isIP(hostName) !== 0 || hostName === os.hostname().toLowerCase();
+  const hostName = req.host
+    ?.replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
+  const loopbackOrIp =
+    hostName === undefined ||
+    hostName === 'localhost' ||
+    hostName.endsWith('.localhost') ||
+    net.isIP(hostName) !== 0 ||
+    hostName === os.hostname().toLowerCase();
   const inside = url.pathname === '/debug/pprof' || url.pathname.startsWith('/debug/pprof/');
   if (!inside) return 404;
   if (!loopbackOrIp) return /^[a-z0-9.-]+$/.test(hostName!) ? 403 : [403, 400];
@@ -128,7 +161,8 @@ function expectedStatus(req: Req): number | number[] {
   for (const [k, v] of req.params) q.append(k, v);
   const bad = (k: string, re: RegExp) => q.get(k) !== null && q.get(k) !== '' && !re.test(q.get(k)!);
   const secondsBad =
-    bad('seconds', /^\d+(\.\d+)?$/) || (q.get('seconds') !== null && q.get('seconds') !== '' && (Number(q.get('seconds')) <= 0 || Number(q.get('seconds')) > MAX_SECONDS));
+    bad('seconds', /^\d+(\.\d+)?$/) ||
+    (q.get('seconds') !== null && q.get('seconds') !== '' && (Number(q.get('seconds')) <= 0 || Number(q.get('seconds')) > MAX_SECONDS));
   const hasSeconds = q.get('seconds') !== null && q.get('seconds') !== '';
   if (WINDOWED.includes(name)) {
     if (secondsBad) return 400;
@@ -261,8 +295,14 @@ describe('CLI bad input', () => {
   test('generated bad durations and targets: exit 2 and one line on stderr, before touching any target', async () => {
     // No NUL (argv cannot carry it); a leading '-' would make some of them flags, which is a usage error too.
     const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter((s) => !s.includes('\0') && s.trim() !== '');
-    const badDurations = fc.sample(text.filter((s) => refused(() => parseDuration(s))), { numRuns: 3, seed: 9 });
-    const badTargets = fc.sample(text.filter((s) => refused(() => parseTarget(s)) && !s.startsWith('-')), { numRuns: 3, seed: 9 });
+    const badDurations = fc.sample(
+      text.filter((s) => refused(() => parseDuration(s))),
+      { numRuns: 3, seed: 9 },
+    );
+    const badTargets = fc.sample(
+      text.filter((s) => refused(() => parseTarget(s)) && !s.startsWith('-')),
+      { numRuns: 3, seed: 9 },
+    );
     // 8 spawns in all: each costs a CLI start (the parsers themselves get thousands of inputs in the unit test)
     const runs = [
       ...badDurations.map((d) => ['attach', String(target.port), `--cpu=${d}`]),
@@ -281,7 +321,10 @@ describe('CLI bad input', () => {
 
   test('an option given twice: exit 2, one line naming the option and both values (not their comma-joined text)', async () => {
     const cases: Array<[string[], string]> = [
-      [['serve', '--target', String(target.port), '--listen', '127.0.0.1:0', '--listen', '127.0.0.1:1'], "--listen given more than once ('127.0.0.1:0', '127.0.0.1:1')"],
+      [
+        ['serve', '--target', String(target.port), '--listen', '127.0.0.1:0', '--listen', '127.0.0.1:1'],
+        "--listen given more than once ('127.0.0.1:0', '127.0.0.1:1')",
+      ],
       [['attach', String(target.port), '--cpu', '1s', '-o', 'a.pb.gz', '-o', 'b.pb.gz'], "--output given more than once ('a.pb.gz', 'b.pb.gz')"],
       [['attach', String(target.port), '--heap', '--heap-window', '1s', '--heap-window=2s'], "--heap-window given more than once ('1s', '2s')"],
     ];
@@ -295,7 +338,10 @@ describe('CLI bad input', () => {
 
   test('a value that is not one of the choices: one readable line naming the option, the value and the choices', async () => {
     const cases: Array<[string[], string]> = [
-      [['attach', String(target.port), '--cpu', '3s', '--format', 'nope'], '--format "nope" is not a choice: use one of pprof, cpuprofile, heapprofile, collapsed, heapsnapshot, trace'],
+      [
+        ['attach', String(target.port), '--cpu', '3s', '--format', 'nope'],
+        '--format "nope" is not a choice: use one of pprof, cpuprofile, heapprofile, collapsed, heapsnapshot, trace',
+      ],
       [['serve', '--target', String(target.port), '--heap-mode', 'both'], '--heap-mode "both" is not a choice: use one of inuse, alloc'],
     ];
     for (const [args, message] of cases) {

@@ -35,7 +35,11 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   });
   expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
 
-  const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as { quick: boolean; machine: { cores: number; node: string }; measures: Measure[] };
+  const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as {
+    quick: boolean;
+    machine: { cores: number; node: string };
+    measures: Measure[];
+  };
   expect(results.quick).toBe(true);
   expect(results.machine.cores).toBeGreaterThan(0);
   expect(results.machine.node).toBe(process.version);
@@ -51,22 +55,37 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   }
   // P1: every profiler condition ran, and the baseline ratio is 1 by construction.
   const p1 = byId.get('P1a')!.rows!;
-  expect(p1.map((r) => r.name)).toEqual(expect.arrayContaining(['unprofiled (baseline)', 'nodeprof attach --cpu, 1 ms', 'nodeprof attach --cpu, 10 ms', 'node --cpu-prof, 1 ms (the floor)']));
+  expect(p1.map((r) => r.name)).toEqual(
+    expect.arrayContaining(['unprofiled (baseline)', 'nodeprof attach --cpu, 1 ms', 'nodeprof attach --cpu, 10 ms', 'node --cpu-prof, 1 ms (the floor)']),
+  );
   expect(p1.find((r) => r.name === 'unprofiled (baseline)')!.summary.median).toBe(1);
   // P1c: nodeprof's heap sampler next to node --heap-prof (--quick: on the CPU target only).
   const p1c = byId.get('P1c')!.rows!.map((r) => r.name);
-  expect(p1c).toEqual(expect.arrayContaining(['CPU target: unprofiled (baseline)', 'CPU target: nodeprof attach --heap, 512 KiB', 'CPU target: node --heap-prof, 512 KiB (the floor)']));
+  expect(p1c).toEqual(
+    expect.arrayContaining([
+      'CPU target: unprofiled (baseline)',
+      'CPU target: nodeprof attach --heap, 512 KiB',
+      'CPU target: node --heap-prof, 512 KiB (the floor)',
+    ]),
+  );
   // P1d: nodeprof and the in-process floor in paired windows of one target, and their difference.
   expect(byId.get('P1d')!.rows!.map((r) => r.name)).toEqual(
-    expect.arrayContaining(['CPU target: nodeprof attach --cpu, 1 ms', expect.stringMatching(/^CPU target: V8's profiler from an in-process session/), expect.stringMatching(/^CPU target: nodeprof minus floor/)]),
+    expect.arrayContaining([
+      'CPU target: nodeprof attach --cpu, 1 ms',
+      expect.stringMatching(/^CPU target: V8's profiler from an in-process session/),
+      expect.stringMatching(/^CPU target: nodeprof minus floor/),
+    ]),
   );
   // P1e: the same for heap sampling, against V8's sampler started in-process (node --heap-prof's way).
-  expect(byId.get('P1e')!.rows!.map((r) => r.name)).toEqual(expect.arrayContaining(['CPU target: nodeprof attach --heap, 512 KiB', expect.stringMatching(/^CPU target: nodeprof minus floor/)]));
+  expect(byId.get('P1e')!.rows!.map((r) => r.name)).toEqual(
+    expect.arrayContaining(['CPU target: nodeprof attach --heap, 512 KiB', expect.stringMatching(/^CPU target: nodeprof minus floor/)]),
+  );
   // P3: nodeprof's peak RSS while it streamed the snapshot (a real process's, so above a few MiB).
   expect(byId.get('P3')!.rows![0]!.summary.median).toBeGreaterThan(10);
   // P6: every concurrent profile and every sequential scrape was answered 200; RSS of both processes read.
   const p6 = byId.get('P6')!.rows!;
-  for (const r of p6.filter((x) => x.extra?.['status codes'] !== undefined)) expect({ row: r.name, status: r.extra!['status codes'] }).toEqual({ row: r.name, status: expect.stringMatching(/^200: \d+$/) });
+  for (const r of p6.filter((x) => x.extra?.['status codes'] !== undefined))
+    expect({ row: r.name, status: r.extra!['status codes'] }).toEqual({ row: r.name, status: expect.stringMatching(/^200: \d+$/) });
   expect(p6.map((r) => r.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^nodeprof serve RSS/), expect.stringMatching(/^target RSS/)]));
 
   // P6b: 1, 4, 16 and 40 concurrent CPU requests through serve, never more profiler threads than its bound.

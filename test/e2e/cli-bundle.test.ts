@@ -28,7 +28,10 @@ describe('bundled CLI', () => {
   // nodeprof leaves them out (6 packages instead of 32). What the bundle or the library entries
   // import at run time must therefore be a dependency.
   test('imports nothing an install leaves out: the bundle and the library entries need only dependencies and Node built-ins', () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     // ws requires these optional speed-ups inside try/catch.
     const installed = new Set([...Object.keys(pkg.dependencies), 'bufferutil', 'utf-8-validate']);
     const used = new Map<string, string>();

@@ -52,7 +52,12 @@ describe('the target goes away mid-window (CPU + heap + trace at once)', () => {
     const r = await run.done;
     expect(r.code).toBe(1);
     expect(Date.now() - exitedAt).toBeLessThan(PROMPTLY_MS);
-    oneLineError(r, new RegExp(`lost target 127\\.0\\.0\\.1:${t.port} \\(pid ${t.pid}\\) after .*: it exited, closed its inspector or the connection dropped; .*nothing could be kept`));
+    oneLineError(
+      r,
+      new RegExp(
+        `lost target 127\\.0\\.0\\.1:${t.port} \\(pid ${t.pid}\\) after .*: it exited, closed its inspector or the connection dropped; .*nothing could be kept`,
+      ),
+    );
   });
 
   test('the connection drops: exit 1 within seconds; the target runs on with nothing of ours running', async () => {
@@ -79,7 +84,10 @@ describe('disk full (/dev/full: every write fails with ENOSPC)', () => {
     const t = await startTarget('busy.js');
     const r = await runCli(['attach', String(t.port), '--cpu', '1s', '-o', '/dev/full']);
     expect(r.code).toBe(1);
-    oneLineError(r, new RegExp(`^error: cannot write /dev/full \\(ENOSPC: no space left on device.*\\); the profile was kept in ${os.tmpdir()}/nodeprof-\\w+/full$`));
+    oneLineError(
+      r,
+      new RegExp(`^error: cannot write /dev/full \\(ENOSPC: no space left on device.*\\); the profile was kept in ${os.tmpdir()}/nodeprof-\\w+/full$`),
+    );
     const kept = /kept in (\S+)$/m.exec(r.stderr)![1]!;
     cleanups.push(() => fs.rmSync(path.dirname(kept), { recursive: true, force: true }));
     expect(fs.statSync(kept).mode & 0o777).toBe(0o600);
@@ -107,7 +115,10 @@ describe('disk full (/dev/full: every write fails with ENOSPC)', () => {
     const t = await startTarget('retain.js');
     const r = await runCli(['attach', String(t.port), '--heap-snapshot', '-o', '/dev/full']);
     expect(r.code).toBe(1);
-    oneLineError(r, /^nodeprof: heapsnapshot: cannot write \/dev\/full: ENOSPC: no space left on device.*\(0 B streamed; what reached \/dev\/full is incomplete: discard it\)$/);
+    oneLineError(
+      r,
+      /^nodeprof: heapsnapshot: cannot write \/dev\/full: ENOSPC: no space left on device.*\(0 B streamed; what reached \/dev\/full is incomplete: discard it\)$/,
+    );
     // Written directly, never as /dev/full.partial renamed onto /dev/full (as root, that would
     // replace the device node with a file).
     expect(fs.statSync('/dev/full').isCharacterDevice()).toBe(true);
@@ -231,7 +242,10 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
     expect(Date.now() - sentAt).toBeLessThan(PROMPTLY_MS);
     expect(r.stderr).toMatch(/SIGTERM: stopping/);
     expect(r.stderr).toMatch(/stopped early/);
-    const files = fs.readdirSync(dir).map((f) => f.replace(/-\d+-\d{8}-\d{6}/, '')).sort();
+    const files = fs
+      .readdirSync(dir)
+      .map((f) => f.replace(/-\d+-\d{8}-\d{6}/, ''))
+      .sort();
     expect(files).toEqual(['nodeprof-cpu.pb.gz', 'nodeprof-heap.pb.gz', 'nodeprof-trace.json']);
     await assertNoProfilerRunning(t.port);
   });

@@ -84,7 +84,9 @@ describe('attach faults', () => {
     const r = await runCli(['attach', String(t.port), '--cpu', '1s', '-o', path.join('/nonexistent-dir', name)]);
     expect(r.code).toBe(1);
     // kept in a fresh private directory of the temp directory, readable by us alone
-    const m = new RegExp(`cannot write /nonexistent-dir/${name.replace(/[.]/g, '\\.')}.*kept in (${os.tmpdir()}/nodeprof-[^/\\s]+/${name.replace(/[.]/g, '\\.')})`).exec(r.stderr);
+    const m = new RegExp(
+      `cannot write /nonexistent-dir/${name.replace(/[.]/g, '\\.')}.*kept in (${os.tmpdir()}/nodeprof-[^/\\s]+/${name.replace(/[.]/g, '\\.')})`,
+    ).exec(r.stderr);
     expect(m).not.toBeNull();
     const kept = m![1]!;
     cleanups.push(() => fs.rmSync(path.dirname(kept), { recursive: true, force: true }));

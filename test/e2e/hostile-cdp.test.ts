@@ -80,14 +80,24 @@ function expectOneLine(r: CliResult & { peak: number }, message: RegExp, maxMs: 
 describe('hostile CDP answers', () => {
   test('a frame header claiming 4 GiB: refused from the header, nothing more is read', async () => {
     const r = await attachTo(onStop(() => frame('{"id":', { claimed: 4 * 1024 * MiB })));
-    expectOneLine(r, /127\.0\.0\.1:\d+ sent a message larger than 256\.0 MiB \(the bound NODEPROF_MAX_MESSAGE sets\); nodeprof closed the connection$/, 20_000, 200 * MiB);
+    expectOneLine(
+      r,
+      /127\.0\.0\.1:\d+ sent a message larger than 256\.0 MiB \(the bound NODEPROF_MAX_MESSAGE sets\); nodeprof closed the connection$/,
+      20_000,
+      200 * MiB,
+    );
   });
 
   test('NODEPROF_MAX_MESSAGE lowers the bound; a wrong spelling is a usage error', async () => {
     const big = JSON.stringify({ id: 6, result: { profile: { nodes: [], startTime: 0, endTime: 1, pad: 'x'.repeat(3 * MiB) } } });
-    const r = await attachTo((cmd, socket) => (cmd.method === 'Profiler.stop' ? void socket.write(frame(big.replace('"id":6', `"id":${cmd.id}`))) === undefined : false), {
-      NODEPROF_MAX_MESSAGE: '2MiB',
-    });
+    const r = await attachTo(
+      (cmd, socket) => {
+        if (cmd.method !== 'Profiler.stop') return false;
+        socket.write(frame(big.replace('"id":6', `"id":${cmd.id}`)));
+        return true;
+      },
+      { NODEPROF_MAX_MESSAGE: '2MiB' },
+    );
     expectOneLine(r, /sent a message larger than 2\.0 MiB/, 20_000, 200 * MiB);
     const bad = await attachTo(() => false, { NODEPROF_MAX_MESSAGE: 'lots' });
     expect(bad.code).toBe(2);
@@ -111,14 +121,21 @@ describe('hostile CDP answers', () => {
   });
 
   test('JSON of the wrong shape', async () => {
-    const r = await attachTo((cmd, socket) => (cmd.method === 'Profiler.stop' ? socket.write(frame(JSON.stringify({ id: cmd.id, result: { profile: { nodes: 'x' } } }))) : false));
+    const r = await attachTo((cmd, socket) =>
+      cmd.method === 'Profiler.stop' ? socket.write(frame(JSON.stringify({ id: cmd.id, result: { profile: { nodes: 'x' } } }))) : false,
+    );
     expectOneLine(r, /answered Profiler\.stop with something that is not a V8 CPU profile/, 20_000, 200 * MiB);
   });
 
   test('48 MB of empty objects (27 bytes of heap per byte): refused after a linear scan', async () => {
     const soup = () => frame(`{"id":6,"result":{"profile":{"nodes":[${'{},'.repeat(16 * MiB)}{}]}}}`);
     const r = await attachTo(onStop(soup));
-    expectOneLine(r, /sent a message of 48\.0 MiB holding 16777\d+ objects and 16777\d+ values, which would take about .* of memory to parse/, 60_000, 400 * MiB);
+    expectOneLine(
+      r,
+      /sent a message of 48\.0 MiB holding 16777\d+ objects and 16777\d+ values, which would take about .* of memory to parse/,
+      60_000,
+      400 * MiB,
+    );
   });
 
   test('a profile of a million nodes at one position, each named differently: converted in linear time', async () => {
@@ -189,7 +206,9 @@ describe('hostile /json/list', () => {
       const r = await run.done;
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^nodeprof: 127\.0\.0\.1:\d+ (did not send its \/json\/list answer within 4s|did not answer within 4s|is not a Node\.js inspector)/);
+      expect(r.stderr).toMatch(
+        /^nodeprof: 127\.0\.0\.1:\d+ (did not send its \/json\/list answer within 4s|did not answer within 4s|is not a Node\.js inspector)/,
+      );
       expect(r.ms).toBeLessThan(15_000);
     } finally {
       server.close();

@@ -37,7 +37,10 @@ function controlChecker(): { check(text: string, what: string): void; problems: 
     problems,
     check(text, what) {
       const m = CONTROL.exec(text);
-      if (m) problems.push(`${what} carries U+${m[0].charCodeAt(0).toString(16).padStart(4, '0')}: ${JSON.stringify(text.slice(Math.max(0, m.index - 60), m.index + 60))}`);
+      if (m)
+        problems.push(
+          `${what} carries U+${m[0].charCodeAt(0).toString(16).padStart(4, '0')}: ${JSON.stringify(text.slice(Math.max(0, m.index - 60), m.index + 60))}`,
+        );
     },
   };
 }
@@ -150,7 +153,7 @@ describe('a target with terminal escapes in its names, path and argv', () => {
     expect(r.stderr).toMatch(/^nodeprof: /);
   });
 
-  test("serve: its log, the index page, goroutine debug=1 and debug=2, cmdline and symbol are escaped", async () => {
+  test('serve: its log, the index page, goroutine debug=1 and debug=2, cmdline and symbol are escaped', async () => {
     const { ws } = await startHostile();
     const s = await startServe(ws);
     const c = controlChecker();

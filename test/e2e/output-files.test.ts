@@ -118,7 +118,12 @@ describe('default file names never come from the target (it may redefine process
     const dir = tmpdir();
     const r = await runCli(['attach', String(t.port), '--cpu', '500ms', '--heap', '-o', dir]);
     expect(r.code).toBe(0);
-    expect(fs.readdirSync(dir).map((f) => f.replace(new RegExp(`-${STAMP}`), '')).sort()).toEqual([`nodeprof-cpu-port${t.port}.pb.gz`, `nodeprof-heap-port${t.port}.pb.gz`]);
+    expect(
+      fs
+        .readdirSync(dir)
+        .map((f) => f.replace(new RegExp(`-${STAMP}`), ''))
+        .sort(),
+    ).toEqual([`nodeprof-cpu-port${t.port}.pb.gz`, `nodeprof-heap-port${t.port}.pb.gz`]);
   });
 
   test('pid:N names files after the pid nodeprof was given, whatever the target says', async () => {
@@ -138,7 +143,10 @@ describe('files others planted are neither written through nor into', () => {
     plantSymlink(path.join(tmp, 'cpu.pb.gz'), victim);
     const r = await runCli(['attach', String(t.port), '--cpu', '500ms', '-o', '/nonexistent-npx-files/cpu.pb.gz'], { env: { TMPDIR: tmp } });
     expect(r.code).toBe(1);
-    oneLineError(r, new RegExp(`^error: cannot write /nonexistent-npx-files/cpu\\.pb\\.gz \\(.*ENOENT.*\\); the profile was kept in ${tmp}/nodeprof-\\w+/cpu\\.pb\\.gz$`));
+    oneLineError(
+      r,
+      new RegExp(`^error: cannot write /nonexistent-npx-files/cpu\\.pb\\.gz \\(.*ENOENT.*\\); the profile was kept in ${tmp}/nodeprof-\\w+/cpu\\.pb\\.gz$`),
+    );
     expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
     const kept = /kept in (\S+)$/m.exec(r.stderr)![1]!;
     expect(mode(kept)).toBe(0o600);
@@ -178,7 +186,10 @@ describe('files others planted are neither written through nor into', () => {
     plantSymlink(d, path.dirname(victim));
     const via = await runCli(['attach', String(t.port), '--cpu', '500ms', '-o', path.join(d, 'important.conf')]);
     expect(via.code).toBe(2);
-    oneLineError(via, new RegExp(`^nodeprof: refusing to write through ${d}/important\\.conf: ${d} on its way is a symlink owned by another user \\(uid ${alice.uid}\\)$`));
+    oneLineError(
+      via,
+      new RegExp(`^nodeprof: refusing to write through ${d}/important\\.conf: ${d} on its way is a symlink owned by another user \\(uid ${alice.uid}\\)$`),
+    );
     expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
   });
 
@@ -190,7 +201,10 @@ describe('files others planted are neither written through nor into', () => {
       const reader = readFifo(fifo);
       const r = await runCli(['attach', String(t.port), ...kind, '-o', fifo]);
       expect(r.code).toBe(2);
-      oneLineError(r, new RegExp(`^nodeprof: refusing to write to ${fifo}: it is a FIFO owned by another user \\(uid ${alice.uid}\\), who would read the profile$`));
+      oneLineError(
+        r,
+        new RegExp(`^nodeprof: refusing to write to ${fifo}: it is a FIFO owned by another user \\(uid ${alice.uid}\\), who would read the profile$`),
+      );
       expect((await reader.got()).length).toBe(0);
     }
   });
@@ -205,7 +219,10 @@ describe('files others planted are neither written through nor into', () => {
     const reader = readFifo(out);
     const r = await run.done;
     expect(r.code).toBe(1);
-    oneLineError(r, /^error: cannot write .*cpu\.pb\.gz \(refusing to write to .*: it is a FIFO owned by another user .*\); the profile was kept in \S+nodeprof-\w+\/cpu\.pb\.gz$/);
+    oneLineError(
+      r,
+      /^error: cannot write .*cpu\.pb\.gz \(refusing to write to .*: it is a FIFO owned by another user .*\); the profile was kept in \S+nodeprof-\w+\/cpu\.pb\.gz$/,
+    );
     expect((await reader.got()).length).toBe(0);
     expect(fs.statSync(out).isFIFO()).toBe(true);
   });

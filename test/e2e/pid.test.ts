@@ -126,7 +126,10 @@ describe('ps and stack on a process without --inspect', () => {
     const t = await startTarget('busy.js', { inspect: false });
     const r = await runCli(['ps']);
     expect(r.code).toBe(0);
-    const line = r.stdout.toString().split('\n').find((l) => l.startsWith(`${t.pid} `));
+    const line = r.stdout
+      .toString()
+      .split('\n')
+      .find((l) => l.startsWith(`${t.pid} `));
     expect(line).toBeDefined();
     expect(line).toContain(process.version);
     expect(line).toMatch(/\s-\s.*busy\.js/);
@@ -216,7 +219,11 @@ describe('pid targets: bad input, one clear line each', () => {
     const t = await startTarget('busy.js', { inspect: false });
     // run nodeprof as nobody against our process (the tests run as root, as in CI), from a copy
     // nobody can read wherever the checkout lives
-    const cli = spawn(process.execPath, [cliReadableByAll(), 'attach', `pid:${t.pid}`, '--cpu', '1s'], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(process.execPath, [cliReadableByAll(), 'attach', `pid:${t.pid}`, '--cpu', '1s'], {
+      uid: 65534,
+      gid: 65534,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     cli.stderr.on('data', (d) => (err += d));
     const code = await new Promise((r) => cli.on('close', r));

@@ -53,14 +53,16 @@ function expectRefused(a: HttpAnswer, reason: RegExp): void {
 }
 
 describe('R10 the loopback rule judges the resolved address; weak tokens are refused', () => {
-  test('--listen svc.localhost resolving to this machine\'s external address: exit 2 without a token, nothing bound; with one it serves there', async () => {
+  test("--listen svc.localhost resolving to this machine's external address: exit 2 without a token, nothing bound; with one it serves there", async () => {
     const t = await startTarget('ticker.js');
     const ext = externalAddress();
     const env = { NODE_OPTIONS: `--import ${FAKE_DNS}`, NODEPROF_TEST_FAKE_DNS: `svc.localhost=${ext}` };
     const refused = startCli(['serve', '--target', String(t.port), '--listen', 'svc.localhost:0'], { env, timeoutMs: 30_000 });
     const r = await refused.done;
     expect(r.code).toBe(2);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([`nodeprof: --listen svc.localhost (${ext}) is reachable from other machines, and the inspector behind nodeprof can run any code in the target: add --token <secret> (or NODEPROF_TOKEN), or listen on 127.0.0.1`]);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      `nodeprof: --listen svc.localhost (${ext}) is reachable from other machines, and the inspector behind nodeprof can run any code in the target: add --token <secret> (or NODEPROF_TOKEN), or listen on 127.0.0.1`,
+    ]);
     // with a token: bound on that address (reached here from this machine only)
     const run = startCli(['serve', '--target', String(t.port), '--listen', 'svc.localhost:0', '--token', STRONG, '--quiet'], { env, timeoutMs: 60_000 });
     let err = '';
@@ -91,7 +93,11 @@ describe('R10 the loopback rule judges the resolved address; weak tokens are ref
       expect({ token, code: r.code }).toEqual({ token, code: 2 });
       expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(why)]);
     }
-    const app = await startTarget('inprocess-app.js', { inspect: false, nodeArgs: ['--import', 'nodeprof/register'], env: { NODEPROF_LISTEN: '127.0.0.1:0', NODEPROF_TOKEN: '   ' } });
+    const app = await startTarget('inprocess-app.js', {
+      inspect: false,
+      nodeArgs: ['--import', 'nodeprof/register'],
+      env: { NODEPROF_LISTEN: '127.0.0.1:0', NODEPROF_TOKEN: '   ' },
+    });
     for (let i = 0; i < 100 && !/nodeprof/.test(app.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
     expect(app.stderr()).toMatch(/nodeprof\/register: not serving on 127\.0\.0\.1:0: NODEPROF_TOKEN is empty or only whitespace/);
     expect(app.stderr()).not.toMatch(/serving http/);
@@ -100,7 +106,13 @@ describe('R10 the loopback rule judges the resolved address; weak tokens are ref
 
 describe('R11 requests a web page sends are refused unless they carry the token', () => {
   // What Chromium sends for <img src="http://aN.localhost:6060/debug/pprof/profile?seconds=5"> on another site.
-  const page = (host: string) => ({ Host: host, 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'image', Referer: 'https://attacker.example/' });
+  const page = (host: string) => ({
+    Host: host,
+    'Sec-Fetch-Site': 'cross-site',
+    'Sec-Fetch-Mode': 'no-cors',
+    'Sec-Fetch-Dest': 'image',
+    Referer: 'https://attacker.example/',
+  });
 
   test('cross-site and same-site fetch metadata, a foreign Origin, a *.localhost Host: 403 and nothing started in the target; tools (curl, no such headers) and same-origin pages: 200', async () => {
     const t = await startTarget('ticker.js');
@@ -112,8 +124,14 @@ describe('R11 requests a web page sends are refused unless they carry the token'
     expect(profilerThreads(t.pid)).toBe(0);
     expectRefused(await request(`${s.url}heapsnapshot`, { headers: { 'Sec-Fetch-Site': 'cross-site' } }), /Sec-Fetch-Site: cross-site/);
     // a page on another port of localhost is same-site: refused too
-    expectRefused(await request(`${s.url}profile?seconds=1`, { headers: { Host: `localhost:${s.port}`, 'Sec-Fetch-Site': 'same-site' } }), /Sec-Fetch-Site: same-site/);
-    expectRefused(await request(`${s.url}symbol`, { method: 'POST', body: '0x1', headers: { Origin: 'https://attacker.example' } }), /Origin https:\/\/attacker\.example is not this server/);
+    expectRefused(
+      await request(`${s.url}profile?seconds=1`, { headers: { Host: `localhost:${s.port}`, 'Sec-Fetch-Site': 'same-site' } }),
+      /Sec-Fetch-Site: same-site/,
+    );
+    expectRefused(
+      await request(`${s.url}symbol`, { method: 'POST', body: '0x1', headers: { Origin: 'https://attacker.example' } }),
+      /Origin https:\/\/attacker\.example is not this server/,
+    );
     expectRefused(await request(`${s.url}heap`, { headers: { Origin: `http://localhost:${s.port + 1}`, Host: `localhost:${s.port}` } }), /is not this server/);
     expectRefused(await request(`${s.url}heap`, { headers: { Origin: 'null' } }), /Origin null/);
     // older browsers send no fetch metadata: the Host alone
@@ -136,7 +154,7 @@ describe('R11 requests a web page sends are refused unless they carry the token'
     expect((await request(`${s.url}heap`, { headers: { 'User-Agent': 'Go-http-client/1.1' } })).status).toBe(200);
   }, 120_000);
 
-  test('with --token: a page\'s request that carries the token is answered; without it refused', async () => {
+  test("with --token: a page's request that carries the token is answered; without it refused", async () => {
     const t = await startTarget('ticker.js');
     const s = await startServe(t.port, ['--quiet', '--token', STRONG]);
     expectRefused(await request(`${s.url}heap`, { headers: page(`a7.localhost:${s.port}`) }), /Sec-Fetch-Site/);

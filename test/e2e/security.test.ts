@@ -189,10 +189,11 @@ function cdpCalls(messages: string[]): Array<{ method: string; params: Record<st
 }
 
 /** What nodeprof may ask of an inspector while serving: reading profiles, never running code of a request's choosing. */
-const ALLOWED_METHOD = /^(Profiler\.(enable|disable|start|stop|setSamplingInterval|startPreciseCoverage|stopPreciseCoverage)|HeapProfiler\.(enable|disable|startSampling|stopSampling|getSamplingProfile|collectGarbage|takeHeapSnapshot)|NodeTracing\.(start|stop|getCategories)|NodeWorker\.(enable|disable|detach|sendMessageToWorker)|Debugger\.(enable|disable|getScriptSource|pause|resume|stepOver)|Runtime\.(enable|evaluate|runIfWaitingForDebugger)|NodeRuntime\.notifyWhenWaitingForDisconnect)$/;
+const ALLOWED_METHOD =
+  /^(Profiler\.(enable|disable|start|stop|setSamplingInterval|startPreciseCoverage|stopPreciseCoverage)|HeapProfiler\.(enable|disable|startSampling|stopSampling|getSamplingProfile|collectGarbage|takeHeapSnapshot)|NodeTracing\.(start|stop|getCategories)|NodeWorker\.(enable|disable|detach|sendMessageToWorker)|Debugger\.(enable|disable|getScriptSource|pause|resume|stepOver)|Runtime\.(enable|evaluate|runIfWaitingForDebugger)|NodeRuntime\.notifyWhenWaitingForDisconnect)$/;
 
 describe('R1 the facade never forwards raw CDP', () => {
-  test('generated requests carrying a marker in path, query, headers and body: none of it reaches the inspector; only nodeprof\'s own methods and expressions', async () => {
+  test("generated requests carrying a marker in path, query, headers and body: none of it reaches the inspector; only nodeprof's own methods and expressions", async () => {
     const t = await startTarget('ticker.js');
     const proxy = await recordingProxy(t.port);
     try {
@@ -231,13 +232,16 @@ describe('R1 the facade never forwards raw CDP', () => {
           const method = where.includes('body') && route === 'symbol' ? 'POST' : 'GET';
           sent.push(`${method} ${u.href} ${JSON.stringify(headers)}`);
           const a = await request(u.href, { method, headers, body: where.includes('body') ? `${mk}+0x1` : undefined }).catch((e: Error) => {
-            throw new Error(`${method} ${u.href}: ${e.message}; serve exit ${s.run.proc.exitCode}; before: ${sent.slice(-3).join(' | ')}; stderr: ${s.stderr()}`);
+            throw new Error(
+              `${method} ${u.href}: ${e.message}; serve exit ${s.run.proc.exitCode}; before: ${sent.slice(-3).join(' | ')}; stderr: ${s.stderr()}`,
+            );
           });
           // the answer's reason in the failure: a 503 here has had more than one cause
           // At most 2 CPU windows run per target (issue 27): a window given up when its client left
           // keeps its slot until its session has closed, and shrinking replays every few ms.
           const busy = a.status === 503 && /CPU profile windows? (is|are) already running/.test(a.text) && a.headers['retry-after'] !== undefined;
-          if (![200, 400, 404].includes(a.status) && !busy) throw new Error(`${method} ${u.href}: ${a.status} ${a.text.trim()}; before: ${sent.slice(-4, -1).join(' | ')}`);
+          if (![200, 400, 404].includes(a.status) && !busy)
+            throw new Error(`${method} ${u.href}: ${a.status} ${a.text.trim()}; before: ${sent.slice(-4, -1).join(' | ')}`);
         }),
         { numRuns: 40 },
       );
@@ -266,7 +270,16 @@ describe('R1 the facade never forwards raw CDP', () => {
       const before = proxy.heads.length;
       const base = s.url.replace('/debug/pprof/', '');
       const upgrade = { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13' };
-      for (const p of ['/json', '/json/version', '/json/list', '/json/protocol', '/devtools/inspector.html', `/${targetId(await findInspectorTarget('127.0.0.1', t.port))}`, '/debug/pprof/json', '/debug/pprof/json/version']) {
+      for (const p of [
+        '/json',
+        '/json/version',
+        '/json/list',
+        '/json/protocol',
+        '/devtools/inspector.html',
+        `/${targetId(await findInspectorTarget('127.0.0.1', t.port))}`,
+        '/debug/pprof/json',
+        '/debug/pprof/json/version',
+      ]) {
         const a = await request(base + p);
         expect({ p, status: a.status }).toEqual({ p, status: 404 });
         const up = await request(base + p, { headers: upgrade });
@@ -285,7 +298,7 @@ describe('R1 the facade never forwards raw CDP', () => {
 });
 
 describe('R2 the default listen host', () => {
-  test('serve binds 127.0.0.1 unless told otherwise: not reachable through the machine\'s other addresses', async () => {
+  test("serve binds 127.0.0.1 unless told otherwise: not reachable through the machine's other addresses", async () => {
     const help = await runCli(['serve', '--help']);
     expect(help.stdout.toString().replace(/\s+/g, ' ')).toMatch(/--listen .*?\[default: "127\.0\.0\.1:6060"\]/);
     const t = await startTarget('ticker.js');
@@ -309,7 +322,11 @@ describe('R3 a non-loopback listen address needs a token', () => {
       expect({ listen, code: r.code }).toEqual({ listen, code: 2 });
       expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^nodeprof: --listen .* reachable from other machines.*--token/)]);
     }
-    const app = await startTarget('inprocess-app.js', { inspect: false, nodeArgs: ['--import', 'nodeprof/register'], env: { NODEPROF_LISTEN: '0.0.0.0:0', NODEPROF_TOKEN: '' } });
+    const app = await startTarget('inprocess-app.js', {
+      inspect: false,
+      nodeArgs: ['--import', 'nodeprof/register'],
+      env: { NODEPROF_LISTEN: '0.0.0.0:0', NODEPROF_TOKEN: '' },
+    });
     for (let i = 0; i < 100 && !/nodeprof/.test(app.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
     expect(app.stderr()).toMatch(/nodeprof\/register: not serving on 0\.0\.0\.0:0: .*NODEPROF_TOKEN/);
     expect(app.stderr()).not.toMatch(/serving http/);
@@ -317,7 +334,7 @@ describe('R3 a non-loopback listen address needs a token', () => {
 });
 
 describe('R4 R6 R7 off loopback with --token', () => {
-  test('through the machine\'s own address: no or a wrong token 401, the right one 200 by Bearer or ?token=; a foreign Host 403 even with it; no token in the log', async () => {
+  test("through the machine's own address: no or a wrong token 401, the right one 200 by Bearer or ?token=; a foreign Host 403 even with it; no token in the log", async () => {
     const t = await startTarget('ticker.js');
     const token = 'Tok-3f9c1e7a55b2';
     const run = startCli(['serve', '--target', String(t.port), '--listen', '0.0.0.0:0', '--token', token], { timeoutMs: 300_000 });
@@ -336,12 +353,18 @@ describe('R4 R6 R7 off loopback with --token', () => {
     unauthorized(await request(url));
     const wrongs: string[] = [];
     await fc.assert(
-      fc.asyncProperty(fc.stringMatching(/^[\x21-\x7e]{1,30}$/).filter((w) => w !== token), fc.constantFrom('bearer', 'query'), async (wrong, how) => {
-        wrongs.push(wrong);
-        unauthorized(
-          how === 'bearer' ? await request(`${url}heap`, { headers: { Authorization: `Bearer ${wrong}` } }) : await request(`${url}heap?token=${encodeURIComponent(wrong)}`),
-        );
-      }),
+      fc.asyncProperty(
+        fc.stringMatching(/^[\x21-\x7e]{1,30}$/).filter((w) => w !== token),
+        fc.constantFrom('bearer', 'query'),
+        async (wrong, how) => {
+          wrongs.push(wrong);
+          unauthorized(
+            how === 'bearer'
+              ? await request(`${url}heap`, { headers: { Authorization: `Bearer ${wrong}` } })
+              : await request(`${url}heap?token=${encodeURIComponent(wrong)}`),
+          );
+        },
+      ),
       { numRuns: 30 },
     );
     // a prefix, the token with a suffix, another case: still wrong
@@ -367,7 +390,9 @@ describe('R9 the inspector is never opened off loopback', () => {
     const t = await startTarget('ticker.js', { inspect: false, nodeArgs: [`--inspect-port=0.0.0.0:${port}`] });
     const r = await runCli(['attach', `pid:${t.pid}`, '--cpu', '1s'], { timeoutMs: 30_000 });
     expect(r.code).toBe(1);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`^nodeprof: pid ${t.pid} is configured to open its inspector on 0\\.0\\.0\\.0:${port}, reachable from other machines`))]);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^nodeprof: pid ${t.pid} is configured to open its inspector on 0\\.0\\.0\\.0:${port}, reachable from other machines`)),
+    ]);
     expect(await connects('127.0.0.1', port)).toBe(false);
     // not signalled: the process runs on, without the "Debugger listening" line SIGUSR1 would print
     const ticks = [...t.stdout().matchAll(/tick (\d+)/g)].length;

@@ -44,7 +44,7 @@ describe('in-process facade', () => {
     expect((await request(`${url}heap`)).status).toBe(200);
   });
 
-  test('pprofHandler mounted on the app\'s own http server', async () => {
+  test("pprofHandler mounted on the app's own http server", async () => {
     const t = await startTarget('mounted-app.js', { inspect: false });
     const port = Number(/port (\d+)/.exec(t.stdout())![1]);
     const base = `http://127.0.0.1:${port}`;

@@ -107,7 +107,9 @@ describe('CPU windows are bounded per target', () => {
 
     // SIGTERM while windows run: serve stops them and exits promptly, the target is left without a profiler
     // (lengths far apart: a request ending about when a running window does shares it instead)
-    const long = [timed(`${s.url}profile?seconds=60`), timed(`${s.url}cpuprofile?seconds=30`)].map((p) => p.catch((e: Error) => ({ status: 0, error: e.message })));
+    const long = [timed(`${s.url}profile?seconds=60`), timed(`${s.url}cpuprofile?seconds=30`)].map((p) =>
+      p.catch((e: Error) => ({ status: 0, error: e.message })),
+    );
     await until('the long windows started', () => profilerThreads(t.pid) === MAX_CPU_WINDOWS, 10_000);
     const killedAt = Date.now();
     s.run.proc.kill('SIGTERM');

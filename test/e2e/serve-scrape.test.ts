@@ -39,7 +39,11 @@ describe('scraping nodeprof serve like Grafana Alloy', () => {
     for (let round = 0; round < 3; round++) {
       const answers = await Promise.all(SCRAPE.map((path) => request(s.url + path, { timeoutMs: 30_000 })));
       const profiles = answers.map((a, i) => {
-        expect({ path: SCRAPE[i], status: a.status, type: a.headers['content-type'] }).toEqual({ path: SCRAPE[i], status: 200, type: 'application/octet-stream' });
+        expect({ path: SCRAPE[i], status: a.status, type: a.headers['content-type'] }).toEqual({
+          path: SCRAPE[i],
+          status: 200,
+          type: 'application/octet-stream',
+        });
         expect(a.body.length).toBeGreaterThan(0);
         return loadProfile(a.body);
       });

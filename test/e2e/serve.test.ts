@@ -29,7 +29,20 @@ describe('nodeprof serve', () => {
     expect(index.text).toContain(`pid ${t.pid}`);
     expect(index.text).toMatch(/inuse mode.*--heap-mode alloc/);
     const links = [...index.text.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
-    for (const name of ['profile', 'heap', 'allocs', 'goroutine', 'block', 'mutex', 'threadcreate', 'cmdline', 'symbol', 'trace', 'cpuprofile', 'heapsnapshot']) {
+    for (const name of [
+      'profile',
+      'heap',
+      'allocs',
+      'goroutine',
+      'block',
+      'mutex',
+      'threadcreate',
+      'cmdline',
+      'symbol',
+      'trace',
+      'cpuprofile',
+      'heapsnapshot',
+    ]) {
       expect(links.some((l) => l === name || l.startsWith(`${name}?`))).toBe(true);
     }
     const answers = await Promise.all(links.map(async (l) => [l, await request(s.url + l)] as const));
@@ -91,7 +104,16 @@ describe('nodeprof serve', () => {
   test('bad parameters 400, unknown profiles 404, a foreign Host 403: plain text with X-Go-Pprof', async () => {
     const t = await startTarget('busy.js');
     const s = await startServe(t.port, ['--max-seconds', '60', '--quiet']);
-    for (const q of ['profile?seconds=abc', 'profile?seconds=0', 'profile?seconds=-1', 'profile?seconds=61', 'trace?seconds=1e3', 'heap?seconds=1&debug=1', 'goroutine?debug=x', 'heap?gc=yes']) {
+    for (const q of [
+      'profile?seconds=abc',
+      'profile?seconds=0',
+      'profile?seconds=-1',
+      'profile?seconds=61',
+      'trace?seconds=1e3',
+      'heap?seconds=1&debug=1',
+      'goroutine?debug=x',
+      'heap?gc=yes',
+    ]) {
       expectGoError(await request(s.url + q), 400);
     }
     expectGoError(await request(`${s.url}profile?seconds=61`), 400, /--max-seconds/);
@@ -203,7 +225,7 @@ describe('nodeprof serve and other inspector clients', () => {
 });
 
 describe('serve trace categories', () => {
-  test('an unknown category is the request\'s fault: 400 with the reason, X-Go-Pprof', async () => {
+  test("an unknown category is the request's fault: 400 with the reason, X-Go-Pprof", async () => {
     const t = await startTarget('busy.js');
     const serving = await startServe(t.port);
     const bad = await request(`${serving.url}trace?seconds=1&categories=node,no.such.category`);

@@ -74,7 +74,12 @@ async function attach(script: string, env: NodeJS.ProcessEnv = {}, args: string[
     env: { NODE_OPTIONS: `--require ${HWM_PRELOAD}`, NODEPROF_TEST_HWM_FILE: hwmFile, ...env },
   });
   const hwmKb = fs.existsSync(hwmFile) ? Number(fs.readFileSync(hwmFile, 'utf8')) : NaN;
-  return { r, warnings: r.stderr.split('\n').filter((l) => l.startsWith('warning')), hwmKb, pprof: fs.existsSync(out) ? fs.readFileSync(out) : Buffer.alloc(0) };
+  return {
+    r,
+    warnings: r.stderr.split('\n').filter((l) => l.startsWith('warning')),
+    hwmKb,
+    pprof: fs.existsSync(out) ? fs.readFileSync(out) : Buffer.alloc(0),
+  };
 }
 
 /** What every hostile case must show: a profile, one warning, soon, little memory, no marker. */
@@ -93,7 +98,7 @@ function expectContained(run: Run, reason: RegExp, script: string): void {
 }
 
 describe('a sourceMappingURL naming what is not a map next to its script', () => {
-  test('/etc/shadow: not followed (outside the script\'s package), nothing of it shown', async () => {
+  test("/etc/shadow: not followed (outside the script's package), nothing of it shown", async () => {
     const { script } = scriptWithMap(() => '/etc/shadow');
     const run = await attach(script);
     expectContained(run, /\/etc\/shadow is not followed: maps are read only inside the script's package/, script);
@@ -156,7 +161,10 @@ describe('a sourceMappingURL naming what is not a map next to its script', () =>
 describe('a script URL naming what is not a script (vm.runInThisContext with such a filename)', () => {
   // The profile's frames then carry that path as their URL, which nodeprof reads to find a map comment.
   const runner = path.join(TMP, 'vm-runner.js');
-  fs.writeFileSync(runner, `require('vm').runInThisContext(${JSON.stringify(HOT)}, { filename: process.argv[2] });\nprocess.stdout.write(\`ready \${process.pid}\\n\`);\n`);
+  fs.writeFileSync(
+    runner,
+    `require('vm').runInThisContext(${JSON.stringify(HOT)}, { filename: process.argv[2] });\nprocess.stdout.write(\`ready \${process.pid}\\n\`);\n`,
+  );
 
   test.each([
     ['a FIFO', (f: string) => execFileSync('mkfifo', [f]), /: the script is a FIFO, not a regular file;/],
@@ -256,6 +264,8 @@ describe('stack and serve go through the same reads', () => {
     expect(stacks(loadProfile(cpu.body)).some((s) => s.frames[0]!.name === 'hotFunction')).toBe(true);
     serving.run.proc.kill('SIGINT');
     const done = await serving.run.done;
-    expect(done.stderr.split('\n').filter((l) => l.startsWith('warning'))).toEqual([expect.stringMatching(/main\.js\.map is a character device, not a regular file/)]);
+    expect(done.stderr.split('\n').filter((l) => l.startsWith('warning'))).toEqual([
+      expect.stringMatching(/main\.js\.map is a character device, not a regular file/),
+    ]);
   });
 });

@@ -47,7 +47,7 @@ describe('attach --cpu with source maps (on by default)', () => {
     expect(stderr).not.toMatch(/warning/);
   });
 
-  test('--workers maps each thread through its own scripts: the worker\'s hot function at its .ts line', async () => {
+  test("--workers maps each thread through its own scripts: the worker's hot function at its .ts line", async () => {
     const { p, stderr } = await profile('worker-host.mjs', ['--workers']);
     const ts = hotSpot(sm('src/tsc-cjs/hot.ts'));
     const h = hot(p);
@@ -152,7 +152,9 @@ describe('a script rebuilt while the target runs', () => {
     const r = await runCli(['attach', String(t.port), '--cpu', '1s']);
     expect(r.code).toBe(0);
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning'));
-    expect(warnings).toEqual([`warning: ${hotJs} changed on disk after the target started: its source map may not match the code that runs (frames are mapped anyway)`]);
+    expect(warnings).toEqual([
+      `warning: ${hotJs} changed on disk after the target started: its source map may not match the code that runs (frames are mapped anyway)`,
+    ]);
     expect(hot(loadProfile(r.stdout)).files).toEqual([path.join(dir, 'src/tsc-cjs/hot.ts')]);
   });
 });

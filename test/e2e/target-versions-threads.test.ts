@@ -50,7 +50,9 @@ describe.each(targetMajors())('target on Node %s', (major) => {
     if (Number(major) >= 20) expect(s.stderr()).not.toMatch(/warning|error/i);
     else {
       // Node 18's sampler drops freed objects' samples: said once, served anyway
-      expect(s.stderr().match(/^warning:.*$/gm)).toEqual([expect.stringMatching(/^warning: --heap-mode alloc: the target runs Node\.js v18\.\d+\.\d+, whose V8 cannot keep samples of objects already freed/)]);
+      expect(s.stderr().match(/^warning:.*$/gm)).toEqual([
+        expect.stringMatching(/^warning: --heap-mode alloc: the target runs Node\.js v18\.\d+\.\d+, whose V8 cannot keep samples of objects already freed/),
+      ]);
     }
   });
 });

@@ -94,7 +94,11 @@ describe.each(targetMajors())('target on Node %s', (major) => {
       expect(r.stderr).not.toMatch(/warning/);
     } else {
       // Node 18's V8 ignores includeObjectsCollectedBy*GC: the freed churn is gone, and nodeprof says why
-      expect(r.stderr.match(/^warning:.*$/gm)).toEqual([expect.stringMatching(/^warning: allocs: the target runs Node\.js v18\.\d+\.\d+, whose V8 cannot keep samples of objects already freed .*only allocations still live at the end of the window$/)]);
+      expect(r.stderr.match(/^warning:.*$/gm)).toEqual([
+        expect.stringMatching(
+          /^warning: allocs: the target runs Node\.js v18\.\d+\.\d+, whose V8 cannot keep samples of objects already freed .*only allocations still live at the end of the window$/,
+        ),
+      ]);
       expect(churned).toBeLessThan(2 ** 20);
     }
     expect(await heapSamplerRunning(t.port)).toBe(false);

@@ -69,7 +69,16 @@ export async function fakeInspector(answer: Answer): Promise<FakeInspector> {
       const body =
         path === '/json/version'
           ? JSON.stringify({ Browser: 'node.js/v20.0.0', 'Protocol-Version': '1.1' })
-          : JSON.stringify([{ description: 'node.js instance', id, title: '/srv/app.js', type: 'node', url: 'file:///srv/app.js', webSocketDebuggerUrl: `ws://127.0.0.1:${port}/${id}` }]);
+          : JSON.stringify([
+              {
+                description: 'node.js instance',
+                id,
+                title: '/srv/app.js',
+                type: 'node',
+                url: 'file:///srv/app.js',
+                webSocketDebuggerUrl: `ws://127.0.0.1:${port}/${id}`,
+              },
+            ]);
       socket.end(`HTTP/1.0 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     };
     socket.on('data', onHead);

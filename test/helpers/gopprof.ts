@@ -4,10 +4,15 @@ import { execFile } from 'node:child_process';
 
 export function goPprof(args: string[], timeoutMs = 60_000): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve) => {
-    execFile('go', ['tool', 'pprof', ...args], { timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, PPROF_TMPDIR: process.env.TMPDIR ?? '/tmp' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ stdout, stderr, code });
-    });
+    execFile(
+      'go',
+      ['tool', 'pprof', ...args],
+      { timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, PPROF_TMPDIR: process.env.TMPDIR ?? '/tmp' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ stdout, stderr, code });
+      },
+    );
   });
 }
 

@@ -49,10 +49,14 @@ export async function startTarget(
 ): Promise<RunningTarget> {
   const inspect = opts.inspect ?? true;
   const proc = track(
-    spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), ...(inspect ? ['--inspect=127.0.0.1:0'] : []), path.join(FIXTURES, fixture), ...(opts.args ?? [])], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
-    }),
+    spawn(
+      opts.node ?? process.execPath,
+      [...(opts.nodeArgs ?? []), ...(inspect ? ['--inspect=127.0.0.1:0'] : []), path.join(FIXTURES, fixture), ...(opts.args ?? [])],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, ...opts.env },
+      },
+    ),
   );
   let out = '';
   let err = '';

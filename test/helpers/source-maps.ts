@@ -11,7 +11,10 @@ export const fileUrl = (...parts: string[]): string => pathToFileURL(sm(...parts
 
 /** 1-based line of the first line of `file` that contains `text`. */
 export function lineOf(file: string, text: string): number {
-  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text));
+  const i = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes(text));
   if (i < 0) throw new Error(`${text} not in ${file}`);
   return i + 1;
 }

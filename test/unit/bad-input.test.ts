@@ -93,7 +93,24 @@ describe('target spellings', () => {
   });
 
   test('examples of each refusal', () => {
-    for (const typed of ['0', '65536', 'pid:0', 'pid:', 'pid:-1', `pid:${2 ** 31}`, 'pid:99999999999999999999', 'ws://', 'ws://h:0/x', 'ws://a\nb:1/x', 'host:', ':9229', 'a b:1', '[zz]:1', 'x\ny:9229', '1\u001b[2J']) {
+    for (const typed of [
+      '0',
+      '65536',
+      'pid:0',
+      'pid:',
+      'pid:-1',
+      `pid:${2 ** 31}`,
+      'pid:99999999999999999999',
+      'ws://',
+      'ws://h:0/x',
+      'ws://a\nb:1/x',
+      'host:',
+      ':9229',
+      'a b:1',
+      '[zz]:1',
+      'x\ny:9229',
+      '1\u001b[2J',
+    ]) {
       const r = outcome(() => parseTarget(typed));
       expect({ typed, refused: 'error' in r }).toEqual({ typed, refused: true });
       if ('error' in r) expectUsage(r.error, typed);
@@ -234,14 +251,22 @@ describe('listen addresses', () => {
 describe('request targets', () => {
   test('requestUrl never throws; origin-form is always a path, even //host/...', () => {
     fc.assert(
-      fc.property(fc.oneof(anyText, fc.webPath(), anyText.map((s) => `http://${s}`), anyText.map((s) => `/${s}`)), (target) => {
-        const url = requestUrl(target);
-        if (target.startsWith('/')) {
-          expect(url).toBeDefined();
-          expect(url!.host).toBe('localhost');
-          expect(url!.pathname.startsWith('/')).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          anyText,
+          fc.webPath(),
+          anyText.map((s) => `http://${s}`),
+          anyText.map((s) => `/${s}`),
+        ),
+        (target) => {
+          const url = requestUrl(target);
+          if (target.startsWith('/')) {
+            expect(url).toBeDefined();
+            expect(url!.host).toBe('localhost');
+            expect(url!.pathname.startsWith('/')).toBe(true);
+          }
+        },
+      ),
       RUNS,
     );
     expect(requestUrl('http://[')).toBeUndefined();

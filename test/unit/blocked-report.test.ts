@@ -52,7 +52,9 @@ describe('blocked-loop report', () => {
     const repair: RepairReport = { ...repaired, outcome: 'step-did-not-finish', repaired: false, reason: 'the step did not finish within 1000 ms' };
     const loop: LoopAtStart = { probe: probe('blocked'), repairOff: false, repair, stoppedAtMs: 1_010_000 };
     expect(loopStopLines(loop)[0]).toMatch(/at least 10\.0 s: still blocked when the profile stopped/);
-    expect(loopComments(loop).join('\n')).toMatch(/could not repair: the step did not finish within 1000 ms \(the running frame is inside a long native call\).*paused 7 ms/);
+    expect(loopComments(loop).join('\n')).toMatch(
+      /could not repair: the step did not finish within 1000 ms \(the running frame is inside a long native call\).*paused 7 ms/,
+    );
   });
 
   test('--no-repair: says the callers are blamed', () => {

@@ -23,7 +23,8 @@ describe('call frames sharing one position', () => {
 
   test('equal names at one position share a slot; other positions and scripts do not', () => {
     const frames = new CallFrames(() => 0);
-    const at = (functionName: string, lineNumber = 3, scriptId = '7') => frames.slot({ functionName, scriptId, url: 'file:///x.js', lineNumber, columnNumber: 5 });
+    const at = (functionName: string, lineNumber = 3, scriptId = '7') =>
+      frames.slot({ functionName, scriptId, url: 'file:///x.js', lineNumber, columnNumber: 5 });
     const first = Array.from({ length: 20 }, (_, i) => at(`g${i}`));
     expect(Array.from({ length: 20 }, (_, i) => at(`g${i}`))).toEqual(first);
     expect(new Set(first).size).toBe(20);

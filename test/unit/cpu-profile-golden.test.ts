@@ -25,7 +25,8 @@ function canonical(p: Profile): string {
   const fns = new Map(p.function.map((f) => [Number(f.id), `${s(f.name)} ${s(f.filename)}@${f.startLine}`]));
   const locs = new Map(p.location.map((l) => [Number(l.id), l.line.map((ln) => `${fns.get(Number(ln.functionId))}:${ln.line}:${ln.column}`).join('+')]));
   const lines = p.sample.map(
-    (x) => `${x.value.join(' ')} [${x.label.map((l) => `${s(l.key)}=${l.str ? s(l.str) : l.num}`).join(',')}] ${x.locationId.map((id) => locs.get(Number(id))).join(' ; ')}`,
+    (x) =>
+      `${x.value.join(' ')} [${x.label.map((l) => `${s(l.key)}=${l.str ? s(l.str) : l.num}`).join(',')}] ${x.locationId.map((id) => locs.get(Number(id))).join(' ; ')}`,
   );
   return lines.sort().join('\n');
 }
@@ -100,7 +101,10 @@ describe('CPU conversion gives the profile the plain converter gave', () => {
     addCpuProfile(b, gen, { intervalUs: 1000 }, { thread: 'worker 1' });
     const p = b.build();
     expect(validateProfile(p)).toEqual([]);
-    const byThread = (t: string) => stacks(p).filter((s) => s.labels.thread === t).map((s) => JSON.stringify([s.frames, s.values]));
+    const byThread = (t: string) =>
+      stacks(p)
+        .filter((s) => s.labels.thread === t)
+        .map((s) => JSON.stringify([s.frames, s.values]));
     const alone = (prof: Protocol.Profiler.Profile) => stacks(cpuProfileToPprof(prof, { intervalUs: 1000 })).map((s) => JSON.stringify([s.frames, s.values]));
     expect(byThread('main')).toEqual(alone(busy));
     expect(byThread('worker 1')).toEqual(alone(gen));
@@ -136,8 +140,30 @@ describe('encodeProfile', () => {
 
   test('gives the same bytes as pprof-format on random profiles (large, negative and bigint values, labels, UTF-8)', () => {
     let seed = 1;
-    const r = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-    const nums = [0, 1, 127, 128, 16383, 16384, 2 ** 21, 2 ** 28 - 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35, 2 ** 49, 2 ** 53 - 1, -1, -128, -(2 ** 31), -(2 ** 32), -(2 ** 53 - 1), 12345678901234];
+    const r = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const nums = [
+      0,
+      1,
+      127,
+      128,
+      16383,
+      16384,
+      2 ** 21,
+      2 ** 28 - 1,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      2 ** 32,
+      2 ** 35,
+      2 ** 49,
+      2 ** 53 - 1,
+      -1,
+      -128,
+      -(2 ** 31),
+      -(2 ** 32),
+      -(2 ** 53 - 1),
+      12345678901234,
+    ];
     const bigs = [0n, 1n, 127n, 128n, 2n ** 32n, 2n ** 63n - 1n, -1n, -(2n ** 63n), 0x400000n, 2n ** 56n];
     const pick = <T>(a: T[]): T => a[Math.floor(r() * a.length)]!;
     const some = <T>(max: number, f: () => T, min = 0): T[] => Array.from({ length: min + Math.floor(r() * (max - min + 1)) }, f);
@@ -147,15 +173,40 @@ describe('encodeProfile', () => {
       for (const s of some(20, () => pick(['a', 'ü', '', 'x'.repeat(200), 'é'.repeat(100), '😀', 'tab\there', String(r())]))) strings.dedup(s);
       const p = new Profile({
         sampleType: some(3, () => new ValueType({ type: id(), unit: pick(nums) }), 1),
-        sample: some(6, () =>
-          new Sample({
-            locationId: some(6, () => pick(r() < 0.5 ? nums : (bigs as Array<number | bigint>))),
-            value: some(3, () => pick(nums), 1),
-            label: some(2, () => new Label({ key: id(), str: pick(nums), num: pick(nums), numUnit: pick(bigs) })),
-          }),
+        sample: some(
+          6,
+          () =>
+            new Sample({
+              locationId: some(6, () => pick(r() < 0.5 ? nums : (bigs as Array<number | bigint>))),
+              value: some(3, () => pick(nums), 1),
+              label: some(2, () => new Label({ key: id(), str: pick(nums), num: pick(nums), numUnit: pick(bigs) })),
+            }),
         ),
-        mapping: [new Mapping({ id: id(), memoryStart: pick(bigs), memoryLimit: pick(bigs), fileOffset: pick(nums), filename: pick(nums), buildId: pick(nums), hasFunctions: r() < 0.5, hasFilenames: r() < 0.5, hasLineNumbers: r() < 0.5, hasInlineFrames: r() < 0.5 })],
-        location: some(4, () => new Location({ id: id(), mappingId: pick(nums), address: pick(bigs), isFolded: r() < 0.5, line: some(3, () => new Line({ functionId: id(), line: pick(nums), column: pick(nums) })) })),
+        mapping: [
+          new Mapping({
+            id: id(),
+            memoryStart: pick(bigs),
+            memoryLimit: pick(bigs),
+            fileOffset: pick(nums),
+            filename: pick(nums),
+            buildId: pick(nums),
+            hasFunctions: r() < 0.5,
+            hasFilenames: r() < 0.5,
+            hasLineNumbers: r() < 0.5,
+            hasInlineFrames: r() < 0.5,
+          }),
+        ],
+        location: some(
+          4,
+          () =>
+            new Location({
+              id: id(),
+              mappingId: pick(nums),
+              address: pick(bigs),
+              isFolded: r() < 0.5,
+              line: some(3, () => new Line({ functionId: id(), line: pick(nums), column: pick(nums) })),
+            }),
+        ),
         function: some(3, () => new PFunction({ id: id(), name: pick(nums), systemName: pick(nums), filename: pick(nums), startLine: pick(nums) })),
         stringTable: strings,
         dropFrames: pick(nums),
@@ -177,7 +228,17 @@ describe('encodeProfile', () => {
   test('a string table written at once (ProtoWriter.strings) has the bytes of writing each string', () => {
     // All ASCII (one latin1 write, lengths of 1 to 4 varint bytes, control characters), and the
     // same with one non-ASCII string (each string on its own).
-    const ascii = ['', 'a', 'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(16383), 'w'.repeat(16384), 'v'.repeat(2 ** 21), 'tab\there\u0000\u007f', '/srv/app/node_modules/x/index.js'];
+    const ascii = [
+      '',
+      'a',
+      'x'.repeat(127),
+      'y'.repeat(128),
+      'z'.repeat(16383),
+      'w'.repeat(16384),
+      'v'.repeat(2 ** 21),
+      'tab\there\u0000\u007f',
+      '/srv/app/node_modules/x/index.js',
+    ];
     for (const list of [ascii, [...ascii, 'ünïcödé ✓ 😀', '\u0080']]) {
       const one = new ProtoWriter(16);
       for (const str of list) one.string(50, str);
@@ -190,7 +251,11 @@ describe('encodeProfile', () => {
   test('writes empty sub-messages that pprof-format drops, and they decode', () => {
     // pprof-format measures an empty message as 0 bytes but writes its tag and length, so its
     // buffer comes out short; the writer here keeps both.
-    const p = new Profile({ sampleType: [new ValueType({ type: 1, unit: 2 })], sample: [new Sample({ locationId: [], value: [] })], stringTable: new StringTable() });
+    const p = new Profile({
+      sampleType: [new ValueType({ type: 1, unit: 2 })],
+      sample: [new Sample({ locationId: [], value: [] })],
+      stringTable: new StringTable(),
+    });
     p.stringTable.dedup('cpu');
     p.stringTable.dedup('nanoseconds');
     const back = decodePprof(encodeProfile(p));

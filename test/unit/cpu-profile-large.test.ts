@@ -59,7 +59,11 @@ describe('cpuProfileToPprof on a generated profile of ~300 KB', () => {
     // Dropping the leaf's line (keeping its function) gives back the per-sample walk's callers.
     const callers = new Map<string, number>();
     for (const s of all) {
-      const key = s.frames.slice(1).map((f) => `${f.name}@${f.file}:${f.line}`).join(';') + `<${s.frames[0]!.name}@${s.frames[0]!.file}`;
+      const key =
+        s.frames
+          .slice(1)
+          .map((f) => `${f.name}@${f.file}:${f.line}`)
+          .join(';') + `<${s.frames[0]!.name}@${s.frames[0]!.file}`;
       callers.set(key, (callers.get(key) ?? 0) + s.values[0]!);
     }
     const want = new Map<string, number>();

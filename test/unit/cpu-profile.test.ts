@@ -28,7 +28,9 @@ describe('cpuProfileToPprof', () => {
   test('the hot function is on top, at its 1-based source line', () => {
     const { flat, total } = byFunction(p);
     expect(flat.get('hotFunction')! / total).toBeGreaterThan(0.9);
-    const lines = stacks(p).filter((s) => s.frames[0]!.name === 'hotFunction').map((s) => s.frames[0]!.line);
+    const lines = stacks(p)
+      .filter((s) => s.frames[0]!.name === 'hotFunction')
+      .map((s) => s.frames[0]!.line);
     expect(lines).toContain(8); // the loop body of fixtures/busy.js
     const files = new Set(stacks(p).flatMap((s) => s.frames.map((f) => f.file)));
     // recorded on another checkout: compare the path's tail
@@ -40,7 +42,9 @@ describe('cpuProfileToPprof', () => {
     const all = stacks(p);
     expect(all.some((s) => s.frames.some((f) => f.name === '(root)'))).toBe(false);
     const count = all.reduce((a, s) => a + s.values[0]!, 0);
-    expect(count).toBe(recorded.samples!.length - recorded.samples!.filter((id) => recorded.nodes.find((n) => n.id === id)!.callFrame.functionName === '(root)').length);
+    expect(count).toBe(
+      recorded.samples!.length - recorded.samples!.filter((id) => recorded.nodes.find((n) => n.id === id)!.callFrame.functionName === '(root)').length,
+    );
     const cpu = all.reduce((a, s) => a + s.values[1]!, 0);
     const span = (recorded.endTime - recorded.startTime) * 1000;
     expect(cpu).toBeLessThanOrEqual(span * 1.01);

@@ -53,7 +53,10 @@ describe('CpuWindows', () => {
     expect(failing.count).toBe(0);
 
     const stopped: boolean[] = [];
-    const slow = new CpuWindows(1, (ms, stop) => new Promise((_, reject) => stop.addEventListener('abort', () => (stopped.push(true), reject(stop.reason)), { once: true })));
+    const slow = new CpuWindows(
+      1,
+      (ms, stop) => new Promise((_, reject) => stop.addEventListener('abort', () => (stopped.push(true), reject(stop.reason)), { once: true })),
+    );
     const client = new AbortController();
     const p = slow.take(10_000, client.signal);
     expect(slow.count).toBe(1);

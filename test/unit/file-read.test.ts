@@ -76,7 +76,9 @@ describe('the loader on scripts and maps a target names', () => {
     expect(ok.stats.mapped).toBe(1);
     const over = await load(file, 100 * 1024);
     expect(over.stats.mapped).toBe(0);
-    expect(over.warnings).toEqual([`warning: source map for ${file}: the script ends in a line longer than 100.0 KiB (NODEPROF_SOURCE_MAP_MAX_SIZE raises the bound); its frames stay in the generated JavaScript`]);
+    expect(over.warnings).toEqual([
+      `warning: source map for ${file}: the script ends in a line longer than 100.0 KiB (NODEPROF_SOURCE_MAP_MAX_SIZE raises the bound); its frames stay in the generated JavaScript`,
+    ]);
   });
 
   test('an inline map over the bound in a short script: refused, not decoded', async () => {

@@ -17,7 +17,12 @@ describe('heap profile tree depth', () => {
     };
     let at = head;
     for (let id = 2; id <= depth + 1; id++) {
-      const node = { id, callFrame: { functionName: `f${id % 7}`, scriptId: '1', url: 'file:///r.js', lineNumber: id % 7, columnNumber: 1 }, selfSize: 0, children: [] };
+      const node = {
+        id,
+        callFrame: { functionName: `f${id % 7}`, scriptId: '1', url: 'file:///r.js', lineNumber: id % 7, columnNumber: 1 },
+        selfSize: 0,
+        children: [],
+      };
       at.children.push(node);
       at = node;
     }

@@ -17,7 +17,20 @@ import { ROOT } from '../helpers/processes.js';
 import type { IncomingMessage } from 'node:http';
 
 /** DESIGN section 2's table: the facade answers these and nothing else. */
-export const DOCUMENTED_ROUTES = ['profile', 'heap', 'allocs', 'goroutine', 'block', 'mutex', 'threadcreate', 'cmdline', 'symbol', 'trace', 'cpuprofile', 'heapsnapshot'];
+export const DOCUMENTED_ROUTES = [
+  'profile',
+  'heap',
+  'allocs',
+  'goroutine',
+  'block',
+  'mutex',
+  'threadcreate',
+  'cmdline',
+  'symbol',
+  'trace',
+  'cpuprofile',
+  'heapsnapshot',
+];
 
 function sources(dir: string): Array<[string, string]> {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e): Array<[string, string]> => {
@@ -63,39 +76,69 @@ describe('R1 the facade never forwards raw CDP: a closed route table', () => {
 });
 
 describe('R3 a non-loopback listen address needs a token', () => {
-  const plan = (host: string, token?: string): ServePlan => ({ target: { kind: 'address', host: '127.0.0.1', port: 1, text: '1' }, listen: { host, port: 0 }, token, heapMode: 'inuse', maxSeconds: 1, quiet: true });
+  const plan = (host: string, token?: string): ServePlan => ({
+    target: { kind: 'address', host: '127.0.0.1', port: 1, text: '1' },
+    listen: { host, port: 0 },
+    token,
+    heapMode: 'inuse',
+    maxSeconds: 1,
+    quiet: true,
+  });
 
   const STRONG = 'a-token-of-24-characters';
-  const refused = async (p: Promise<unknown>) => p.then(() => undefined, (err: unknown) => err);
+  const refused = async (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
 
   test('R10 decided on the address a name resolves to: any address outside 127/8 and ::1 needs --token, whatever the name', async () => {
-    const loopbackAddress = fc.oneof(fc.ipV4().map((a) => `127.${a.split('.').slice(1).join('.')}`), fc.constantFrom('::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1'));
+    const loopbackAddress = fc.oneof(
+      fc.ipV4().map((a) => `127.${a.split('.').slice(1).join('.')}`),
+      fc.constantFrom('::1', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1'),
+    );
     const anyAddress = fc.oneof(loopbackAddress, fc.ipV4(), fc.ipV6(), fc.constantFrom('0.0.0.0', '::', '10.77.0.1'));
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.domain(), fc.domain().map((d) => `${d}.localhost`), fc.constantFrom('localhost', 'svc.localhost', 'a.localhost')), anyAddress, async (name, address) => {
-        const lookup = async (h: string) => {
-          expect(h).toBe(name);
-          return { address, family: address.includes(':') ? 6 : 4 };
-        };
-        const loopback = address === '::1' || address === '0:0:0:0:0:0:0:1' || /^(::ffff:)?127\./.test(address);
-        expect(isLoopbackAddress(address)).toBe(loopback);
-        // without a token the name must be a loopback one too (example.com is refused without a look-up)
-        if (!isLoopbackHost(name)) {
-          expect(await refused(checkServePlan(plan(name), async () => { throw new Error('looked up'); }))).toBeInstanceOf(UsageError);
+      fc.asyncProperty(
+        fc.oneof(
+          fc.domain(),
+          fc.domain().map((d) => `${d}.localhost`),
+          fc.constantFrom('localhost', 'svc.localhost', 'a.localhost'),
+        ),
+        anyAddress,
+        async (name, address) => {
+          const lookup = async (h: string) => {
+            expect(h).toBe(name);
+            return { address, family: address.includes(':') ? 6 : 4 };
+          };
+          const loopback = address === '::1' || address === '0:0:0:0:0:0:0:1' || /^(::ffff:)?127\./.test(address);
+          expect(isLoopbackAddress(address)).toBe(loopback);
+          // without a token the name must be a loopback one too (example.com is refused without a look-up)
+          if (!isLoopbackHost(name)) {
+            expect(
+              await refused(
+                checkServePlan(plan(name), async () => {
+                  throw new Error('looked up');
+                }),
+              ),
+            ).toBeInstanceOf(UsageError);
+            expect(await checkServePlan(plan(name, STRONG), lookup)).toEqual({ host: address, port: 0 });
+            return;
+          }
+          const err = await refused(checkServePlan(plan(name), lookup));
+          if (loopback) expect(err).toBeUndefined();
+          else expect(err).toBeInstanceOf(UsageError);
           expect(await checkServePlan(plan(name, STRONG), lookup)).toEqual({ host: address, port: 0 });
-          return;
-        }
-        const err = await refused(checkServePlan(plan(name), lookup));
-        if (loopback) expect(err).toBeUndefined();
-        else expect(err).toBeInstanceOf(UsageError);
-        expect(await checkServePlan(plan(name, STRONG), lookup)).toEqual({ host: address, port: 0 });
-      }),
+        },
+      ),
       { numRuns: 500 },
     );
     // the defect: a loopback-looking name resolving elsewhere
     const err = await refused(checkServePlan(plan('svc.localhost'), async () => ({ address: '10.77.0.1', family: 4 })));
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toBe('--listen svc.localhost (10.77.0.1) is reachable from other machines, and the inspector behind nodeprof can run any code in the target: add --token <secret> (or NODEPROF_TOKEN), or listen on 127.0.0.1');
+    expect((err as Error).message).toBe(
+      '--listen svc.localhost (10.77.0.1) is reachable from other machines, and the inspector behind nodeprof can run any code in the target: add --token <secret> (or NODEPROF_TOKEN), or listen on 127.0.0.1',
+    );
     // IP literals are not looked up
     for (const ip of ['0.0.0.0', '::', '192.0.2.1', '127.0.0.1', '::1']) {
       const lookup = async () => {
@@ -154,9 +197,13 @@ describe('R5 the token is compared in constant time', () => {
     const fn = /export function tokenMatches[\s\S]*?\n}/.exec(security)![0];
     expect(fn).toMatch(/timingSafeEqual\(digest\(given\), digest\(token\)\)/);
     expect(security).toMatch(/createHash\('sha256'\)/);
-    for (const [file, text] of [...sources(path.join(ROOT, 'src')), ['src/index.ts', fs.readFileSync(path.join(ROOT, 'src/index.ts'), 'utf8')] as [string, string]]) {
+    for (const [file, text] of [
+      ...sources(path.join(ROOT, 'src')),
+      ['src/index.ts', fs.readFileSync(path.join(ROOT, 'src/index.ts'), 'utf8')] as [string, string],
+    ]) {
       // ===, !==, ==, startsWith, includes, localeCompare next to a token: a comparison that stops early
-      const direct = /\btoken\b[\w.?!]*\s*(===?|!==?)|(===?|!==?)\s*[\w.]*\btoken\b(?!\s*(===?|!==?)\s*undefined)|\btoken\w*\.(startsWith|includes|localeCompare|endsWith)\(/g;
+      const direct =
+        /\btoken\b[\w.?!]*\s*(===?|!==?)|(===?|!==?)\s*[\w.]*\btoken\b(?!\s*(===?|!==?)\s*undefined)|\btoken\w*\.(startsWith|includes|localeCompare|endsWith)\(/g;
       for (const m of text.matchAll(direct)) {
         const line = text.slice(text.lastIndexOf('\n', m.index) + 1, text.indexOf('\n', m.index));
         // `token !== undefined` (is one configured?) is not a comparison of its value
@@ -196,10 +243,17 @@ describe('R6 the Host header: loopback names, IP literals and our own names only
       { numRuns: 1000 },
     );
     fc.assert(
-      fc.property(fc.oneof(fc.ipV4(), fc.ipV6().map((a) => `[${a}]`)), fc.integer({ min: 1, max: 65535 }), (ip, port) => {
-        expect(hostAllowed(`${ip}:${port}`, {})).toBe(true);
-        expect(hostAllowed(ip, {})).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.ipV4(),
+          fc.ipV6().map((a) => `[${a}]`),
+        ),
+        fc.integer({ min: 1, max: 65535 }),
+        (ip, port) => {
+          expect(hostAllowed(`${ip}:${port}`, {})).toBe(true);
+          expect(hostAllowed(ip, {})).toBe(true);
+        },
+      ),
       { numRuns: 500 },
     );
     expect(hostAllowed('localhost.evil.example:80', {})).toBe(false);
@@ -208,9 +262,11 @@ describe('R6 the Host header: loopback names, IP literals and our own names only
 });
 
 describe('R11 requests a web page sends: refused unless they carry the token (the handler checks it)', () => {
-  const req = (headers: Record<string, string>) => ({ headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) }) as unknown as IncomingMessage;
+  const req = (headers: Record<string, string>) =>
+    ({ headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) }) as unknown as IncomingMessage;
   test('fetch metadata other than same-origin and none', () => {
-    for (const site of ['cross-site', 'same-site', 'Cross-Site', 'something-new']) expect(browserRefusal(req({ Host: '127.0.0.1:6060', 'Sec-Fetch-Site': site }), {})).toMatch(/^Sec-Fetch-Site: /);
+    for (const site of ['cross-site', 'same-site', 'Cross-Site', 'something-new'])
+      expect(browserRefusal(req({ Host: '127.0.0.1:6060', 'Sec-Fetch-Site': site }), {})).toMatch(/^Sec-Fetch-Site: /);
     for (const site of ['same-origin', 'none']) expect(browserRefusal(req({ Host: '127.0.0.1:6060', 'Sec-Fetch-Site': site }), {})).toBeUndefined();
   });
 
@@ -221,7 +277,16 @@ describe('R11 requests a web page sends: refused unless they carry the token (th
     expect(at('http://[::1]:6060', '[::1]:6060')).toBeUndefined();
     expect(at('https://app.example', 'app.example')).toBeUndefined();
     expect(at('https://app.example', 'app.example:443')).toBeUndefined();
-    for (const o of ['http://127.0.0.1:6061', 'https://127.0.0.1:6061', 'http://localhost:6060', 'ftp://127.0.0.1:6060', 'null', 'https://attacker.example', 'garbage']) expect(at(o)).toMatch(/^Origin .* is not this server/);
+    for (const o of [
+      'http://127.0.0.1:6061',
+      'https://127.0.0.1:6061',
+      'http://localhost:6060',
+      'ftp://127.0.0.1:6060',
+      'null',
+      'https://attacker.example',
+      'garbage',
+    ])
+      expect(at(o)).toMatch(/^Origin .* is not this server/);
     expect(browserRefusal(req({ Origin: 'http://127.0.0.1:6060' }), {})).toMatch(/^Origin/);
   });
 
@@ -235,11 +300,13 @@ describe('R11 requests a web page sends: refused unless they carry the token (th
       }),
       { numRuns: 300 },
     );
-    for (const h of ['localhost', 'localhost:6060', '127.0.0.1:6060', '[::1]:6060', 'myhost:6060']) expect(browserRefusal(req({ Host: h }), {})).toBeUndefined();
+    for (const h of ['localhost', 'localhost:6060', '127.0.0.1:6060', '[::1]:6060', 'myhost:6060'])
+      expect(browserRefusal(req({ Host: h }), {})).toBeUndefined();
   });
 
   test('tools send none of these headers: go tool pprof, curl, Alloy', () => {
-    for (const ua of ['Go-http-client/1.1', 'curl/8.5.0', 'GrafanaAlloy/v1.5.0']) expect(browserRefusal(req({ Host: '127.0.0.1:6060', 'User-Agent': ua, Accept: '*/*' }), {})).toBeUndefined();
+    for (const ua of ['Go-http-client/1.1', 'curl/8.5.0', 'GrafanaAlloy/v1.5.0'])
+      expect(browserRefusal(req({ Host: '127.0.0.1:6060', 'User-Agent': ua, Accept: '*/*' }), {})).toBeUndefined();
     expect(browserRefusal(req({}), {})).toBeUndefined();
   });
 });

@@ -45,7 +45,10 @@ describe('serve helpers', () => {
 
   test('a delta subtracts per stack through the shared address book and drops unchanged stacks', () => {
     const book = new AddressBook();
-    const types = [['alloc_objects', 'count'], ['alloc_space', 'bytes']] as const;
+    const types = [
+      ['alloc_objects', 'count'],
+      ['alloc_space', 'bytes'],
+    ] as const;
     const b0 = new ProfileBuilder({ sampleTypes: types, addresses: book, timeNanos: 1e9 });
     b0.addSample([frame('a', 1), frame('main', 10)], [5, 500]);
     b0.addSample([frame('same', 3)], [1, 100]);
@@ -60,7 +63,7 @@ describe('serve helpers', () => {
     expect(Object.fromEntries(flat)).toEqual({ a: 300, b: 200 });
   });
 
-  test('block, mutex and threadcreate are valid, empty, with Go\'s sample types', () => {
+  test("block, mutex and threadcreate are valid, empty, with Go's sample types", () => {
     const book = new AddressBook();
     for (const kind of ['block', 'mutex', 'threadcreate'] as const) {
       const p = emptyAnswer(kind, book);
@@ -77,7 +80,12 @@ describe('the heap sampler reads one at a time', () => {
     const sent: Array<{ method: string; answer: () => void }> = [];
     const session = {
       send: (method: string) =>
-        new Promise((resolve) => sent.push({ method, answer: () => resolve(method === 'HeapProfiler.getSamplingProfile' ? { profile: { head: {}, samples: [], n: sent.length } } : {}) })),
+        new Promise((resolve) =>
+          sent.push({
+            method,
+            answer: () => resolve(method === 'HeapProfiler.getSamplingProfile' ? { profile: { head: {}, samples: [], n: sent.length } } : {}),
+          }),
+        ),
     } as unknown as CdpSession;
     return { session, sent };
   }

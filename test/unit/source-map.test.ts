@@ -40,7 +40,14 @@ describe('sourceMappingURLOf', () => {
 });
 
 /** A V8 CPU profile of one script: processImmediate → hotFunction, with line ticks. */
-function profileOf(scriptId: string, url: string, name: string, line0: number, col0: number, ticks: Array<[line1: number, n: number]>): Protocol.Profiler.Profile {
+function profileOf(
+  scriptId: string,
+  url: string,
+  name: string,
+  line0: number,
+  col0: number,
+  ticks: Array<[line1: number, n: number]>,
+): Protocol.Profiler.Profile {
   const total = ticks.reduce((a, [, n]) => a + n, 0);
   const cf = (functionName: string, u: string, l: number, c: number, id: string) => ({ functionName, scriptId: id, url: u, lineNumber: l, columnNumber: c });
   return {
@@ -76,7 +83,12 @@ describe('CPU profiles through source maps (map files, inline maps, bundles)', (
     const jsStart = lineOf(js, 'function hotFunction');
     const jsHot = lineOf(js, '// HOT LINE');
     const col = fs.readFileSync(js, 'utf8').split('\n')[jsStart - 1]!.indexOf('(');
-    const { maps, p, byLeaf } = await convert(profileOf('82', fileUrl('tsc-cjs/hot.js'), 'hotFunction', jsStart - 1, col, [[jsHot, 90], [jsHot + 3, 10]]));
+    const { maps, p, byLeaf } = await convert(
+      profileOf('82', fileUrl('tsc-cjs/hot.js'), 'hotFunction', jsStart - 1, col, [
+        [jsHot, 90],
+        [jsHot + 3, 10],
+      ]),
+    );
     expect(maps.warnings).toEqual([]);
     expect(maps.stats).toMatchObject({ scripts: 1, mapped: 1, viaDebugger: 0 });
     expect(byLeaf.get(`hotFunction ${ts.file}:${ts.hotLine}`)).toBe(90);
@@ -105,7 +117,7 @@ describe('CPU profiles through source maps (map files, inline maps, bundles)', (
     expect([...byLeaf]).toEqual([[`hotFunction ${ts.file}:${ts.hotLine}`, 5]]);
   });
 
-  test('generated code on one line (tsx, minifiers): a line tick maps to the first position after its function\'s start', async () => {
+  test("generated code on one line (tsx, minifiers): a line tick maps to the first position after its function's start", async () => {
     // one.ts: line 2 `function first() {`, 3 `x();`, 5 `function second() {`, 6 `y();`, all on one generated line.
     const map = { version: 3, sources: ['one.ts'], names: ['first', 'second'], mappings: 'AACA,SAASA,IACP,IAEF,SAASC,IACP' };
     const url = 'data:application/json;base64,' + Buffer.from(JSON.stringify(map)).toString('base64');
@@ -133,9 +145,15 @@ describe('big scripts: only their end is read for the map comment', () => {
       fs.writeFileSync(path.join(dir, 'file.js.map'), JSON.stringify(map));
       fs.writeFileSync(path.join(dir, 'file.js'), `${body}//# sourceMappingURL=file.js.map\n`);
       const inline = { ...map, sourcesContent: ['x'.repeat(200_000), '', ''] };
-      fs.writeFileSync(path.join(dir, 'inline.js'), `${body}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(inline)).toString('base64')}\n`);
+      fs.writeFileSync(
+        path.join(dir, 'inline.js'),
+        `${body}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(inline)).toString('base64')}\n`,
+      );
       fs.writeFileSync(path.join(dir, 'none.js'), `${body}//# sourceMappingURL=not-last.map\nfoo();\n`);
-      const r = await loadSourceMaps(undefined, ['file', 'inline', 'none'].map((n, i) => ({ scriptId: String(i + 1), url: pathToFileURL(path.join(dir, `${n}.js`)).href })));
+      const r = await loadSourceMaps(
+        undefined,
+        ['file', 'inline', 'none'].map((n, i) => ({ scriptId: String(i + 1), url: pathToFileURL(path.join(dir, `${n}.js`)).href })),
+      );
       expect(r.warnings).toEqual([]);
       expect(r.stats).toMatchObject({ scripts: 3, mapped: 2 });
     } finally {
@@ -151,7 +169,9 @@ describe('which scripts are read from disk', () => {
       // an absolute file: URL, to a map beside the script (one elsewhere is not followed: see source-maps-hostile)
       const map = { ...JSON.parse(fs.readFileSync(sm('tsc-cjs/hot.js.map'), 'utf8')), sources: [fileUrl('src/tsc-cjs/hot.ts')] };
       fs.writeFileSync(path.join(dir, 'hotbin.map'), JSON.stringify(map));
-      const js = fs.readFileSync(sm('tsc-cjs/hot.js'), 'utf8').replace('sourceMappingURL=hot.js.map', `sourceMappingURL=${pathToFileURL(path.join(dir, 'hotbin.map')).href}`);
+      const js = fs
+        .readFileSync(sm('tsc-cjs/hot.js'), 'utf8')
+        .replace('sourceMappingURL=hot.js.map', `sourceMappingURL=${pathToFileURL(path.join(dir, 'hotbin.map')).href}`);
       fs.writeFileSync(path.join(dir, 'hotbin'), js);
       // the same text under a .ts name: a loader's output, so only the target could say; no session here
       fs.writeFileSync(path.join(dir, 'hot.ts'), js);

@@ -8,7 +8,32 @@ const RUNS = { numRuns: 2000 };
 /** What a terminal acts on or reorders by: C0, DEL, C1, the line/paragraph separators, bidi controls. */
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 /** Strings rich in those characters, and any text at all. */
-const hostileChar = fc.constantFrom('\x1b', '\x07', '\r', '\n', '\t', '\x00', '\x7f', '\u0085', '\u009b', '\u061c', '\u200e', '\u200f', '\u2028', '\u2029', '\u202a', '\u202e', '\u2066', '\u2069', '\\', 'x', ']', '[', 'é', '😀');
+const hostileChar = fc.constantFrom(
+  '\x1b',
+  '\x07',
+  '\r',
+  '\n',
+  '\t',
+  '\x00',
+  '\x7f',
+  '\u0085',
+  '\u009b',
+  '\u061c',
+  '\u200e',
+  '\u200f',
+  '\u2028',
+  '\u2029',
+  '\u202a',
+  '\u202e',
+  '\u2066',
+  '\u2069',
+  '\\',
+  'x',
+  ']',
+  '[',
+  'é',
+  '😀',
+);
 const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: hostileChar, maxLength: 40 }));
 
 /** Reads escapes back (only meaningful for text without backslashes of its own). */
@@ -56,10 +81,16 @@ describe('terminalText', () => {
 
   test('terminalLines keeps the line breaks and escapes the rest', () => {
     fc.assert(
-      fc.property(fc.array(anyText.map((s) => s.replace(/\n/g, '')), { minLength: 1, maxLength: 5 }), (lines) => {
-        const out = terminalLines(lines.join('\n'));
-        expect(out.split('\n')).toEqual(lines.map(terminalText));
-      }),
+      fc.property(
+        fc.array(
+          anyText.map((s) => s.replace(/\n/g, '')),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (lines) => {
+          const out = terminalLines(lines.join('\n'));
+          expect(out.split('\n')).toEqual(lines.map(terminalText));
+        },
+      ),
       RUNS,
     );
   });
@@ -68,7 +99,11 @@ describe('terminalText', () => {
 describe('terminalJson', () => {
   test('parses back to the same value, with no control character outside the indentation', () => {
     const value = fc.jsonValue({ maxDepth: 3 }).chain((v) => fc.constant(v));
-    const withHostile = fc.oneof(value, fc.array(fc.string({ unit: hostileChar, maxLength: 20 })), fc.dictionary(fc.string({ unit: hostileChar, maxLength: 5 }), fc.string({ unit: hostileChar })));
+    const withHostile = fc.oneof(
+      value,
+      fc.array(fc.string({ unit: hostileChar, maxLength: 20 })),
+      fc.dictionary(fc.string({ unit: hostileChar, maxLength: 5 }), fc.string({ unit: hostileChar })),
+    );
     fc.assert(
       fc.property(withHostile, fc.constantFrom(undefined, 2), (v, space) => {
         const out = terminalJson(v, space);
