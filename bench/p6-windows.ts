@@ -12,7 +12,7 @@ import { connectWebSocket } from '../src/target/remote.js';
 import { findInspectorTarget } from '../src/target/discover.js';
 import type { CdpSession } from '../src/target/session.js';
 import { newAgent, runLoad, type LoadResult } from './lib/load.js';
-import { exitedWithin, sleep, startTarget, stopTarget } from './lib/procs.js';
+import { exitedWithin, profilerThreads, sleep, startTarget, stopTarget } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { get, startServe } from './lib/serve.js';
 import { summarize } from './lib/stats.js';
@@ -27,21 +27,6 @@ export interface P6WindowsOptions {
   rounds: number;
   connections: number;
   log(line: string): void;
-}
-
-/** V8 CPU profiler threads in a process now (Linux names them v8:ProfEvntProc); NaN elsewhere. */
-export function profilerThreads(pid: number): number {
-  const dir = `/proc/${pid}/task`;
-  if (!fs.existsSync(dir)) return NaN;
-  let n = 0;
-  for (const t of fs.readdirSync(dir)) {
-    try {
-      if (fs.readFileSync(`${dir}/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) n++;
-    } catch {
-      // ended while we looked
-    }
-  }
-  return n;
 }
 
 /** CPU time the process has used (user + system), ms; NaN where /proc is not there. */

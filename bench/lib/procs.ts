@@ -212,20 +212,28 @@ export async function exitedWithin(c: Child, ms: number): Promise<Awaited<Child[
  * (Linux shows thread names in /proc). Elsewhere it waits a fixed 2 s.
  */
 export async function cpuProfilerRunning(pid: number, timeoutMs: number): Promise<void> {
-  const tasks = `/proc/${pid}/task`;
-  if (!fs.existsSync(tasks)) return sleep(2000);
+  if (Number.isNaN(profilerThreads(pid))) return sleep(2000);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    for (const t of fs.readdirSync(tasks)) {
-      try {
-        if (fs.readFileSync(`${tasks}/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) return;
-      } catch {
-        // the thread ended while we looked
-      }
-    }
+    if (profilerThreads(pid) > 0) return;
     await sleep(20);
   }
   throw new Error(`the CPU profiler did not start in pid ${pid} within ${timeoutMs} ms`);
+}
+
+/** V8 CPU profiler threads in a process now (Linux names them v8:ProfEvntProc); NaN elsewhere. */
+export function profilerThreads(pid: number): number {
+  const dir = `/proc/${pid}/task`;
+  if (!fs.existsSync(dir)) return NaN;
+  let n = 0;
+  for (const t of fs.readdirSync(dir)) {
+    try {
+      if (fs.readFileSync(`${dir}/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) n++;
+    } catch {
+      // ended while we looked
+    }
+  }
+  return n;
 }
 
 /** Waits for nodeprof's "collecting ... for" line: its window (the heap sampler) has started. */

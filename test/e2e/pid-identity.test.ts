@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killAll, runCli } from '../helpers/processes.js';
+import { alive, killAll, runCli } from '../helpers/processes.js';
 
 const USER = 'npx-target-a';
 let uid = 0;
@@ -30,15 +30,6 @@ function ensureUser(name: string): { uid: number; gid: number } {
     uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim()),
     gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim()),
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Starts `file args` as the user, and waits until the kernel shows the process running `file`. */

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
-import { cliReadableByAll, FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { alive, cliReadableByAll, FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { stacks } from '../../src/pprof/query.js';
 import { findInspectorTarget } from '../../src/target/discover.js';
 import { moveExpression } from '../../src/target/pid.js';
@@ -33,15 +33,6 @@ function portOpen(port: number): Promise<boolean> {
 
 function tmpfile(name: string): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-pid-')), name);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(async () => {

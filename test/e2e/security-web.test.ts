@@ -4,46 +4,16 @@
 // The rules R10 and R11 of the list in test/e2e/security.test.ts.
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { cpuProfilerThreads } from '../helpers/inspect.js';
 import { loadProfile } from '../helpers/profiles.js';
 import { killAll, ROOT, runCli, startCli, startTarget } from '../helpers/processes.js';
-import { request, startServe, urlFrom, type HttpAnswer } from '../helpers/serve.js';
+import { connects, externalAddress, request, startServe, urlFrom, type HttpAnswer } from '../helpers/serve.js';
 
 afterEach(killAll);
 
 const FAKE_DNS = path.join(ROOT, 'dist/test/helpers/fake-dns.js');
 const STRONG = 'a-token-of-24-characters';
-
-function externalAddress(): string {
-  const a = Object.values(os.networkInterfaces())
-    .flat()
-    .find((i) => i && i.family === 'IPv4' && !i.internal);
-  if (!a) throw new Error('this machine has no non-loopback IPv4 address: the off-loopback rules cannot be checked here');
-  return a.address;
-}
-
-function connects(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
-function profilerThreads(pid: number): number {
-  return fs.readdirSync(`/proc/${pid}/task`).filter((t) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc');
-    } catch {
-      return false;
-    }
-  }).length;
-}
 
 function expectRefused(a: HttpAnswer, reason: RegExp): void {
   expect({ status: a.status, text: a.text }).toEqual({ status: 403, text: expect.stringMatching(reason) });
@@ -121,7 +91,7 @@ describe('R11 requests a web page sends are refused unless they carry the token'
     // the attack of the issue: a page's no-cors request, through a *.localhost name that resolves to loopback
     const attack = await request(`${s.url}profile?seconds=5`, { headers: page(`a7.localhost:${s.port}`) });
     expectRefused(attack, /Sec-Fetch-Site: cross-site: a web page sent this request/);
-    expect(profilerThreads(t.pid)).toBe(0);
+    expect(cpuProfilerThreads(t.pid)).toBe(0);
     expectRefused(await request(`${s.url}heapsnapshot`, { headers: { 'Sec-Fetch-Site': 'cross-site' } }), /Sec-Fetch-Site: cross-site/);
     // a page on another port of localhost is same-site: refused too
     expectRefused(
@@ -136,7 +106,7 @@ describe('R11 requests a web page sends are refused unless they carry the token'
     expectRefused(await request(`${s.url}heap`, { headers: { Origin: 'null' } }), /Origin null/);
     // older browsers send no fetch metadata: the Host alone
     expectRefused(await request(`${s.url}heap`, { headers: { Host: `a7.localhost:${s.port}` } }), /Host 'a7\.localhost:\d+' is a subdomain of localhost/);
-    expect(profilerThreads(t.pid)).toBe(0);
+    expect(cpuProfilerThreads(t.pid)).toBe(0);
 
     // what is not refused: tools, typed URLs, our own index page's links, our own origin
     expect((await request(`${s.url}heap`)).status).toBe(200);

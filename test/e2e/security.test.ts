@@ -49,24 +49,14 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import net from 'node:net';
-import os from 'node:os';
 import { findInspectorTarget } from '../../src/target/discover.js';
 import { loadProfile } from '../helpers/profiles.js';
 import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
-import { request, startServe, urlFrom } from '../helpers/serve.js';
+import { connects, externalAddress, request, startServe, urlFrom } from '../helpers/serve.js';
 
 afterEach(killAll);
 
 const ROUTES = ['profile', 'heap', 'allocs', 'goroutine', 'block', 'mutex', 'threadcreate', 'cmdline', 'symbol', 'trace', 'cpuprofile', 'heapsnapshot'];
-
-/** An IPv4 address of this machine that is not loopback: how another machine would reach a serve. */
-function externalAddress(): string {
-  const a = Object.values(os.networkInterfaces())
-    .flat()
-    .find((i) => i && i.family === 'IPv4' && !i.internal);
-  if (!a) throw new Error('this machine has no non-loopback IPv4 address: the off-loopback rules cannot be checked here');
-  return a.address;
-}
 
 /** The inspector's id for its one target, the last path segment of its websocket URL. */
 function targetId(t: { webSocketDebuggerUrl: string }): string {
@@ -79,16 +69,6 @@ function freePort(): Promise<number> {
       const { port } = s.address() as net.AddressInfo;
       s.close(() => resolve(port));
     });
-  });
-}
-
-function connects(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
   });
 }
 

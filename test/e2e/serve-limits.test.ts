@@ -3,33 +3,20 @@
 // over half an hour and left 40 profiler threads behind. Now at most MAX_CPU_WINDOWS run per
 // target; further requests share a running window or get a 503 with Retry-After at once.
 import { afterEach, describe, expect, test } from '@jest/globals';
-import fs from 'node:fs';
 import { MAX_CPU_WINDOWS } from '../../src/serve/cpu-window.js';
+import { cpuProfilerThreads } from '../helpers/inspect.js';
 import { loadProfile } from '../helpers/profiles.js';
 import { killAll, startTarget, type RunningTarget } from '../helpers/processes.js';
 import { request, startServe, urlFrom, type HttpAnswer } from '../helpers/serve.js';
 
 afterEach(killAll);
 
-/** V8's CPU profiler threads in a process right now (Linux names them v8:ProfEvntProc). */
-function profilerThreads(pid: number): number {
-  let n = 0;
-  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      if (fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').startsWith('v8:ProfEvntProc')) n++;
-    } catch {
-      // the thread ended while we looked
-    }
-  }
-  return n;
-}
-
 /** Polls the profiler threads of pid every 20 ms until stop(): the most seen at once. */
 function watchThreads(pid: number): { max(): number; stop(): number } {
   let max = 0;
   const timer = setInterval(() => {
     try {
-      max = Math.max(max, profilerThreads(pid));
+      max = Math.max(max, cpuProfilerThreads(pid));
     } catch {
       // the process is gone
     }
@@ -97,7 +84,7 @@ describe('CPU windows are bounded per target', () => {
     expect(ok).toBeGreaterThan(MAX_CPU_WINDOWS);
     expect(threads.max()).toBeGreaterThan(0);
     expect(threads.max()).toBeLessThanOrEqual(MAX_CPU_WINDOWS);
-    await until('no profiler thread left', () => profilerThreads(t.pid) === 0, 5000);
+    await until('no profiler thread left', () => cpuProfilerThreads(t.pid) === 0, 5000);
     threads.stop();
     // the target kept its 100 ms heartbeat through the burst (no gap of seconds)
     const during = ticks.filter((x) => x >= burstAt && x <= burstEnd);
@@ -110,14 +97,14 @@ describe('CPU windows are bounded per target', () => {
     const long = [timed(`${s.url}profile?seconds=60`), timed(`${s.url}cpuprofile?seconds=30`)].map((p) =>
       p.catch((e: Error) => ({ status: 0, error: e.message })),
     );
-    await until('the long windows started', () => profilerThreads(t.pid) === MAX_CPU_WINDOWS, 10_000);
+    await until('the long windows started', () => cpuProfilerThreads(t.pid) === MAX_CPU_WINDOWS, 10_000);
     const killedAt = Date.now();
     s.run.proc.kill('SIGTERM');
     const done = await s.run.done;
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(done.code).toBe(0);
     for (const a of await Promise.all(long)) expect([0, 503]).toContain(a.status);
-    await until('no profiler thread left after serve exited', () => profilerThreads(t.pid) === 0, 5000);
+    await until('no profiler thread left after serve exited', () => cpuProfilerThreads(t.pid) === 0, 5000);
     const n = ticks.length;
     await until('the target still ticks', () => ticks.length >= n + 3, 5000);
   }, 120_000);
@@ -127,18 +114,18 @@ describe('CPU windows are bounded per target', () => {
     const s = await startServe(t.port, ['--quiet']);
     // Alloy's 14 s window plus a person's request: both answered (here 6 s and 2 s, 1 s apart)
     const scraper = timed(`${s.url}profile?seconds=6`);
-    await until('the window runs', () => profilerThreads(t.pid) >= 1, 10_000);
+    await until('the window runs', () => cpuProfilerThreads(t.pid) >= 1, 10_000);
     await new Promise((r) => setTimeout(r, 1000));
     const person = await timed(`${s.url}profile?seconds=2`);
     expect(person.status).toBe(200);
     expect(Number(loadProfile(person.body).durationNanos) / 1e9).toBeCloseTo(2, 0);
     expect((await scraper).status).toBe(200);
-    await until('no profiler thread left', () => profilerThreads(t.pid) === 0, 5000);
+    await until('no profiler thread left', () => cpuProfilerThreads(t.pid) === 0, 5000);
 
     // every slot taken by long windows: a short request shares one (answered when it ends), a longer one is refused at once
     // (lengths 3 s apart, so each starts a window of its own)
     const longs = Array.from({ length: MAX_CPU_WINDOWS }, (_, i) => timed(`${s.url}profile?seconds=${5 + 3 * i}`));
-    await until('the windows run', () => profilerThreads(t.pid) === MAX_CPU_WINDOWS, 10_000);
+    await until('the windows run', () => cpuProfilerThreads(t.pid) === MAX_CPU_WINDOWS, 10_000);
     const refused = await timed(`${s.url}profile?seconds=20`);
     expect(refused.answeredAt - refused.sentAt).toBeLessThan(1000);
     expectBusy(refused);
@@ -154,7 +141,7 @@ describe('CPU windows are bounded per target', () => {
     for (const a of await Promise.all(longs)) expect(a.status).toBe(200);
     // a short request is not made to wait out most of a long window: 503 at once, not a share
     const longer = [timed(`${s.url}profile?seconds=20`), timed(`${s.url}profile?seconds=25`)];
-    await until('the windows run', () => profilerThreads(t.pid) === MAX_CPU_WINDOWS, 10_000);
+    await until('the windows run', () => cpuProfilerThreads(t.pid) === MAX_CPU_WINDOWS, 10_000);
     const short = await timed(`${s.url}profile?seconds=2`);
     expect(short.answeredAt - short.sentAt).toBeLessThan(1000);
     expectBusy(short);
@@ -178,7 +165,7 @@ describe('CPU windows are bounded per target', () => {
     expect(ok).toBeGreaterThan(MAX_CPU_WINDOWS);
     expect(threads.max()).toBeGreaterThan(0);
     expect(threads.max()).toBeLessThanOrEqual(MAX_CPU_WINDOWS);
-    await until('no profiler thread left', () => profilerThreads(t.pid) === 0, 5000);
+    await until('no profiler thread left', () => cpuProfilerThreads(t.pid) === 0, 5000);
     threads.stop();
     // the app's main thread still answers the facade
     expect((await request(`${url}goroutine`, { timeoutMs: 10_000 })).status).toBe(200);

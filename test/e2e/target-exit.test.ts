@@ -6,6 +6,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
+import { cpuProfilerThreads } from '../helpers/inspect.js';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { killAll, ROOT, startCli, startTarget, type RunningTarget } from '../helpers/processes.js';
 import { request, startServe } from '../helpers/serve.js';
@@ -108,10 +109,7 @@ test('--import nodeprof/register with a CPU window open: the target exits with i
 async function waitForProfilerThread(pid: number): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      const comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      if (comm.startsWith('v8:ProfEvntProc')) return;
-    }
+    if (cpuProfilerThreads(pid) > 0) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`no V8 profiler thread in pid ${pid} within 30 s`);

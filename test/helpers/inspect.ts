@@ -44,8 +44,11 @@ export function enabledTraceCategories(port: number): Promise<string> {
 export function cpuProfilerThreads(pid: number): number {
   let n = 0;
   for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-    const comm = fs.readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim();
-    if (comm === 'v8:ProfEvntProc') n++;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim() === 'v8:ProfEvntProc') n++;
+    } catch {
+      // the thread ended while we looked
+    }
   }
   return n;
 }

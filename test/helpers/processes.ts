@@ -187,3 +187,13 @@ export function cliReadableByAll(): string {
   readableCli = path.join(dir, 'bin/nodeprof.js');
   return readableCli;
 }
+
+/** Whether a process exists (signal 0; a zombie counts as existing). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,8 @@
 // Running `nodeprof serve` and talking HTTP to a facade the way scrapers and go tool pprof do.
 
 import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
 import { startCli, type CliRun } from './processes.js';
 
 export interface Serving {
@@ -46,5 +48,25 @@ export function request(url: string, opts: { method?: string; headers?: Record<s
     req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
     req.on('error', reject);
     req.end(opts.body);
+  });
+}
+
+/** An IPv4 address of this machine that is not loopback: how another machine would reach a serve. */
+export function externalAddress(): string {
+  const a = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal);
+  if (!a) throw new Error('this machine has no non-loopback IPv4 address: the off-loopback rules cannot be checked here');
+  return a.address;
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+export function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
   });
 }
