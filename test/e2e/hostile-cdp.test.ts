@@ -206,9 +206,7 @@ describe('hostile /json/list', () => {
       const r = await run.done;
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(
-        /^nodeprof: 127\.0\.0\.1:\d+ (did not answer within 4s|is not a Node\.js inspector)/,
-      );
+      expect(r.stderr).toMatch(/^nodeprof: 127\.0\.0\.1:\d+ (did not answer within 4s|is not a Node\.js inspector)/);
       expect(r.ms).toBeLessThan(15_000);
     } finally {
       server.close();
