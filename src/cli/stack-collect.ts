@@ -6,7 +6,7 @@ import { loadSourceMaps } from '../collect/source-maps.js';
 import { errorMessage } from '../errors.js';
 import { mapStackFrames, type ThreadStack } from '../output/stack.js';
 import type { CdpSession } from '../target/session.js';
-import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/worker-session.js';
+import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/workers.js';
 
 /** How long to wait for workers to be announced after NodeWorker.enable (they come at once). */
 const WORKER_ANNOUNCE_MS = 300;

@@ -211,8 +211,8 @@ export class Facade {
   async stacks(): Promise<ThreadStack[]> {
     const att = this.link.get();
     const workers = att.workers.list().map((w) =>
-      threadStack(w.title, (params) => att.workers.send(w, 'Runtime.evaluate', params, 2500)).catch((): ThreadStack => ({
-        thread: w.title,
+      threadStack(w.info.title, (params) => w.send('Runtime.evaluate', params, 2500)).catch((): ThreadStack => ({
+        thread: w.info.title,
         frames: [],
         state: 'unresponsive',
       })),
