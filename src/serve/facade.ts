@@ -11,7 +11,7 @@ import type { Profile } from 'pprof-format';
 import type { CdpSession } from '../target/session.js';
 import { errorMessage } from '../errors.js';
 import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
-import { DEFAULT_HEAP_INTERVAL_BYTES } from './heap-sampler.js';
+import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
 import { HttpError } from './http-error.js';
 import { TargetLink, type Attachment } from './link.js';
 import { heapAnswer } from './profiles.js';

@@ -6,7 +6,7 @@ import { describeWithin, type ProcessInfo } from '../target/connect.js';
 import { freedSamplesDropped, keepsCollectedHeapSamples } from '../target/features.js';
 import type { CdpSession } from '../target/session.js';
 import { WorkerWatcher } from '../target/workers.js';
-import { HeapSampler } from './heap-sampler.js';
+import { HeapSampler } from '../collect/heap-sampling.js';
 import { HttpError } from './http-error.js';
 import type { Transport } from './transport.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
