@@ -17,7 +17,8 @@ import { TargetLink, type Attachment } from './link.js';
 import { heapAnswer } from './profiles.js';
 import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type SourceMaps } from '../collect/source-maps.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
-import { mainThreadStack, threadStack, type ThreadStack } from './stacks.js';
+import { mainStackWithoutPause, stackWithoutPause, type ThreadStack } from '../collect/stack.js';
+import type { Frame } from '../pprof/frame.js';
 import { collectTrace } from './trace.js';
 import { DEFAULT_TRACE_CATEGORIES } from '../collect/trace.js';
 import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
@@ -208,16 +209,16 @@ export class Facade {
     );
   }
 
-  async stacks(): Promise<ThreadStack[]> {
+  async stacks(): Promise<Array<ThreadStack<Frame>>> {
     const att = this.link.get();
     const workers = att.workers.list().map((w) =>
-      threadStack(w.info.title, (params) => w.send('Runtime.evaluate', params, 2500)).catch((): ThreadStack => ({
+      stackWithoutPause(w.info.title, (params) => w.send('Runtime.evaluate', params, 2500)).catch((err: unknown): ThreadStack<Frame> => ({
         thread: w.info.title,
         frames: [],
-        state: 'unresponsive',
+        error: errorMessage(err),
       })),
     );
-    return Promise.all([this.onMain(att, () => mainThreadStack(att.session)), ...workers]);
+    return Promise.all([this.onMain(att, () => mainStackWithoutPause(att.session)), ...workers]);
   }
 
   /** Trace windows one at a time: the target has one tracing agent. */
