@@ -1,4 +1,4 @@
-// The facade's state and collections, shared by both transports: the target link, the one
+// The facade's state and collections, shared by both transports: the target connection, the one
 // AddressBook for the life of the facade, and every collection running in the target (so shutdown
 // can stop them all).
 
@@ -13,7 +13,7 @@ import { errorMessage } from '../errors.js';
 import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
 import { HttpError } from './http-error.js';
-import { TargetLink, type Attachment } from './link.js';
+import { TargetConnection, type Attachment } from './target-connection.js';
 import { heapAnswer } from './profiles.js';
 import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type SourceMaps } from '../collect/source-maps.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
@@ -41,7 +41,8 @@ export interface FacadeOptions {
 
 export class Facade {
   readonly book = new AddressBook();
-  readonly link: TargetLink;
+  /** The connection to the target, reattached when the target comes back. */
+  readonly link: TargetConnection;
   readonly heapMode: HeapMode;
   readonly maxSeconds: number;
   readonly cpuIntervalUs: number;
@@ -64,7 +65,7 @@ export class Facade {
     this.cpuIntervalUs = opts.cpuIntervalUs ?? 1000;
     this.log = opts.log ?? (() => undefined);
     this.cpuWindows = new CpuWindows(opts.maxCpuWindows ?? MAX_CPU_WINDOWS, (ms, stop) => this.recordCpuWindow(ms, stop));
-    this.link = new TargetLink(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
+    this.link = new TargetConnection(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
   }
 
   private mapCache(att: Attachment): SourceMapCache {

@@ -1,5 +1,6 @@
 // The serve's lasting connection to its target: one main session (process info, the heap sampler,
-// stacks), reopened in the background when the target goes away and comes back on the same address.
+// the worker threads for goroutine), reopened in the background when the target goes away and
+// comes back on the same address.
 
 import { errorMessage } from '../errors.js';
 import { describeWithin, type ProcessInfo } from '../target/connect.js';
@@ -22,7 +23,7 @@ const RETRY_MS = 1000;
 /** How long close() waits for the target to stop the heap sampler before it closes the session. */
 const STOP_WAIT_MS = 3000;
 
-export class TargetLink {
+export class TargetConnection {
   private current: Attachment | undefined;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
