@@ -45,7 +45,6 @@ export class WorkerSession implements CdpSession {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly events = new EventEmitter();
-  private readonly unsubscribe: Array<() => void> = [];
   private endNow!: () => void;
 
   constructor(
@@ -58,23 +57,20 @@ export class WorkerSession implements CdpSession {
       this.endNow = () => {
         if (this.isEnded) return;
         this.isEnded = true;
-        for (const u of this.unsubscribe) u();
         this.rejectAll(new Error(`worker ${info.workerId} went away`));
         resolve();
       };
     });
-    this.unsubscribe.push(
-      parent.on('NodeWorker.receivedMessageFromWorker', (m) => {
-        if (m.sessionId === sessionId) this.receive(m.message);
-      }),
-      parent.on('NodeWorker.detachedFromWorker', (m) => {
-        if (m.sessionId === sessionId) this.endNow();
-      }),
-    );
     void parent.ended.then(() => this.endNow());
   }
 
-  private receive(text: string): void {
+  /** NodeWorker reported this worker detached (it exited, or was detached). Called by its watcher. */
+  detached(): void {
+    this.endNow();
+  }
+
+  /** One message of this worker, from NodeWorker.receivedMessageFromWorker. Called by its watcher. */
+  receive(text: string): void {
     // A worker's answer arrives as a string inside its parent's message: bounded by the same rules.
     const tooCostly = messageCost(text, maxMessageBytes());
     if (tooCostly) {
@@ -147,10 +143,13 @@ export class WorkerSession implements CdpSession {
  * Enables NodeWorker on the main thread's session and follows each worker thread, those running
  * now and those started later, until stop(). Workers are not held at start
  * (waitForDebuggerOnStart: false): a crash of nodeprof must never leave a worker waiting.
+ * NodeWorker's events are heard here once and handed to the worker they name, so a target with
+ * many workers does not put a listener per worker on the main session.
  */
 export class WorkerWatcher {
   private readonly sessions = new Map<string, WorkerSession>();
-  private unsubscribe: (() => void) | undefined;
+  private unsubscribeAttach: (() => void) | undefined;
+  private unsubscribeMessages: Array<() => void> = [];
 
   constructor(
     private readonly session: CdpSession,
@@ -161,7 +160,11 @@ export class WorkerWatcher {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = this.session.on('NodeWorker.attachedToWorker', (e: AnyEvent<'NodeWorker.attachedToWorker'>) => this.attached(e));
+    this.unsubscribeMessages = [
+      this.session.on('NodeWorker.receivedMessageFromWorker', (m) => this.sessions.get(m.sessionId)?.receive(m.message)),
+      this.session.on('NodeWorker.detachedFromWorker', (m) => this.sessions.get(m.sessionId)?.detached()),
+    ];
+    this.unsubscribeAttach = this.session.on('NodeWorker.attachedToWorker', (e: AnyEvent<'NodeWorker.attachedToWorker'>) => this.attached(e));
     await this.session.send('NodeWorker.enable', { waitForDebuggerOnStart: false });
   }
 
@@ -182,10 +185,12 @@ export class WorkerWatcher {
 
   /** Stops watching; detaches every worker session (which also stops anything left running in them). */
   async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    if (this.session.isEnded) return;
-    await this.session.send('NodeWorker.disable').catch(() => undefined);
-    for (const w of this.list()) await w.close();
+    this.unsubscribeAttach?.();
+    this.unsubscribeAttach = undefined;
+    if (!this.session.isEnded) {
+      await this.session.send('NodeWorker.disable').catch(() => undefined);
+      for (const w of this.list()) await w.close();
+    }
+    for (const u of this.unsubscribeMessages.splice(0)) u();
   }
 }
