@@ -1,12 +1,12 @@
 // `nodeprof stack`'s work once connected: pause each thread once for its stack, map it through
 // source maps. Loaded by the stack command's handler only.
 
-import { captureStack } from '../collect/stack.js';
+import { captureStack, type StackFrame, type ThreadStack } from '../collect/stack.js';
 import { loadSourceMaps } from '../collect/source-maps.js';
 import { errorMessage } from '../errors.js';
-import { mapStackFrames, type ThreadStack } from '../output/stack.js';
+import { mapStackFrames } from '../output/stack.js';
 import type { CdpSession } from '../target/session.js';
-import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/worker-session.js';
+import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/workers.js';
 
 /** How long to wait for workers to be announced after NodeWorker.enable (they come at once). */
 const WORKER_ANNOUNCE_MS = 300;
@@ -17,7 +17,7 @@ export async function collectStacks(
   timeoutMs: number,
   log: (l: string) => void,
   sourceMaps: boolean,
-): Promise<ThreadStack[]> {
+): Promise<Array<ThreadStack<StackFrame>>> {
   const found: WorkerSession[] = [];
   const watcher = workers ? new WorkerWatcher(session, (w) => found.push(w)) : undefined;
   try {
@@ -25,7 +25,7 @@ export async function collectStacks(
       await watcher.start();
       await new Promise((r) => setTimeout(r, WORKER_ANNOUNCE_MS));
     }
-    const one = async (thread: string, s: CdpSession): Promise<ThreadStack> => {
+    const one = async (thread: string, s: CdpSession): Promise<ThreadStack<StackFrame>> => {
       try {
         const c = await captureStack(s, timeoutMs);
         log(`${thread}: paused for ${c.pausedMs} ms`);
@@ -36,7 +36,7 @@ export async function collectStacks(
         maps.warnings.forEach(log);
         return { thread, frames: mapStackFrames(c.frames, maps.mapFrame) };
       } catch (err) {
-        return { thread, error: errorMessage(err) };
+        return { thread, frames: [], error: errorMessage(err) };
       }
     };
     return await Promise.all([one(MAIN_THREAD, session), ...found.map((w) => one(workerThreadLabel(w.info), w))]);

@@ -4,7 +4,7 @@
 import type { Argv } from 'yargs';
 import { parseDuration } from '../duration.js';
 import { EXIT_INTERRUPTED, NodeprofError } from '../errors.js';
-import type { ThreadStack } from '../output/stack.js';
+import type { StackFrame, ThreadStack } from '../collect/stack.js';
 import { targetFromArgs } from './attach.js';
 import type { CommandContext } from './context.js';
 
@@ -41,7 +41,7 @@ export function stackCommand(ctx: CommandContext) {
       const interrupts = ctx.interrupts();
       const target = await openTarget(spec, { keepInspector: Boolean(argv['keep-inspector']), log: ctx.log });
       interrupts.setAbortHook(() => target.release());
-      let threads: ThreadStack[];
+      let threads: Array<ThreadStack<StackFrame>>;
       try {
         const work = collectStacks(target.session, Boolean(argv.workers), timeoutMs, ctx.log, argv.sourceMaps !== false);
         const stopped = interrupts.interrupted.then(() => {

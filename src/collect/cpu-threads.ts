@@ -3,7 +3,7 @@
 
 import { errorMessage } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
-import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/worker-session.js';
+import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/workers.js';
 import { CpuCollector, type CpuRecording } from './cpu.js';
 
 export interface ThreadRecording {

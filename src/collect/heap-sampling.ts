@@ -1,13 +1,17 @@
-// V8's sampling heap profiler through HeapProfiler.startSampling/stopSampling; knows CDP, not pprof.
+// V8's sampling heap profiler (HeapProfiler.startSampling), in its two uses: attach's window
+// (HeapSamplingCollector: start, stop and read once) and serve's continuous sampler (HeapSampler:
+// started on attach, read by every /heap and /allocs, stopped on shutdown). Knows CDP, not pprof.
 //
 // V8 has ONE sampler per isolate: a second session's startSampling appears to succeed, and
-// stopping in any session stops it for all. So start() refuses when a sampler is already running
-// (someone else's: a nodeprof serve, DevTools) instead of taking it over and stopping it.
+// stopping in any session stops it for all. So the window refuses when a sampler is already
+// running (someone else's: a nodeprof serve, DevTools) instead of taking it over and stopping it,
+// and the continuous sampler starts itself again when someone else stopped it.
 // Closing the inspector session stops the sampler in V8 too (observed on Node 18, 20, 22, 24), so a
 // nodeprof that dies without cleaning up does not leave one behind.
 
 import type { Protocol } from 'devtools-protocol';
 import { NodeprofError } from '../errors.js';
+import type { HeapMode } from '../pprof/heap-profile.js';
 import type { CdpSession } from '../target/session.js';
 
 /** V8's default sampling interval (bytes between samples on average), as node --heap-prof uses. */
@@ -16,9 +20,9 @@ export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
 /**
  * Starts V8's one heap sampler of the isolate. `includeCollected` keeps samples of objects the GC
  * has freed (allocation profiles, whose values must only grow per stack); without it the sampler
- * holds live objects only. Shared by attach's windows and serve's long-lived sampler.
+ * holds live objects only.
  */
-export async function startHeapSampler(session: CdpSession, intervalBytes: number, includeCollected: boolean): Promise<void> {
+async function startHeapSampler(session: CdpSession, intervalBytes: number, includeCollected: boolean): Promise<void> {
   await session.send('HeapProfiler.startSampling', {
     samplingInterval: intervalBytes,
     includeObjectsCollectedByMajorGC: includeCollected,
@@ -41,6 +45,7 @@ export interface HeapRecording {
   intervalBytes: number;
 }
 
+/** attach's window: one start, one stop that reads the profile. */
 export class HeapSamplingCollector {
   private running = false;
   private startedAtMs = 0;
@@ -73,5 +78,71 @@ export class HeapSamplingCollector {
     if (session.isEnded || !this.running) return;
     this.running = false;
     await session.send('HeapProfiler.stopSampling').catch(() => undefined);
+  }
+}
+
+/**
+ * serve's continuous sampler: started when serve attaches, read by /heap and /allocs without
+ * disturbing each other, restarted if someone else stops it, stopped on shutdown.
+ */
+export class HeapSampler {
+  startedAtMs = 0;
+
+  constructor(
+    readonly mode: HeapMode,
+    readonly intervalBytes: number,
+  ) {}
+
+  async start(session: CdpSession): Promise<void> {
+    await session.send('HeapProfiler.enable');
+    // alloc mode keeps samples of collected objects too, so alloc_* only ever grows per stack.
+    await startHeapSampler(session, this.intervalBytes, this.mode === 'alloc');
+    this.startedAtMs = Date.now();
+  }
+
+  /** Set when the sampler had to be restarted because someone else stopped it. */
+  restarts = 0;
+
+  /** The read in flight, if any (read()). */
+  private pending: { gc: boolean; read: Promise<Protocol.HeapProfiler.SamplingHeapProfile> } | undefined;
+
+  /**
+   * The sampler's profile, one read at a time: a call made while a read is unanswered gets that
+   * read's answer (unless it asks for a GC the pending read does not do: then it waits for it and
+   * reads after). So a target stuck in a long native call is sent at most two reads however many
+   * requests come meanwhile, rather than a backlog of reads (and full GCs) to run when it returns.
+   */
+  read(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+    const pending = this.pending;
+    if (pending && (pending.gc || !gc)) return pending.read;
+    const read = (pending ? pending.read.catch(() => undefined) : Promise.resolve()).then(() => this.readNow(session, gc));
+    const entry = { gc, read };
+    this.pending = entry;
+    read
+      .finally(() => {
+        if (this.pending === entry) this.pending = undefined;
+      })
+      .catch(() => undefined);
+    return read;
+  }
+
+  private async readNow(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+    if (gc) await session.send('HeapProfiler.collectGarbage');
+    try {
+      return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+    } catch (err) {
+      // V8 has one sampler per isolate: another client (a second serve, attach --heap) may have
+      // stopped ours. Start it again; its values start over.
+      if (!/not started/i.test((err as Error).message)) throw err;
+      await this.start(session);
+      this.restarts++;
+      return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+    }
+  }
+
+  async stop(session: CdpSession): Promise<void> {
+    if (session.isEnded) return;
+    await session.send('HeapProfiler.stopSampling').catch(() => undefined);
+    await session.send('HeapProfiler.disable').catch(() => undefined);
   }
 }

@@ -1,11 +1,32 @@
-// The current JavaScript stack of one thread, from Debugger.pause (it names the running frame even
-// when the CPU profiler cannot). The thread is paused only between the `paused` event and our
-// resume; every wait is bounded; a pause that has not landed is cancelled by Debugger.disable
-// before we leave, so the target is never left paused or with a pause pending.
+// The current JavaScript stack of one thread, read two ways:
+// - captureStack (`nodeprof stack`), by Debugger.pause: it names the running frame even when the
+//   CPU profiler cannot. The thread is paused only between the `paused` event and our resume; every
+//   wait is bounded; a pause that has not landed is cancelled by Debugger.disable before we leave,
+//   so the target is never left paused or with a pause pending.
+// - stackWithoutPause (serve's goroutine), by Runtime.evaluate, WITHOUT pausing: an evaluate is
+//   served on an interrupt when JavaScript is running, on top of the running frames, so an Error
+//   stack captured by the evaluated code contains the interrupted frames below its own, also while
+//   the thread spins in a loop. An idle event loop has no frames under it. A pause gives the same
+//   stack but stops the thread far longer (bench/RESULTS.md, "Other costs": goroutine endpoint,
+//   blocked-loop repair) and risks leaving it paused; scrapers fetch goroutine every 15 s.
 
 import type { Protocol } from 'devtools-protocol';
 import { NodeprofError, errorMessage } from '../errors.js';
+import { scriptPath, functionName, type Frame } from '../pprof/frame.js';
+import { withTimeout } from '../target/connect.js';
 import type { CdpSession } from '../target/session.js';
+
+/**
+ * One thread's stack at one moment. F is the frame as its reader gives it: StackFrame (CDP's
+ * positions, for source maps and `stack --json`) from captureStack, Frame from stackWithoutPause.
+ */
+export interface ThreadStack<F> {
+  thread: string;
+  /** Leaf first; empty when the event loop was idle or there is no stack (then `error`). */
+  frames: F[];
+  /** Why there is no stack for this thread (it did not answer in time, or went away). */
+  error?: string;
+}
 
 export interface StackFrame {
   functionName: string;
@@ -73,4 +94,49 @@ export async function captureStack(session: CdpSession, timeoutMs: number): Prom
     offScript();
     void offPaused;
   }
+}
+
+const MARK = '__nodeprof_stack__';
+const EXPRESSION = `(function ${MARK}() {
+  const E = Error, prep = E.prepareStackTrace, limit = E.stackTraceLimit;
+  try {
+    E.stackTraceLimit = 512;
+    E.prepareStackTrace = (_, callSites) => callSites;
+    const holder = {};
+    E.captureStackTrace(holder, ${MARK});
+    return JSON.stringify(holder.stack.map((c) => [c.getFunctionName() || (c.getMethodName() || ''), c.getFileName() || c.getScriptNameOrSourceURL() || '', c.getLineNumber() || 0, c.getColumnNumber() || 0]));
+  } finally {
+    E.prepareStackTrace = prep;
+    E.stackTraceLimit = limit;
+  }
+})()`;
+
+type Evaluate = (params: { expression: string; returnByValue: boolean; silent: boolean }) => Promise<{ result: { value?: unknown } }>;
+
+const NO_ANSWER = 'no answer in time: busy outside JavaScript';
+
+/** The stack of one thread, by an evaluate sent to it (directly, or through NodeWorker). */
+export async function stackWithoutPause(thread: string, evaluate: Evaluate, timeoutMs = 2000): Promise<ThreadStack<Frame>> {
+  let value: unknown;
+  try {
+    const res = await withTimeout(evaluate({ expression: EXPRESSION, returnByValue: true, silent: true }), timeoutMs, NO_ANSWER);
+    value = res.result.value;
+  } catch (err) {
+    if ((err as Error).message === NO_ANSWER) return { thread, frames: [], error: NO_ANSWER };
+    throw err;
+  }
+  if (typeof value !== 'string') return { thread, frames: [] };
+  const raw = JSON.parse(value) as Array<[string, string, number, number]>;
+  // The evaluated script's own top-level frame has no file name: drop it (and any like it on top).
+  let start = 0;
+  while (start < raw.length && raw[start]![1] === '') start++;
+  const frames = raw.slice(start).map(([name, url, line, column]): Frame => {
+    const file = scriptPath(url);
+    return { name: functionName(name, file, line), file, line, column, startLine: 0 };
+  });
+  return { thread, frames };
+}
+
+export function mainStackWithoutPause(session: CdpSession, timeoutMs = 2000): Promise<ThreadStack<Frame>> {
+  return stackWithoutPause('main', (params) => session.send('Runtime.evaluate', params), timeoutMs);
 }

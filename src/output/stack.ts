@@ -2,15 +2,8 @@
 
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import { functionName, scriptPath } from '../pprof/frame.js';
-import type { StackFrame } from '../collect/stack.js';
+import type { StackFrame, ThreadStack } from '../collect/stack.js';
 import { terminalText } from './terminal-text.js';
-
-export interface ThreadStack {
-  thread: string;
-  frames?: StackFrame[];
-  /** Why there is no stack for this thread. */
-  error?: string;
-}
 
 /**
  * Frames through source maps: file, line and column of the original source. V8's function name is
@@ -37,13 +30,13 @@ export function frameText(f: StackFrame): string {
 }
 
 /** The text for a terminal: everything the target named (argv, version, threads, frames) escaped. */
-export function stackText(head: { pid: number; nodeVersion: string; argv: string[] }, threads: ThreadStack[]): string {
+export function stackText(head: { pid: number; nodeVersion: string; argv: string[] }, threads: Array<ThreadStack<StackFrame>>): string {
   const esc = terminalText;
   const out = [`Process ${esc(String(head.pid))}: ${esc(head.argv.join(' '))}`, `Node.js ${esc(String(head.nodeVersion))}`, ''];
   for (const t of threads) {
     out.push(`Thread ${esc(t.thread)}:`);
     if (t.error) out.push(`    (no stack: ${esc(t.error)})`);
-    else if (!t.frames?.length) out.push('    (idle: no JavaScript running)');
+    else if (!t.frames.length) out.push('    (idle: no JavaScript running)');
     else for (const f of t.frames) out.push(`    ${esc(frameText(f))}`);
     out.push('');
   }

@@ -1,4 +1,4 @@
-// The facade's state and collections, shared by both transports: the target link, the one
+// The facade's state and collections, shared by both transports: the target connection, the one
 // AddressBook for the life of the facade, and every collection running in the target (so shutdown
 // can stop them all).
 
@@ -11,14 +11,16 @@ import type { Profile } from 'pprof-format';
 import type { CdpSession } from '../target/session.js';
 import { errorMessage } from '../errors.js';
 import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
-import { DEFAULT_HEAP_INTERVAL_BYTES } from './heap-sampler.js';
+import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
 import { HttpError } from './http-error.js';
-import { TargetLink, type Attachment } from './link.js';
+import { TargetConnection, type Attachment } from './target-connection.js';
 import { heapAnswer } from './profiles.js';
 import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type SourceMaps } from '../collect/source-maps.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
-import { mainThreadStack, threadStack, type ThreadStack } from './stacks.js';
-import { collectTrace, DEFAULT_TRACE_CATEGORIES } from './trace.js';
+import { mainStackWithoutPause, stackWithoutPause, type ThreadStack } from '../collect/stack.js';
+import type { Frame } from '../pprof/frame.js';
+import { collectTrace } from './trace.js';
+import { DEFAULT_TRACE_CATEGORIES } from '../collect/trace.js';
 import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
 import type { Transport } from './transport.js';
 import { sleep } from './sleep.js';
@@ -39,7 +41,8 @@ export interface FacadeOptions {
 
 export class Facade {
   readonly book = new AddressBook();
-  readonly link: TargetLink;
+  /** The connection to the target, reattached when the target comes back. */
+  readonly link: TargetConnection;
   readonly heapMode: HeapMode;
   readonly maxSeconds: number;
   readonly cpuIntervalUs: number;
@@ -62,7 +65,7 @@ export class Facade {
     this.cpuIntervalUs = opts.cpuIntervalUs ?? 1000;
     this.log = opts.log ?? (() => undefined);
     this.cpuWindows = new CpuWindows(opts.maxCpuWindows ?? MAX_CPU_WINDOWS, (ms, stop) => this.recordCpuWindow(ms, stop));
-    this.link = new TargetLink(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
+    this.link = new TargetConnection(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
   }
 
   private mapCache(att: Attachment): SourceMapCache {
@@ -207,16 +210,16 @@ export class Facade {
     );
   }
 
-  async stacks(): Promise<ThreadStack[]> {
+  async stacks(): Promise<Array<ThreadStack<Frame>>> {
     const att = this.link.get();
     const workers = att.workers.list().map((w) =>
-      threadStack(w.title, (params) => att.workers.send(w, 'Runtime.evaluate', params, 2500)).catch((): ThreadStack => ({
-        thread: w.title,
+      stackWithoutPause(w.info.title, (params) => w.send('Runtime.evaluate', params, 2500)).catch((err: unknown): ThreadStack<Frame> => ({
+        thread: w.info.title,
         frames: [],
-        state: 'unresponsive',
+        error: errorMessage(err),
       })),
     );
-    return Promise.all([this.onMain(att, () => mainThreadStack(att.session)), ...workers]);
+    return Promise.all([this.onMain(att, () => mainStackWithoutPause(att.session)), ...workers]);
   }
 
   /** Trace windows one at a time: the target has one tracing agent. */

@@ -11,7 +11,7 @@ import { addHeapProfile, newHeapBuilder, type HeapMode } from '../pprof/heap-pro
 import { str } from '../pprof/query.js';
 import { terminalText } from '../output/terminal-text.js';
 import type { Frame } from '../pprof/frame.js';
-import type { ThreadStack } from './stacks.js';
+import type { ThreadStack } from '../collect/stack.js';
 
 export function heapAnswer(
   sampling: Protocol.HeapProfiler.SamplingHeapProfile,
@@ -38,7 +38,12 @@ export function heapAnswer(
 const IDLE_FRAME: Frame = { name: '(idle)', file: '', line: 0, column: 0, startLine: 0 };
 const UNRESPONSIVE_FRAME: Frame = { name: '(unresponsive: busy outside JavaScript)', file: '', line: 0, column: 0, startLine: 0 };
 
-export function goroutineAnswer(threads: ThreadStack[], book: AddressBook): Profile {
+/** What goroutine says of a thread: running (frames), idle (the event loop waits) or unresponsive (no stack). */
+function threadState(t: ThreadStack<Frame>): 'running' | 'idle' | 'unresponsive' {
+  return t.error !== undefined ? 'unresponsive' : t.frames.length ? 'running' : 'idle';
+}
+
+export function goroutineAnswer(threads: Array<ThreadStack<Frame>>, book: AddressBook): Profile {
   const b = new ProfileBuilder({
     sampleTypes: [['goroutine', 'count']],
     periodType: ['goroutine', 'count'],
@@ -47,7 +52,7 @@ export function goroutineAnswer(threads: ThreadStack[], book: AddressBook): Prof
     addresses: book,
   });
   for (const t of threads) {
-    const stack = t.frames.length ? t.frames : [t.state === 'unresponsive' ? UNRESPONSIVE_FRAME : IDLE_FRAME];
+    const stack = t.frames.length ? t.frames : [threadState(t) === 'unresponsive' ? UNRESPONSIVE_FRAME : IDLE_FRAME];
     b.addSample(stack, [1], { thread: t.thread });
   }
   b.addComment('nodeprof: one sample per JavaScript thread, its stack when asked ((idle): the event loop was waiting); read without pausing the thread');
@@ -143,12 +148,12 @@ export function profileText(p: Profile, title: string): string {
 }
 
 /** Go's debug=2 goroutine dump (the form of an unrecovered panic), one block per thread, escaped. */
-export function stacksText(threads: ThreadStack[]): string {
+export function stacksText(threads: Array<ThreadStack<Frame>>): string {
   const esc = terminalText;
   return (
     threads
       .map((t) => {
-        const head = `thread ${esc(t.thread)} [${t.state}]:`;
+        const head = `thread ${esc(t.thread)} [${threadState(t)}]:`;
         const body = t.frames.map((f) => `${esc(f.name)}(...)\n\t${esc(f.file) || '(no file)'}:${f.line}:${f.column}`);
         return [head, ...body].join('\n');
       })

@@ -7,8 +7,6 @@ import type { CdpSession } from '../target/session.js';
 import { HttpError } from './http-error.js';
 import { sleep } from './sleep.js';
 
-export const DEFAULT_TRACE_CATEGORIES = ['node', 'node.perf', 'node.async_hooks', 'v8'];
-
 export async function collectTrace(session: CdpSession, ms: number, categories: string[], signal: AbortSignal): Promise<object[]> {
   const collector = new TraceCollector(categories);
   try {

@@ -7,7 +7,6 @@ import { InspectorSession, type InProcessMode } from '../target/inprocess.js';
 import { connectWebSocket } from '../target/remote.js';
 import type { CdpSession } from '../target/session.js';
 import { formatHostPort, type TargetSpec } from '../target/target-spec.js';
-import { NodeprofError } from '../errors.js';
 
 export interface Transport {
   /** The target as messages name it. */
@@ -17,7 +16,11 @@ export interface Transport {
   open(): Promise<CdpSession>;
 }
 
-export function remoteTransport(spec: TargetSpec): Transport {
+/**
+ * A target at an inspector address. A pid target comes here as the address of the inspector
+ * serve found or opened for it (serve.ts, resolvePid), so it has no case of its own.
+ */
+export function remoteTransport(spec: Exclude<TargetSpec, { kind: 'pid' }>): Transport {
   switch (spec.kind) {
     case 'address': {
       const where = formatHostPort(spec.host, spec.port);
@@ -30,8 +33,6 @@ export function remoteTransport(spec: TargetSpec): Transport {
     }
     case 'websocket':
       return { where: spec.url, sameThread: false, open: () => connectWebSocket(spec.url, spec.url) };
-    case 'pid':
-      throw new NodeprofError('pid targets are not supported by serve yet: start the process with --inspect and give its port');
   }
 }
 

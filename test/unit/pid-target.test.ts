@@ -2,7 +2,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { configuredInspector } from '../../src/target/pid.js';
 import { bindCovers, connectHost, parseProcNetTcp } from '../../src/target/proc.js';
-import { workerThreadLabel } from '../../src/target/worker-session.js';
+import { workerThreadLabel } from '../../src/target/workers.js';
 import { frameText } from '../../src/output/stack.js';
 import { processTable } from '../../src/output/processes.js';
 

@@ -4,7 +4,7 @@ import { AddressBook } from '../../src/pprof/address-book.js';
 import { ProfileBuilder } from '../../src/pprof/builder.js';
 import type { Frame } from '../../src/pprof/frame.js';
 import { validateProfile } from '../../src/pprof/validate.js';
-import { HeapSampler } from '../../src/serve/heap-sampler.js';
+import { HeapSampler } from '../../src/collect/heap-sampling.js';
 import { parseListen } from '../../src/serve/listen.js';
 import type { CdpSession } from '../../src/target/session.js';
 import { deltaAnswer, emptyAnswer } from '../../src/serve/profiles.js';

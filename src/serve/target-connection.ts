@@ -1,28 +1,29 @@
 // The serve's lasting connection to its target: one main session (process info, the heap sampler,
-// stacks), reopened in the background when the target goes away and comes back on the same address.
+// the worker threads for goroutine), reopened in the background when the target goes away and
+// comes back on the same address.
 
 import { errorMessage } from '../errors.js';
 import { describeWithin, type ProcessInfo } from '../target/connect.js';
 import { freedSamplesDropped, keepsCollectedHeapSamples } from '../target/features.js';
 import type { CdpSession } from '../target/session.js';
-import { HeapSampler } from './heap-sampler.js';
+import { WorkerWatcher } from '../target/workers.js';
+import { HeapSampler } from '../collect/heap-sampling.js';
 import { HttpError } from './http-error.js';
 import type { Transport } from './transport.js';
-import { WorkerTracker } from './workers.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 
 export interface Attachment {
   session: CdpSession;
   info: ProcessInfo;
   heap: HeapSampler;
-  workers: WorkerTracker;
+  workers: WorkerWatcher;
 }
 
 const RETRY_MS = 1000;
 /** How long close() waits for the target to stop the heap sampler before it closes the session. */
 const STOP_WAIT_MS = 3000;
 
-export class TargetLink {
+export class TargetConnection {
   private current: Attachment | undefined;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
@@ -50,7 +51,7 @@ export class TargetLink {
       const heap = new HeapSampler(this.heap.mode, this.heap.intervalBytes);
       await heap.start(session);
       // The in-process facade's own worker is not one of the app's threads.
-      const workers = new WorkerTracker(session, (url) => url.endsWith('/register-worker.js'));
+      const workers = new WorkerWatcher(session, undefined, (w) => w.url.endsWith('/register-worker.js'));
       // Without NodeWorker (an old Node), goroutine shows the main thread only.
       await workers.start().catch(() => undefined);
       const att: Attachment = { session, info, heap, workers };
