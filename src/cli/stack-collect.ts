@@ -2,7 +2,7 @@
 // source maps. Loaded by the stack command's handler only.
 
 import { captureStack } from '../collect/stack.js';
-import { loadSourceMaps } from '../collect/source-maps.js';
+import { loadSourceMaps } from '../collect/source-map-loader.js';
 import { errorMessage } from '../errors.js';
 import { mapStackFrames, type ThreadStack } from '../output/stack.js';
 import type { CdpSession } from '../target/session.js';

@@ -7,7 +7,7 @@
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { ADDRESS_BASE, ADDRESS_STEP, AddressBook, addressAt } from './address-book.js';
 import { fieldSize, numFieldSize, ProtoWriter, putField, putVarint, uvarintSize } from './proto-writer.js';
-import { TupleIndex } from './tuples.js';
+import { TupleIndex } from './interning.js';
 import type { Frame } from './frame.js';
 
 export type SampleType = readonly [type: string, unit: string];

@@ -15,7 +15,7 @@ import { DEFAULT_HEAP_INTERVAL_BYTES } from './heap-sampler.js';
 import { HttpError } from './http-error.js';
 import { TargetLink, type Attachment } from './link.js';
 import { heapAnswer } from './profiles.js';
-import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type SourceMaps } from '../collect/source-maps.js';
+import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type SourceMaps } from '../collect/source-map-loader.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import { mainThreadStack, threadStack, type ThreadStack } from './stacks.js';
 import { collectTrace, DEFAULT_TRACE_CATEGORIES } from './trace.js';

@@ -40,7 +40,7 @@ import {
   sourceMapFrameMapper,
   sourceMappingURLOf,
   type ScriptRef,
-} from '../pprof/source-map.js';
+} from '../pprof/source-map-mapper.js';
 import type { CdpSession } from '../target/session.js';
 import { formatBytes } from '../size.js';
 import { DEFAULT_MAX_MAP_BYTES, MAX_MAP_BYTES_ENV, RefusedFile, isWithin, openRegularFile, readAt, readRegularFile, sourceMapMaxBytes } from './file-read.js';
