@@ -6,6 +6,7 @@
 // target's JavaScript is paused meanwhile); chunks for a closed session are simply dropped.
 
 import type { CdpSession } from '../target/session.js';
+import { sleep } from '../time.js';
 
 export interface SnapshotStreamOptions {
   /** Called for every chunk, in order; may throw (disk full) to abandon the stream. */
@@ -64,7 +65,7 @@ export async function streamHeapSnapshot(session: CdpSession, opts: SnapshotStre
   });
   // The pending command may fail first ("WebSocket connection closed") when the target dies.
   const taken = session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: true }).catch(async (err: unknown) => {
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     throw session.isEnded || /closed/i.test(String((err as Error)?.message)) ? wentAway() : err;
   });
   try {

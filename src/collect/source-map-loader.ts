@@ -45,6 +45,7 @@ import type { CdpSession } from '../target/session.js';
 import { formatBytes } from '../size.js';
 import { DEFAULT_MAX_MAP_BYTES, MAX_MAP_BYTES_ENV, RefusedFile, isWithin, openRegularFile, readAt, readRegularFile, sourceMapMaxBytes } from './file-read.js';
 import type { Protocol } from 'devtools-protocol';
+import { withTimeout } from '../time.js';
 
 export interface SourceMaps {
   /** Pass as `mapFrame` to the CPU or heap converter. */
@@ -304,10 +305,12 @@ async function staleScripts(session: CdpSession | undefined, located: readonly L
   if (fromDisk.length === 0 || !session || session.isEnded) return [];
   let startedAtMs: number;
   try {
-    const res = await Promise.race([
+    const res = await withTimeout(
       session.send('Runtime.evaluate', { expression: 'Date.now() - process.uptime() * 1000', returnByValue: true, silent: true }),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
-    ]);
+      2000,
+      () => new Error('timeout'),
+      { unref: true },
+    );
     if (typeof res.result.value !== 'number') return [];
     startedAtMs = res.result.value;
   } catch {
@@ -421,16 +424,9 @@ async function sourceMapURLsFromDebugger(session: CdpSession, wanted: Set<string
   const off = session.on('Debugger.scriptParsed', (e) => {
     if (wanted.has(e.scriptId) && e.sourceMapURL) found.set(e.scriptId, e.sourceMapURL);
   });
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      session.send('Debugger.enable', {}),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Debugger.enable did not answer within ${timeoutMs}ms`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(session.send('Debugger.enable', {}), timeoutMs, () => new Error(`Debugger.enable did not answer within ${timeoutMs}ms`));
   } finally {
-    clearTimeout(timer);
     off();
     await session.send('Debugger.disable').catch(() => undefined);
   }

@@ -6,6 +6,7 @@
 import type { Protocol } from 'devtools-protocol';
 import { NodeprofError, errorMessage } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
+import { sleep } from '../time.js';
 
 export interface StackFrame {
   functionName: string;
@@ -68,7 +69,7 @@ export async function captureStack(session: CdpSession, timeoutMs: number): Prom
     clearTimeout(timer);
     // Disabling the debugger resumes a paused thread and drops a pause request that has not landed.
     if (!session.isEnded) {
-      await Promise.race([session.send('Debugger.disable').catch((err: unknown) => errorMessage(err)), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await Promise.race([session.send('Debugger.disable').catch((err: unknown) => errorMessage(err)), sleep(2000, { unref: true })]);
     }
     offScript();
     void offPaused;

@@ -10,6 +10,7 @@
 
 import { UsageError } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
+import { sleep } from '../time.js';
 
 // 'node' already takes in its sub-categories that trace by default (async_hooks, environment).
 export const DEFAULT_TRACE_CATEGORIES = ['node', 'v8'];
@@ -85,7 +86,7 @@ export class TraceCollector {
         complete = true;
         break;
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     this.off?.();
     this.off = undefined;

@@ -10,6 +10,7 @@ import { HttpError } from './http-error.js';
 import type { Transport } from './transport.js';
 import { WorkerTracker } from './workers.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
+import { sleep } from '../time.js';
 
 export interface Attachment {
   session: CdpSession;
@@ -121,7 +122,7 @@ export class TargetLink {
         await att.workers.stop();
         await att.heap.stop(att.session);
       })();
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+      await Promise.race([stopped, sleep(STOP_WAIT_MS, { unref: true })]);
       await att.session.close();
     }
   }

@@ -8,7 +8,7 @@
 
 import { scriptPath, functionName, type Frame } from '../pprof/frame.js';
 import type { CdpSession } from '../target/session.js';
-import { withTimeout } from '../target/connect.js';
+import { withTimeout } from '../time.js';
 
 export interface ThreadStack {
   thread: string;
