@@ -17,6 +17,7 @@ import { topTable } from './output/top.js';
 import { profileTextForTerminal } from './output/terminal-text.js';
 import { openTarget, type Target } from './target/connect.js';
 import { after, sleep, withTimeout } from './time.js';
+import { settings } from './settings.js';
 import type { ResolveOptions } from './target/pid.js';
 import { formatHostPort, type TargetSpec } from './target/target-spec.js';
 
@@ -293,7 +294,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     // A target blocked outside JavaScript (a long native call) answers nothing until it returns:
     // say so, and give up after a bound instead of hanging. The snapshot is exempt: a large one
     // legitimately takes minutes, and it bounds its own start.
-    const stopTimeoutMs = Number(process.env.NODEPROF_STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS;
+    const stopTimeoutMs = settings().stopTimeoutMs ?? STOP_TIMEOUT_MS;
     const slow = setTimeout(
       () =>
         io.log(

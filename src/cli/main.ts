@@ -10,7 +10,7 @@ import { serveCommand } from './serve.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 import { terminalLines, terminalText } from '../output/terminal-text.js';
-import { sourceMapMaxBytes } from '../collect/file-read.js';
+import { settingsFromEnv, useSettings } from '../settings.js';
 import { setMaxMessageBytes } from '../target/message-bound.js';
 
 /**
@@ -86,7 +86,9 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     });
   skipHelpCache(parser);
   try {
-    sourceMapMaxBytes(); // a bad NODEPROF_SOURCE_MAP_MAX_SIZE is a usage error now, not a surprise after the profile
+    // NODEPROF_* read once, here; a bad NODEPROF_SOURCE_MAP_MAX_SIZE is a usage error now, not a
+    // surprise after the profile.
+    useSettings(settingsFromEnv(process.env, true));
     setMaxMessageBytes(process.env.NODEPROF_MAX_MESSAGE);
     await parser.parseAsync();
     return exitCode;

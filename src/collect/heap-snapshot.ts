@@ -7,6 +7,7 @@
 
 import type { CdpSession } from '../target/session.js';
 import { sleep } from '../time.js';
+import { settings } from '../settings.js';
 
 export interface SnapshotStreamOptions {
   /** Called for every chunk, in order; may throw (disk full) to abandon the stream. */
@@ -46,7 +47,7 @@ export async function streamHeapSnapshot(session: CdpSession, opts: SnapshotStre
       fail(err);
     }
   });
-  const startMs = opts.startTimeoutMs ?? (Number(process.env.NODEPROF_STOP_TIMEOUT_MS) || SNAPSHOT_START_TIMEOUT_MS);
+  const startMs = opts.startTimeoutMs ?? settings().stopTimeoutMs ?? SNAPSHOT_START_TIMEOUT_MS;
   let heard = false;
   let startTimer: NodeJS.Timeout | undefined;
   const notStarted = new Promise<never>((_, reject) => {

@@ -43,9 +43,10 @@ import {
 } from '../pprof/source-map-mapper.js';
 import type { CdpSession } from '../target/session.js';
 import { formatBytes } from '../size.js';
-import { DEFAULT_MAX_MAP_BYTES, MAX_MAP_BYTES_ENV, RefusedFile, isWithin, openRegularFile, readAt, readRegularFile, sourceMapMaxBytes } from './file-read.js';
+import { DEFAULT_MAX_MAP_BYTES, MAX_MAP_BYTES_ENV, RefusedFile, isWithin, openRegularFile, readAt, readRegularFile } from './file-read.js';
 import type { Protocol } from 'devtools-protocol';
 import { withTimeout } from '../time.js';
+import { settings } from '../settings.js';
 
 export interface SourceMaps {
   /** Pass as `mapFrame` to the CPU or heap converter. */
@@ -112,17 +113,9 @@ const MAX_WARNINGS = 5;
 
 type Located = ScriptRef & ({ mapUrl: string; mtimeMs?: number } | { needsProtocol: true } | { none: true } | { problem: string });
 
-let envMaxBytes: number | undefined;
-/** The bound from the environment, read once; the CLI has already refused a bad value at start-up. */
+/** The bound the entry point read from NODEPROF_SOURCE_MAP_MAX_SIZE (src/settings.ts), else 64 MiB. */
 function defaultMaxBytes(): number {
-  if (envMaxBytes === undefined) {
-    try {
-      envMaxBytes = sourceMapMaxBytes();
-    } catch {
-      envMaxBytes = DEFAULT_MAX_MAP_BYTES;
-    }
-  }
-  return envMaxBytes;
+  return settings().sourceMapMaxBytes ?? DEFAULT_MAX_MAP_BYTES;
 }
 
 /** Loads the maps for a CPU profile's scripts (see loadSourceMaps). */

@@ -22,6 +22,7 @@ import { collectTrace, DEFAULT_TRACE_CATEGORIES } from './trace.js';
 import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
 import type { Transport } from './transport.js';
 import { after, sleep, withTimeout } from '../time.js';
+import { settings } from '../settings.js';
 import { formatDuration } from '../duration.js';
 
 export interface FacadeOptions {
@@ -303,7 +304,7 @@ export const CLOSE_WAIT_MS = 3000;
 export const ANSWER_TIMEOUT_MS = 8000;
 
 function answerTimeoutMs(): number {
-  return Number(process.env.NODEPROF_ANSWER_TIMEOUT_MS) || ANSWER_TIMEOUT_MS;
+  return settings().answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
 }
 
 function closedSignal(res: ServerResponse): AbortSignal {
