@@ -33,8 +33,9 @@ function glueNegativeValues(args: string[]): string[] {
 }
 
 /**
- * yargs renders the whole help of a command (cliui wrapping every option and example: ~100-200 ms of
- * CPU) as soon as the command's handler has started, to have it ready should the handler fail. Our
+ * yargs renders the whole help of a command (cliui wrapping every option and example: a noticeable
+ * part of start-up, bench/RESULTS.md) as soon as the command's handler has started, to have it
+ * ready should the handler fail. Our
  * .fail() never prints help, so that text is never used: skip it. --help itself still renders it.
  * This reaches into yargs' internals; if they change, the guard leaves yargs as it is (only slower).
  */

@@ -22,7 +22,7 @@ export interface SnapshotStreamOptions {
    * Give up when the target has sent nothing of the snapshot (no build progress, no chunk) this
    * long after the request: a target blocked outside JavaScript never starts it. Default 30 s
    * (NODEPROF_STOP_TIMEOUT_MS). Once it has started there is no bound: V8 can go quiet for many
-   * seconds while building a big snapshot (5.6 s on a 55 MiB heap here), and Ctrl-C stops it.
+   * seconds while building a big snapshot (bench/RESULTS.md), and Ctrl-C stops it.
    */
   startTimeoutMs?: number;
 }

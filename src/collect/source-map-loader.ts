@@ -9,7 +9,7 @@
 //    a .ts/.tsx/... file that a loader such as tsx transformed in memory): one Debugger.enable /
 //    Debugger.disable round trip, whose Debugger.scriptParsed events carry each script's
 //    sourceMapURL. Debugger.enable announces every script and blocks the target for a while
-//    (measured on Node 20: 16 ms with 96 scripts, 80-230 ms with 3,100), so it is the fallback,
+//    (bench/RESULTS.md, "Other costs"), so it is the fallback,
 //    used only when a profiled script needs it, and never left on.
 // A missing or broken map never fails a profile: that script stays generated, with one warning.
 //

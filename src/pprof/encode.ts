@@ -7,7 +7,7 @@ import { Profile } from 'pprof-format';
 
 /**
  * gzip level 1 (zlib's fastest), as Go's runtime/pprof writes its profiles (gzip.BestSpeed): much
- * faster than level 6 for a slightly larger file (bench/RESULTS.md, "gzip level").
+ * faster than level 6 for a slightly larger file (bench/RESULTS.md).
  */
 export const GZIP_LEVEL = 1;
 
@@ -18,7 +18,7 @@ export function encodePprof(profile: Profile): Buffer {
 
 /**
  * zlib's memLevel 9 (its largest hash table; the default is 8): faster at level 1 for output of
- * about the same size (bench/RESULTS.md, "gzip level"). It does not change the format.
+ * about the same size (bench/RESULTS.md). It does not change the format.
  */
 const GZIP_MEM_LEVEL = 9;
 

@@ -1,6 +1,6 @@
 // profile.proto's few wire shapes (varints, packed int64s, length-delimited fields, a string table)
 // for ProfileBuilder.encode(): the same bytes as pprof-format's Profile.encode() in one pass, without
-// its per-number allocations (see bench/RESULTS.md, P2). Everything else encodes through pprof-format.
+// its per-number allocations (bench/RESULTS.md, P2). Everything else encodes through pprof-format.
 
 type Num = number | bigint;
 
@@ -191,7 +191,7 @@ export class ProtoWriter {
   /**
    * string() of each of `list` in order, the same bytes. A string table is written once per
    * conversion, before the JIT has compiled anything: string() reads every character in the
-   * interpreter (2 to 11 ms cold for the 500 to 4,200 strings of a 1 to 10 MB CPU profile).
+   * interpreter, milliseconds cold on a large string table (bench/RESULTS.md).
    * Here the ASCII check is one regular expression over all of them, and when it passes, each
    * string's tag and length go into a header of a few characters, and the headers and strings
    * are written by one latin1 write (a character per byte, exact for both): a few native calls

@@ -2,9 +2,10 @@
 //
 // A Runtime.evaluate is served on an interrupt when JavaScript is running, on top of the running
 // frames, so an Error stack captured by the evaluated code contains the interrupted frames below
-// its own (measured: ~1 ms, also while the thread spins in a loop). An idle event loop has no
-// frames under it. Debugger.pause (what `nodeprof stack` uses) gives the same stack but stops the
-// thread for ~45 ms and risks leaving it paused; scrapers fetch goroutine every 15 s, so no pause.
+// its own (about a millisecond, also while the thread spins in a loop; bench/RESULTS.md). An idle
+// event loop has no frames under it. Debugger.pause (what `nodeprof stack` uses) gives the same
+// stack but stops the thread for tens of milliseconds and risks leaving it paused; scrapers fetch
+// goroutine every 15 s, so no pause.
 
 import { scriptPath, functionName, type Frame } from '../pprof/frame.js';
 import type { CdpSession } from '../target/session.js';

@@ -23,8 +23,8 @@ export async function connectWebSocket(url: string, where: string): Promise<CdpS
   try {
     client = await withTimeout(
       // An empty protocol description: commands go through send() by name, and events are emitted by
-      // name either way. `local: true` would parse chrome-remote-interface's 1.2 MB protocol.json
-      // and build an object per command (~200 ms of CPU before the first command can be sent).
+      // name either way. `local: true` would parse chrome-remote-interface's protocol.json and
+      // build an object per command before the first command can be sent (bench/RESULTS.md).
       CDP({ target: url, protocol: NO_DOMAINS }),
       CONNECT_TIMEOUT_MS,
       `${where} accepted the connection but the inspector websocket did not open within ${CONNECT_TIMEOUT_MS / 1000}s`,
