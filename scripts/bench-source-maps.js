@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadSourceMaps } from '../dist/src/collect/source-maps.js';
-import { sourceMappingURLOf } from '../dist/src/pprof/source-map.js';
+import { loadSourceMaps } from '../dist/src/collect/source-map-loader.js';
+import { sourceMappingURLOf } from '../dist/src/pprof/source-map-mapper.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.resolve(process.argv[2] ?? path.join(root, 'node_modules'));

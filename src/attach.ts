@@ -15,7 +15,9 @@ import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
 import { chooseDestinations, defaultFileName, fileNameId, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { profileTextForTerminal } from './output/terminal-text.js';
-import { openTarget, withTimeout, type Target } from './target/connect.js';
+import { openTarget, type Target } from './target/connect.js';
+import { after, sleep, withTimeout } from './time.js';
+import { settings } from './settings.js';
 import type { ResolveOptions } from './target/pid.js';
 import { formatHostPort, type TargetSpec } from './target/target-spec.js';
 
@@ -186,12 +188,13 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
   io.progress.start('');
   render();
   const tick = setInterval(render, 1000);
-  let timer: NodeJS.Timeout | undefined;
+  const windowEnd = new AbortController();
   try {
     return await Promise.race([
-      new Promise<'done'>((resolve) => {
-        timer = setTimeout(() => resolve('done'), ms);
-      }),
+      sleep(ms, { signal: windowEnd.signal }).then(
+        () => 'done' as const,
+        () => 'done' as const,
+      ),
       io.interrupted.then(() => 'interrupted' as const),
       // Its work is done and it waits for us to let go: keep what was collected, and let it exit.
       target.session.exiting.then(() => 'target-exiting' as const),
@@ -199,7 +202,7 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
     ]);
   } finally {
     clearInterval(tick);
-    clearTimeout(timer);
+    windowEnd.abort();
     io.progress.stop();
   }
 }
@@ -217,7 +220,7 @@ async function openUnlessInterrupted(spec: TargetSpec, opts: ResolveOptions, int
     (t) => t.release(),
     () => undefined,
   );
-  await Promise.race([released, new Promise((r) => setTimeout(r, 1000).unref())]);
+  await Promise.race([released, sleep(1000, { unref: true })]);
   const where = spec.kind === 'address' ? formatHostPort(spec.host, spec.port) : spec.text;
   throw new NodeprofError(`interrupted while connecting to ${where}: nothing was collected`, EXIT_INTERRUPTED);
 }
@@ -291,7 +294,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     // A target blocked outside JavaScript (a long native call) answers nothing until it returns:
     // say so, and give up after a bound instead of hanging. The snapshot is exempt: a large one
     // legitimately takes minutes, and it bounds its own start.
-    const stopTimeoutMs = Number(process.env.NODEPROF_STOP_TIMEOUT_MS) || STOP_TIMEOUT_MS;
+    const stopTimeoutMs = settings().stopTimeoutMs ?? STOP_TIMEOUT_MS;
     const slow = setTimeout(
       () =>
         io.log(
@@ -299,19 +302,13 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
         ),
       2000,
     );
-    const giveUp = new Promise<never>((_, reject) => {
-      const t = setTimeout(
-        () => reject(new Error(`the target did not answer within ${formatDuration(stopTimeoutMs)} (blocked outside JavaScript?)`)),
-        stopTimeoutMs,
-      );
-      t.unref();
-    });
+    const giveUp = after(stopTimeoutMs, undefined, { unref: true }).then(() =>
+      Promise.reject(new Error(`the target did not answer within ${formatDuration(stopTimeoutMs)} (blocked outside JavaScript?)`)),
+    );
     giveUp.catch(() => undefined);
     // The target went away: the job's own error (which may say more) wins if it comes at once.
     const gone = () =>
-      target.session.ended
-        .then(() => new Promise((r) => setTimeout(r, 100)))
-        .then(() => Promise.reject(new Error('the target went away while the profile was being read')));
+      target.session.ended.then(() => sleep(100)).then(() => Promise.reject(new Error('the target went away while the profile was being read')));
     const stopOne = (p: PlannedJob, bounded: boolean) =>
       Promise.race([p.job.stop({ ...ctx, destination: destinations.get(p.job.kind) }), gone(), ...(bounded ? [giveUp] : [])]);
     // The snapshot comes last, once the other kinds are stopped, so it does not distort them.

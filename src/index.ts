@@ -10,6 +10,7 @@ import type { InProcessOptions } from './serve/in-process.js';
 import { inProcessTransport } from './serve/transport.js';
 import { errorMessage } from './errors.js';
 import { tokenProblem } from './serve/security.js';
+import { settingsFromEnv, useSettings } from './settings.js';
 
 export type { InProcessOptions } from './serve/in-process.js';
 
@@ -23,6 +24,8 @@ export interface PprofHandler {
 export function pprofHandler(opts: Omit<InProcessOptions, 'listen' | 'quiet'> = {}): PprofHandler {
   const weak = tokenProblem(opts.token);
   if (weak) throw new TypeError(`nodeprof: pprofHandler's token ${weak}`);
+  // The app's process is this entry's edge: NODEPROF_* bounds (answer timeout, ...) read here, once.
+  useSettings(settingsFromEnv(process.env, false));
   const facade = new Facade(inProcessTransport('same-thread'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300 });
   const ready = facade.start();
   ready.catch(() => undefined);

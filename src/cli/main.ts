@@ -10,7 +10,7 @@ import { serveCommand } from './serve.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 import { terminalLines, terminalText } from '../output/terminal-text.js';
-import { sourceMapMaxBytes } from '../collect/file-read.js';
+import { settingsFromEnv, useSettings } from '../settings.js';
 import { setMaxMessageBytes } from '../target/message-bound.js';
 
 /**
@@ -33,8 +33,9 @@ function glueNegativeValues(args: string[]): string[] {
 }
 
 /**
- * yargs renders the whole help of a command (cliui wrapping every option and example: ~100-200 ms of
- * CPU) as soon as the command's handler has started, to have it ready should the handler fail. Our
+ * yargs renders the whole help of a command (cliui wrapping every option and example: a noticeable
+ * part of start-up, bench/RESULTS.md) as soon as the command's handler has started, to have it
+ * ready should the handler fail. Our
  * .fail() never prints help, so that text is never used: skip it. --help itself still renders it.
  * This reaches into yargs' internals; if they change, the guard leaves yargs as it is (only slower).
  */
@@ -86,7 +87,9 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     });
   skipHelpCache(parser);
   try {
-    sourceMapMaxBytes(); // a bad NODEPROF_SOURCE_MAP_MAX_SIZE is a usage error now, not a surprise after the profile
+    // NODEPROF_* read once, here; a bad NODEPROF_SOURCE_MAP_MAX_SIZE is a usage error now, not a
+    // surprise after the profile.
+    useSettings(settingsFromEnv(process.env, true));
     setMaxMessageBytes(process.env.NODEPROF_MAX_MESSAGE);
     await parser.parseAsync();
     return exitCode;

@@ -2,11 +2,12 @@
 // source maps. Loaded by the stack command's handler only.
 
 import { captureStack, type StackFrame, type ThreadStack } from '../collect/stack.js';
-import { loadSourceMaps } from '../collect/source-maps.js';
+import { loadSourceMaps } from '../collect/source-map-loader.js';
 import { errorMessage } from '../errors.js';
 import { mapStackFrames } from '../output/stack.js';
 import type { CdpSession } from '../target/session.js';
 import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/workers.js';
+import { sleep } from '../time.js';
 
 /** How long to wait for workers to be announced after NodeWorker.enable (they come at once). */
 const WORKER_ANNOUNCE_MS = 300;
@@ -23,7 +24,7 @@ export async function collectStacks(
   try {
     if (watcher) {
       await watcher.start();
-      await new Promise((r) => setTimeout(r, WORKER_ANNOUNCE_MS));
+      await sleep(WORKER_ANNOUNCE_MS);
     }
     const one = async (thread: string, s: CdpSession): Promise<ThreadStack<StackFrame>> => {
       try {

@@ -10,8 +10,8 @@ import type { CdpSession } from '../target/session.js';
 export const PROBE_EXPRESSION = 'new Promise(r => setImmediate(() => r(1)))';
 /**
  * A healthy or merely busy server answers the probe in a few ms, but a starved process on an
- * overloaded machine took over 300 ms (a false "blocked" in a test run). A loop that does not turn
- * for a second is what users attach for; shorter stalls end by themselves.
+ * overloaded machine took several hundred (a false "blocked" in a test run; bench/RESULTS.md). A
+ * loop that does not turn for a second is what users attach for; shorter stalls end by themselves.
  */
 export const DEFAULT_PROBE_TIMEOUT_MS = 1000;
 

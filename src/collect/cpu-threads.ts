@@ -5,6 +5,7 @@ import { errorMessage } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
 import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/workers.js';
 import { CpuCollector, type CpuRecording } from './cpu.js';
+import { withTimeout } from '../time.js';
 
 export interface ThreadRecording {
   /** `main` or `worker <id> <name>`. */
@@ -61,12 +62,14 @@ export class CpuThreadsCollector {
       const label = workerThreadLabel(run.session.info);
       if (!(await run.started)) return undefined;
       try {
-        const recording = await Promise.race([
+        const recording = await withTimeout(
           run.collector.stop(run.session),
-          new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error(`no answer within ${WORKER_STOP_TIMEOUT_MS / 1000}s`)), WORKER_STOP_TIMEOUT_MS).unref(),
-          ),
-        ]);
+          WORKER_STOP_TIMEOUT_MS,
+          () => new Error(`no answer within ${WORKER_STOP_TIMEOUT_MS / 1000}s`),
+          {
+            unref: true,
+          },
+        );
         return { thread: label, recording, session: run.session };
       } catch (err) {
         this.notes.push(

@@ -14,9 +14,9 @@ export const MAX_MAP_BYTES_ENV = 'NODEPROF_SOURCE_MAP_MAX_SIZE';
 
 /**
  * The source-map size bound from the environment (NODEPROF_SOURCE_MAP_MAX_SIZE: 64MiB, 200m, bytes);
- * a value that is not a size is a UsageError. The CLI calls this once at start-up.
+ * a value that is not a size is a UsageError. Read once by the entry points (src/settings.ts).
  */
-export function sourceMapMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
+export function sourceMapMaxBytes(env: NodeJS.ProcessEnv): number {
   const v = env[MAX_MAP_BYTES_ENV];
   if (v === undefined || v.trim() === '') return DEFAULT_MAX_MAP_BYTES;
   try {

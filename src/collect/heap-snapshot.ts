@@ -6,6 +6,8 @@
 // target's JavaScript is paused meanwhile); chunks for a closed session are simply dropped.
 
 import type { CdpSession } from '../target/session.js';
+import { sleep } from '../time.js';
+import { settings } from '../settings.js';
 
 export interface SnapshotStreamOptions {
   /** Called for every chunk, in order; may throw (disk full) to abandon the stream. */
@@ -20,7 +22,7 @@ export interface SnapshotStreamOptions {
    * Give up when the target has sent nothing of the snapshot (no build progress, no chunk) this
    * long after the request: a target blocked outside JavaScript never starts it. Default 30 s
    * (NODEPROF_STOP_TIMEOUT_MS). Once it has started there is no bound: V8 can go quiet for many
-   * seconds while building a big snapshot (5.6 s on a 55 MiB heap here), and Ctrl-C stops it.
+   * seconds while building a big snapshot (bench/RESULTS.md), and Ctrl-C stops it.
    */
   startTimeoutMs?: number;
 }
@@ -45,7 +47,7 @@ export async function streamHeapSnapshot(session: CdpSession, opts: SnapshotStre
       fail(err);
     }
   });
-  const startMs = opts.startTimeoutMs ?? (Number(process.env.NODEPROF_STOP_TIMEOUT_MS) || SNAPSHOT_START_TIMEOUT_MS);
+  const startMs = opts.startTimeoutMs ?? settings().stopTimeoutMs ?? SNAPSHOT_START_TIMEOUT_MS;
   let heard = false;
   let startTimer: NodeJS.Timeout | undefined;
   const notStarted = new Promise<never>((_, reject) => {
@@ -64,7 +66,7 @@ export async function streamHeapSnapshot(session: CdpSession, opts: SnapshotStre
   });
   // The pending command may fail first ("WebSocket connection closed") when the target dies.
   const taken = session.send('HeapProfiler.takeHeapSnapshot', { reportProgress: true }).catch(async (err: unknown) => {
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     throw session.isEnded || /closed/i.test(String((err as Error)?.message)) ? wentAway() : err;
   });
   try {

@@ -2,8 +2,8 @@
 // compiled before it started: samples in such a hot loop land on its caller (seen: a busy loop at
 // 100% showed as 100% `processImmediate` on Node 22.23 and 24.21, right on 18 and 20). Turning
 // precise coverage on and off right after Profiler.start deoptimizes all functions once; they are
-// re-optimized while the profiler listens, and then attributed right. Cost: ~30 ms in the target
-// plus a short re-warm of its hot code.
+// re-optimized while the profiler listens, and then attributed right. Cost: tens of milliseconds in
+// the target plus a short re-warm of its hot code (bench/RESULTS.md, "Other costs").
 
 import type { CdpSession } from '../target/session.js';
 

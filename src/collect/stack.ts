@@ -13,8 +13,8 @@
 import type { Protocol } from 'devtools-protocol';
 import { NodeprofError, errorMessage } from '../errors.js';
 import { scriptPath, functionName, type Frame } from '../pprof/frame.js';
-import { withTimeout } from '../target/connect.js';
 import type { CdpSession } from '../target/session.js';
+import { sleep, withTimeout } from '../time.js';
 
 /**
  * One thread's stack at one moment. F is the frame as its reader gives it: StackFrame (CDP's
@@ -89,7 +89,7 @@ export async function captureStack(session: CdpSession, timeoutMs: number): Prom
     clearTimeout(timer);
     // Disabling the debugger resumes a paused thread and drops a pause request that has not landed.
     if (!session.isEnded) {
-      await Promise.race([session.send('Debugger.disable').catch((err: unknown) => errorMessage(err)), new Promise((r) => setTimeout(r, 2000).unref())]);
+      await Promise.race([session.send('Debugger.disable').catch((err: unknown) => errorMessage(err)), sleep(2000, { unref: true })]);
     }
     offScript();
     void offPaused;

@@ -10,6 +10,7 @@
 
 import { UsageError } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
+import { sleep } from '../time.js';
 
 /**
  * What attach --trace and serve's /trace record when not told. 'node' takes in the sub-categories
@@ -90,7 +91,7 @@ export class TraceCollector {
         complete = true;
         break;
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     this.off?.();
     this.off = undefined;

@@ -14,7 +14,7 @@ import { loadOnce } from './lazy.js';
  */
 const conversion = loadOnce(async () => {
   const [sourceMaps, cpuProfile, encode, collapsed] = await Promise.all([
-    import('../collect/source-maps.js'),
+    import('../collect/source-map-loader.js'),
     import('../pprof/cpu-profile.js'),
     import('../pprof/encode.js'),
     import('../output/collapsed.js'),

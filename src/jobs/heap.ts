@@ -17,7 +17,7 @@ import { loadOnce } from './lazy.js';
 /** The conversion side, loaded once the sampler runs (see CpuJob's). */
 const conversion = loadOnce(async () => {
   const [sourceMaps, heapProfile, encode, collapsed] = await Promise.all([
-    import('../collect/source-maps.js'),
+    import('../collect/source-map-loader.js'),
     import('../pprof/heap-profile.js'),
     import('../pprof/encode.js'),
     import('../output/collapsed.js'),

@@ -2,6 +2,7 @@
 
 import fs from 'node:fs';
 import { checkFifoFd } from './safe-file.js';
+import { sleep } from '../time.js';
 
 /**
  * Opens a FIFO for writing once it has a reader, but without blocking in open(2): not on the main
@@ -32,7 +33,7 @@ export async function openFifoForWriting(file: string, waiting: () => void, abor
     } finally {
       if (probe !== undefined) fs.closeSync(probe);
     }
-    await Promise.race([new Promise((r) => setTimeout(r, 100)), ...(abort ? [abort] : [])]);
+    await Promise.race([sleep(100), ...(abort ? [abort] : [])]);
   }
 }
 

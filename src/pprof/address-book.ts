@@ -3,7 +3,7 @@
 // resolve it. Scrapers key their deltas on these addresses.
 
 import type { Frame } from './frame.js';
-import { StringIds, TupleIndex } from './tuples.js';
+import { StringIds, TupleIndex } from './interning.js';
 
 export const ADDRESS_BASE = 0x400000n;
 export const ADDRESS_STEP = 0x10n;

@@ -6,8 +6,8 @@
 
 import { Function as PFunction, Label, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { ADDRESS_BASE, ADDRESS_STEP, AddressBook, addressAt } from './address-book.js';
-import { fieldSize, numFieldSize, ProtoWriter, putField, putVarint, uvarintSize } from './encode.js';
-import { TupleIndex } from './tuples.js';
+import { fieldSize, numFieldSize, ProtoWriter, putField, putVarint, uvarintSize } from './proto-writer.js';
+import { TupleIndex } from './interning.js';
 import type { Frame } from './frame.js';
 
 export type SampleType = readonly [type: string, unit: string];
@@ -401,7 +401,7 @@ export class ProfileBuilder {
 
   /**
    * profile.proto bytes (not compressed), written straight from the tables: the same bytes as
-   * encodeProfile(this.build()), field for field (test/unit/cpu-profile-golden.test.ts).
+   * this.build().encode() (pprof-format), field for field (test/unit/cpu-profile-golden.test.ts).
    */
   encode(): Uint8Array {
     const o = this.opts;

@@ -392,9 +392,9 @@ function* cpuProfileSteps(
   const values = [0, 0];
   let { weights, lines, counts, times, rest, rank } = tickBuffers(16);
   // Nodes in the profile's order (V8's: depth first), not the order they were sampled in: the walk
-  // reads the parsed profile front to back (on a 100 MB profile, 10% faster than in sample order),
+  // reads the parsed profile front to back (faster than in sample order (bench/RESULTS.md)),
   // and samples and locations of one subtree end up side by side, which gzip compresses to a file
-  // about a third smaller.
+  // smaller.
   for (let i = 0; i < n; i++) {
     if ((i & (NODES_PER_TURN - 1)) === NODES_PER_TURN - 1) yield;
     const c = count[i]!;

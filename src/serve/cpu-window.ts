@@ -8,7 +8,7 @@ import { CpuCollector } from '../collect/cpu.js';
 import { loopComments } from '../collect/blocked.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../time.js';
 
 export interface CpuWindow {
   profile: Protocol.Profiler.Profile;
@@ -26,7 +26,7 @@ export async function recordCpu(session: CdpSession, opts: { ms: number; interva
   try {
     await collector.start(session);
     // A target that finished its work waits for us before it can exit: answer with what it has.
-    await Promise.race([sleep(opts.ms, opts.signal), session.exiting]);
+    await Promise.race([sleep(opts.ms, { signal: opts.signal }), session.exiting]);
     const rec = await collector.stop(session);
     const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
     return { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments };

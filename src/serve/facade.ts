@@ -15,7 +15,7 @@ import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
 import { HttpError } from './http-error.js';
 import { TargetConnection, type Attachment } from './target-connection.js';
 import { heapAnswer } from './profiles.js';
-import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type SourceMaps } from '../collect/source-maps.js';
+import { SourceMapCache, sourceMapsForCpuProfile, sourceMapsForHeapProfile, type SourceMaps } from '../collect/source-map-loader.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import { mainStackWithoutPause, stackWithoutPause, type ThreadStack } from '../collect/stack.js';
 import type { Frame } from '../pprof/frame.js';
@@ -23,8 +23,8 @@ import { collectTrace } from './trace.js';
 import { DEFAULT_TRACE_CATEGORIES } from '../collect/trace.js';
 import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
 import type { Transport } from './transport.js';
-import { sleep } from './sleep.js';
-import { withTimeout } from '../target/connect.js';
+import { after, sleep, withTimeout } from '../time.js';
+import { settings } from '../settings.js';
 import { formatDuration } from '../duration.js';
 
 export interface FacadeOptions {
@@ -140,7 +140,7 @@ export class Facade {
   /** The wait of a ?seconds= delta, cut short (503) by a shutdown or the client hanging up. */
   async wait(res: ServerResponse, ms: number): Promise<void> {
     try {
-      await sleep(ms, this.signalFor(res));
+      await sleep(ms, { signal: this.signalFor(res) });
     } catch {
       throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
     }
@@ -270,7 +270,7 @@ export class Facade {
       return await fn();
     } catch (err) {
       // A dying target's socket can fail a command a moment before the session reports its end.
-      await Promise.race([att.session.ended, new Promise((r) => setTimeout(r, 500))]);
+      await Promise.race([att.session.ended, after(500, undefined)]);
       if (att.session.isEnded)
         throw new HttpError(
           503,
@@ -288,7 +288,7 @@ export class Facade {
     // then close the link anyway (closing a session stops what it started in V8; the collections'
     // own sessions end with the process).
     const settled = Promise.allSettled([...this.active]).then(() => true);
-    if (!(await Promise.race([settled, delay(CLOSE_WAIT_MS, false)])))
+    if (!(await Promise.race([settled, after(CLOSE_WAIT_MS, false, { unref: true })])))
       this.log(`the target did not end its collections within ${CLOSE_WAIT_MS / 1000}s; closing the connection`);
     await this.link.close();
   }
@@ -307,11 +307,7 @@ export const CLOSE_WAIT_MS = 3000;
 export const ANSWER_TIMEOUT_MS = 8000;
 
 function answerTimeoutMs(): number {
-  return Number(process.env.NODEPROF_ANSWER_TIMEOUT_MS) || ANSWER_TIMEOUT_MS;
-}
-
-function delay<T>(ms: number, value: T): Promise<T> {
-  return new Promise((resolve) => setTimeout(() => resolve(value), ms).unref());
+  return settings().answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
 }
 
 function closedSignal(res: ServerResponse): AbortSignal {

@@ -2,6 +2,7 @@
 // NODEPROF_* variables for nodeprof/register and from arguments for pprofHandler.
 
 import type { HeapMode } from '../pprof/heap-profile.js';
+import { settingsFromEnv, type Settings } from '../settings.js';
 
 export interface InProcessOptions {
   /** NODEPROF_LISTEN, default 127.0.0.1:6060 (register only). */
@@ -18,6 +19,8 @@ export interface InProcessOptions {
   logRequests?: boolean;
   /** No startup line (NODEPROF_QUIET=1). */
   quiet?: boolean;
+  /** NODEPROF_ANSWER_TIMEOUT_MS and the other bounds (register only: its worker has its own settings()). */
+  settings?: Settings;
 }
 
 export function optionsFromEnv(env: NodeJS.ProcessEnv): InProcessOptions {
@@ -30,5 +33,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): InProcessOptions {
     hosts: env.NODEPROF_HOSTS === '*' ? '*' : env.NODEPROF_HOSTS?.split(',').filter(Boolean),
     logRequests: env.NODEPROF_LOG === '1',
     quiet: env.NODEPROF_QUIET === '1',
+    settings: settingsFromEnv(env, false),
   };
 }

@@ -10,8 +10,10 @@ import type { InProcessOptions } from './in-process.js';
 import { isLoopbackAddress, parseListen, resolveListen, startHttpServer } from './listen.js';
 import { isLoopbackHost, tokenProblem } from './security.js';
 import { inProcessTransport } from './transport.js';
+import { useSettings } from '../settings.js';
 
 const opts = workerData as InProcessOptions;
+useSettings(opts.settings ?? {});
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 async function main(): Promise<void> {

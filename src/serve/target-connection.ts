@@ -11,6 +11,7 @@ import { HeapSampler } from '../collect/heap-sampling.js';
 import { HttpError } from './http-error.js';
 import type { Transport } from './transport.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
+import { sleep } from '../time.js';
 
 export interface Attachment {
   session: CdpSession;
@@ -122,7 +123,7 @@ export class TargetConnection {
         await att.workers.stop();
         await att.heap.stop(att.session);
       })();
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
+      await Promise.race([stopped, sleep(STOP_WAIT_MS, { unref: true })]);
       await att.session.close();
     }
   }

@@ -5,7 +5,7 @@ import { TraceCollector } from '../collect/trace.js';
 import { UsageError } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
 import { HttpError } from './http-error.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../time.js';
 
 export async function collectTrace(session: CdpSession, ms: number, categories: string[], signal: AbortSignal): Promise<object[]> {
   const collector = new TraceCollector(categories);
@@ -17,7 +17,7 @@ export async function collectTrace(session: CdpSession, ms: number, categories: 
       if (err instanceof UsageError) throw new HttpError(400, err.message);
       throw err;
     }
-    await sleep(ms, signal);
+    await sleep(ms, { signal });
     return (await collector.stop(session)).events;
   } finally {
     await collector.cleanup(session);

@@ -6,6 +6,7 @@ import { resolvePid, type ResolveOptions } from './pid.js';
 import { connectWebSocket } from './remote.js';
 import type { CdpSession } from './session.js';
 import { formatHostPort, type TargetSpec } from './target-spec.js';
+import { withTimeout } from '../time.js';
 
 export interface ProcessInfo {
   pid: number;
@@ -89,15 +90,4 @@ export async function openTarget(spec: TargetSpec, opts: ResolveOptions = {}): P
   let released: Promise<void> | undefined;
   const release = () => (released ??= session.close().then(undo));
   return { session, where, info, release };
-}
-
-/** `p`, or a rejection after `ms`: with a NodeprofError of `message`, or the error it makes. */
-export function withTimeout<T>(p: Promise<T>, ms: number, message: string | (() => Error)): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(typeof message === 'string' ? new NodeprofError(message) : message()), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

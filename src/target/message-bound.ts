@@ -8,8 +8,8 @@ import { formatBytes, parseSize } from '../size.js';
 
 /**
  * The largest CDP message nodeprof reads (NODEPROF_MAX_MESSAGE): chrome-remote-interface's own
- * bound, above the largest real answers (a Profiler.stop of 1.1M nodes is about 250 MB; the bench's
- * 100 MB profile parses into 270 MB of heap). At most V8's longest string, which the message becomes.
+ * bound, above the largest real answers (bench/RESULTS.md). At most V8's longest string, which the
+ * message becomes.
  */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 2 ** 20;
 const LONGEST_STRING = 2 ** 29 - 24;
@@ -32,10 +32,10 @@ export function setMaxMessageBytes(env: string | undefined): void {
 /**
  * Why a message would cost too much to parse, or undefined. JSON.parse costs memory and time per
  * value, not per byte: a real profile holds a container ({ or [) every ~64 bytes and a comma every
- * ~14, but `[{},{},...]` holds one every 3, and 64 MB of it took 62 s and 1.4 GB of heap (256 MB
- * of it: an out-of-memory abort). So a linear scan estimates the heap it will take (64 bytes per
- * container, 16 per comma, the bytes themselves; 338 MiB estimated for the bench's 106 MiB profile,
- * 270 MB measured) and refuses above four times the size bound, and refuses nesting deeper than
+ * ~14, but `[{},{},...]` holds one every 3, and parsing that takes minutes and gigabytes of heap
+ * well under the size bound (bench/RESULTS.md). So a linear scan estimates the heap it will take
+ * (64 bytes per container, 16 per comma, the bytes themselves; close to what a real profile
+ * takes) and refuses above four times the size bound, and refuses nesting deeper than
  * MAX_MESSAGE_DEPTH (code that walks a tree recursively would overflow the stack).
  */
 export function messageCost(data: string | Uint8Array, maxBytes: number): string | undefined {

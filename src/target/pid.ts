@@ -23,6 +23,7 @@ import {
 } from './proc.js';
 import { connectWebSocket } from './remote.js';
 import { formatHostPort } from './target-spec.js';
+import { after, sleep } from '../time.js';
 
 export interface ResolvedPid {
   pid: number;
@@ -270,7 +271,7 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
         `pid ${pid} did not open its inspector within ${waitMs / 1000}s of SIGUSR1: it may handle SIGUSR1 itself or run with --disable-sigusr1; start it with --inspect instead`,
       );
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep(POLL_MS);
   }
 }
 
@@ -315,7 +316,7 @@ export async function closeInspector(pid: number, host: string, port: number, lo
           if (!/WebSocket connection closed|WebSocket is not open/.test(errorMessage(err))) throw err;
         }),
         session.ended,
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3s')), 3000).unref()),
+        after(3000, undefined, { unref: true }).then(() => Promise.reject(new Error('no answer within 3s'))),
       ]);
     } finally {
       await session.close();
@@ -332,7 +333,7 @@ export async function closeInspector(pid: number, host: string, port: number, lo
   while (Date.now() < deadline) {
     const still = await listenersOf(pid).catch(() => [] as Listener[]);
     if (!still.some((l) => l.port === port)) return;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep(POLL_MS);
   }
   log(`warning: the inspector of pid ${pid} still listens on ${where} after nodeprof asked it to close`);
 }
@@ -397,7 +398,7 @@ async function moveInspector(pid: number, at: { host: string; port: number }, lo
             if (/WebSocket connection closed|WebSocket is not open/.test(errorMessage(err))) return undefined;
             throw err;
           }),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${MOVE_BUDGET_MS / 1000}s`)), MOVE_BUDGET_MS).unref()),
+        after(MOVE_BUDGET_MS, undefined, { unref: true }).then(() => Promise.reject(new Error(`no answer within ${MOVE_BUDGET_MS / 1000}s`))),
       ]);
       if (answer?.result?.value === 'late') return stays(`the target ran the move too late: busy in a native call?`);
       if (answer?.exceptionDetails) {
@@ -425,7 +426,7 @@ async function moveInspector(pid: number, at: { host: string; port: number }, lo
       if (oldOpen) return stays(`it did not run the move within ${MOVE_BUDGET_MS / 1000}s: its main thread is inside a native call?`);
       throw new NodeprofError(`pid ${pid} closed its inspector on ${where} but did not reopen it when nodeprof moved it; nothing is left open: try again`);
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await sleep(POLL_MS);
   }
 }
 

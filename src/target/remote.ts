@@ -7,6 +7,7 @@ import { formatBytes } from '../size.js';
 import { connectError } from './discover.js';
 import { maxMessageBytes, messageCost } from './message-bound.js';
 import type { CdpSession } from './session.js';
+import { withTimeout } from '../time.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
 /**
@@ -18,29 +19,22 @@ export const EXIT_GRACE_MS = 500;
 const NO_DOMAINS: CDP.Protocol = { version: { major: '1', minor: '3' }, domains: [] };
 
 export async function connectWebSocket(url: string, where: string): Promise<CdpSession> {
-  let timer: NodeJS.Timeout | undefined;
   let client: CDP.Client;
   try {
-    client = await Promise.race([
+    client = await withTimeout(
       // An empty protocol description: commands go through send() by name, and events are emitted by
-      // name either way. `local: true` would parse chrome-remote-interface's 1.2 MB protocol.json
-      // and build an object per command (~200 ms of CPU before the first command can be sent).
+      // name either way. `local: true` would parse chrome-remote-interface's protocol.json and
+      // build an object per command before the first command can be sent (bench/RESULTS.md).
       CDP({ target: url, protocol: NO_DOMAINS }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new NodeprofError(`${where} accepted the connection but the inspector websocket did not open within ${CONNECT_TIMEOUT_MS / 1000}s`)),
-          CONNECT_TIMEOUT_MS,
-        );
-      }),
-    ]);
+      CONNECT_TIMEOUT_MS,
+      `${where} accepted the connection but the inspector websocket did not open within ${CONNECT_TIMEOUT_MS / 1000}s`,
+    );
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (/Unexpected server response: 400|Unexpected server response: 404/.test(e.message ?? '')) {
       throw new NodeprofError(`${where} refused the websocket: the inspector id in the URL is wrong or stale (list it with GET /json/list)`);
     }
     throw connectError(e, where);
-  } finally {
-    clearTimeout(timer);
   }
   const session = new RemoteSession(client, where, maxMessageBytes());
   // Without it Node waits, after the app's last line, until every session has gone ("Waiting for the

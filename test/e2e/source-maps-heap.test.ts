@@ -1,7 +1,7 @@
 // The source-map API as heap jobs and serve use it: a real session, a real sampling heap profile
 // of a TypeScript target, sourceMapsForHeapProfile, and the heap converter.
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { SourceMapCache, sourceMapsForHeapProfile } from '../../src/collect/source-maps.js';
+import { SourceMapCache, sourceMapsForHeapProfile } from '../../src/collect/source-map-loader.js';
 import { heapProfileToPprof } from '../../src/pprof/heap-profile.js';
 import { stacks } from '../../src/pprof/query.js';
 import { validateProfile } from '../../src/pprof/validate.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RefusedFile, isWithin, openRegularFile, readRegularFile, sourceMapMaxBytes } from '../../src/collect/file-read.js';
-import { loadSourceMaps } from '../../src/collect/source-maps.js';
+import { loadSourceMaps } from '../../src/collect/source-map-loader.js';
 import { UsageError } from '../../src/errors.js';
 import { fileUrl, sm } from '../helpers/source-maps.js';
 

@@ -6,12 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Protocol } from 'devtools-protocol';
-import { SourceMapCache, loadSourceMaps, sourceMapsForHeapProfile } from '../../src/collect/source-maps.js';
+import { SourceMapCache, loadSourceMaps, sourceMapsForHeapProfile } from '../../src/collect/source-map-loader.js';
 import { heapProfileToPprof } from '../../src/pprof/heap-profile.js';
 import { cpuProfileToPprof } from '../../src/pprof/cpu-profile.js';
 import { frameFromCallFrame } from '../../src/pprof/frame.js';
 import { stacks } from '../../src/pprof/query.js';
-import { dataUrlText, parseSourceMap, scriptsInCpuProfile, sourceMappingURLOf } from '../../src/pprof/source-map.js';
+import { dataUrlText, parseSourceMap, scriptsInCpuProfile, sourceMappingURLOf } from '../../src/pprof/source-map-mapper.js';
 import { validateProfile } from '../../src/pprof/validate.js';
 import { fileUrl, hotSpot, lineOf, sm } from '../helpers/source-maps.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { AddressBook } from '../../src/pprof/address-book.js';
-import { StringIds, TupleIndex } from '../../src/pprof/tuples.js';
+import { StringIds, TupleIndex } from '../../src/pprof/interning.js';
 
 const awkward = fc.constantFrom(0, -0, 1, -1, NaN, 2 ** 31, 2 ** 32, 2 ** 32 + 1, -(2 ** 32), 2 ** 53 - 1, 0.5, 1e21, Infinity, -Infinity);
 const number = fc.oneof(fc.integer({ min: -3, max: 40 }), awkward);

@@ -1,6 +1,6 @@
 // Source maps as the converters use them: which scripts a profile touches, where a script says its
 // map is, and a FrameMapper that moves frames from generated JavaScript to the original sources.
-// Pure data in, data out; finding and reading the maps is src/collect/source-maps.ts.
+// Pure data in, data out; finding and reading the maps is src/collect/source-map-loader.ts.
 
 import { FlattenMap, GREATEST_LOWER_BOUND, LEAST_UPPER_BOUND, decodedMappings, originalPositionFor, type TraceMap } from '@jridgewell/trace-mapping';
 import type { Protocol } from 'devtools-protocol';

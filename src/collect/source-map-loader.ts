@@ -9,7 +9,7 @@
 //    a .ts/.tsx/... file that a loader such as tsx transformed in memory): one Debugger.enable /
 //    Debugger.disable round trip, whose Debugger.scriptParsed events carry each script's
 //    sourceMapURL. Debugger.enable announces every script and blocks the target for a while
-//    (measured on Node 20: 16 ms with 96 scripts, 80-230 ms with 3,100), so it is the fallback,
+//    (bench/RESULTS.md, "Other costs"), so it is the fallback,
 //    used only when a profiled script needs it, and never left on.
 // A missing or broken map never fails a profile: that script stays generated, with one warning.
 //
@@ -40,11 +40,13 @@ import {
   sourceMapFrameMapper,
   sourceMappingURLOf,
   type ScriptRef,
-} from '../pprof/source-map.js';
+} from '../pprof/source-map-mapper.js';
 import type { CdpSession } from '../target/session.js';
 import { formatBytes } from '../size.js';
-import { DEFAULT_MAX_MAP_BYTES, MAX_MAP_BYTES_ENV, RefusedFile, isWithin, openRegularFile, readAt, readRegularFile, sourceMapMaxBytes } from './file-read.js';
+import { DEFAULT_MAX_MAP_BYTES, MAX_MAP_BYTES_ENV, RefusedFile, isWithin, openRegularFile, readAt, readRegularFile } from './file-read.js';
 import type { Protocol } from 'devtools-protocol';
+import { withTimeout } from '../time.js';
+import { settings } from '../settings.js';
 
 export interface SourceMaps {
   /** Pass as `mapFrame` to the CPU or heap converter. */
@@ -111,17 +113,9 @@ const MAX_WARNINGS = 5;
 
 type Located = ScriptRef & ({ mapUrl: string; mtimeMs?: number } | { needsProtocol: true } | { none: true } | { problem: string });
 
-let envMaxBytes: number | undefined;
-/** The bound from the environment, read once; the CLI has already refused a bad value at start-up. */
+/** The bound the entry point read from NODEPROF_SOURCE_MAP_MAX_SIZE (src/settings.ts), else 64 MiB. */
 function defaultMaxBytes(): number {
-  if (envMaxBytes === undefined) {
-    try {
-      envMaxBytes = sourceMapMaxBytes();
-    } catch {
-      envMaxBytes = DEFAULT_MAX_MAP_BYTES;
-    }
-  }
-  return envMaxBytes;
+  return settings().sourceMapMaxBytes ?? DEFAULT_MAX_MAP_BYTES;
 }
 
 /** Loads the maps for a CPU profile's scripts (see loadSourceMaps). */
@@ -304,10 +298,12 @@ async function staleScripts(session: CdpSession | undefined, located: readonly L
   if (fromDisk.length === 0 || !session || session.isEnded) return [];
   let startedAtMs: number;
   try {
-    const res = await Promise.race([
+    const res = await withTimeout(
       session.send('Runtime.evaluate', { expression: 'Date.now() - process.uptime() * 1000', returnByValue: true, silent: true }),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
-    ]);
+      2000,
+      () => new Error('timeout'),
+      { unref: true },
+    );
     if (typeof res.result.value !== 'number') return [];
     startedAtMs = res.result.value;
   } catch {
@@ -421,16 +417,9 @@ async function sourceMapURLsFromDebugger(session: CdpSession, wanted: Set<string
   const off = session.on('Debugger.scriptParsed', (e) => {
     if (wanted.has(e.scriptId) && e.sourceMapURL) found.set(e.scriptId, e.sourceMapURL);
   });
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      session.send('Debugger.enable', {}),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Debugger.enable did not answer within ${timeoutMs}ms`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(session.send('Debugger.enable', {}), timeoutMs, () => new Error(`Debugger.enable did not answer within ${timeoutMs}ms`));
   } finally {
-    clearTimeout(timer);
     off();
     await session.send('Debugger.disable').catch(() => undefined);
   }
