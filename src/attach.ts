@@ -1,7 +1,7 @@
 // `nodeprof attach`: open the target, run every requested job in one window, stop them (early on
 // Ctrl-C), leave the target clean, then write each artifact where it belongs.
 
-import type { Artifact, Format, Job, ProfileKind } from './collect/job.js';
+import type { Artifact, Format, Job, ProfileKind } from './jobs/job.js';
 import { EXIT_INTERRUPTED, NodeprofError, UsageError, errorMessage } from './errors.js';
 import { formatDuration } from './duration.js';
 import { CpuJob, CPU_FORMATS } from './jobs/cpu.js';

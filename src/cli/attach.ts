@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import type { AttachPlan } from '../attach.js';
 import { DEFAULT_TRACE_CATEGORIES } from '../collect/trace.js';
 import { parseSize } from '../size.js';
-import type { Format } from '../collect/job.js';
+import type { Format } from '../jobs/job.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { parseTarget, type TargetSpec } from '../target/target-spec.js';

@@ -4,11 +4,11 @@
 import { loopStopLines } from '../collect/blocked.js';
 import { CpuCollector } from '../collect/cpu.js';
 import { CpuThreadsCollector } from '../collect/cpu-threads.js';
-import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import type { Artifact, Format, Job, JobContext } from './job.js';
 import type { CpuTotals } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import { cpuSourceMaps, recordingComments, type CpuJobOptions } from './cpu.js';
-import { loadOnce } from './lazy.js';
+import { loadOnce } from './load-once.js';
 
 /** The conversion side, loaded once the profilers run (see CpuJob's). */
 const conversion = loadOnce(async () => {

@@ -2,11 +2,11 @@
 
 import { loopComments, loopStartLines, loopStopLines } from '../collect/blocked.js';
 import { CpuCollector, type CpuRecording } from '../collect/cpu.js';
-import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import type { Artifact, Format, Job, JobContext } from './job.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import type { Protocol } from 'devtools-protocol';
-import { loadOnce } from './lazy.js';
+import { loadOnce } from './load-once.js';
 
 /**
  * The conversion side (source maps, pprof-format, gzip): not needed to start the profiler, so it is

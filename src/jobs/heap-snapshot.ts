@@ -10,7 +10,7 @@
 // is refused: see output/safe-file.ts.
 
 import fs from 'node:fs';
-import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import type { Artifact, Format, Job, JobContext } from './job.js';
 import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
 import { EXIT_INTERRUPTED, NodeprofError, errorMessage } from '../errors.js';
 import { formatBytes } from '../size.js';

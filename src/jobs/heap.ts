@@ -5,14 +5,14 @@
 // objects allocated before nodeprof attached: V8's sampler only records allocations after it
 // starts. --allocs keeps samples of objects the GC already freed: everything allocated in the window.
 
-import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import type { Artifact, Format, Job, JobContext } from './job.js';
 import { HeapSamplingCollector } from '../collect/heap-sampling.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes } from '../size.js';
 import type { ProcessInfo } from '../target/connect.js';
 import { freedSamplesDropped, keepsCollectedHeapSamples } from '../target/features.js';
 import type { CdpSession } from '../target/session.js';
-import { loadOnce } from './lazy.js';
+import { loadOnce } from './load-once.js';
 
 /** The conversion side, loaded once the sampler runs (see CpuJob's). */
 const conversion = loadOnce(async () => {

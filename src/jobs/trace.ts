@@ -1,6 +1,6 @@
 // The --trace job: Node trace events, written as Chrome trace JSON (Perfetto, chrome://tracing).
 
-import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import type { Artifact, Format, Job, JobContext } from './job.js';
 import { TraceCollector } from '../collect/trace.js';
 import type { CdpSession } from '../target/session.js';
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { NodeprofError, UsageError, errorMessage } from '../errors.js';
-import type { Format, ProfileKind } from '../collect/job.js';
+import type { Format, ProfileKind } from '../jobs/job.js';
 import type { TargetSpec } from '../target/target-spec.js';
 import { writeFifo } from './fifo.js';
 import { RefusedPathError, planWrite, resolveChecked, writeDirect, writePrivateTemp, writeReplacing } from './safe-file.js';

@@ -1,4 +1,4 @@
-// What every collector provides to the collection window: start, stop into an artifact, and a
+// What every job provides to the collection window: start, stop into an artifact, and a
 // cleanup that leaves the target as it was found whatever happened before.
 
 import type { Profile } from 'pprof-format';
