@@ -1,7 +1,7 @@
 // The CPU job with --workers: one Profiler per thread (main and every worker), merged into one
 // pprof profile whose samples carry a `thread` label.
 
-import { loopStopLines } from '../collect/blocked.js';
+import { loopStopLines } from '../output/recording-notes.js';
 import { CpuCollector } from '../collect/cpu.js';
 import { CpuThreadsCollector } from '../collect/cpu-threads.js';
 import type { Artifact, Format, Job, JobContext } from './job.js';

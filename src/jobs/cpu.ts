@@ -1,6 +1,6 @@
 // The CPU job: Profiler collection, converted to the requested format.
 
-import { loopComments, loopStartLines, loopStopLines } from '../collect/blocked.js';
+import { loopComments, loopStartLines, loopStopLines } from '../output/recording-notes.js';
 import { CpuCollector, type CpuRecording } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from './job.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';

@@ -5,7 +5,7 @@
 
 import type { Protocol } from 'devtools-protocol';
 import { CpuCollector } from '../collect/cpu.js';
-import { loopComments } from '../collect/blocked.js';
+import { loopComments } from '../output/recording-notes.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import { sleep } from './sleep.js';
