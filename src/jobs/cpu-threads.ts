@@ -1,13 +1,13 @@
 // The CPU job with --workers: one Profiler per thread (main and every worker), merged into one
 // pprof profile whose samples carry a `thread` label.
 
-import { loopStopLines } from '../output/recording-notes.js';
+import { loopStopLines, recordingComments } from '../output/recording-notes.js';
 import { CpuCollector } from '../collect/cpu.js';
 import { CpuThreadsCollector } from '../collect/cpu-threads.js';
 import type { Artifact, Format, Job, JobContext } from './job.js';
 import type { CpuTotals } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
-import { cpuSourceMaps, recordingComments, type CpuJobOptions } from './cpu.js';
+import { cpuSourceMaps, type CpuJobOptions } from './cpu.js';
 import { loadOnce } from './load-once.js';
 
 /** The conversion side, loaded once the profilers run (see CpuJob's). */

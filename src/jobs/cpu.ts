@@ -1,7 +1,7 @@
 // The CPU job: Profiler collection, converted to the requested format.
 
-import { loopComments, loopStartLines, loopStopLines } from '../output/recording-notes.js';
-import { CpuCollector, type CpuRecording } from '../collect/cpu.js';
+import { loopStartLines, loopStopLines, recordingComments } from '../output/recording-notes.js';
+import { CpuCollector } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from './job.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
@@ -95,9 +95,4 @@ export async function cpuSourceMaps(session: CdpSession, profile: Protocol.Profi
     notes.push(`source maps${who}: ${mapped} of ${scripts} scripts mapped to their original sources (${ms.toFixed(0)}ms${how})`);
   }
   return maps.mapFrame;
-}
-
-/** The profile comments a recording earns: the JIT reset done, and what the event loop was doing at attach. */
-export function recordingComments(rec: CpuRecording): string[] {
-  return [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
 }

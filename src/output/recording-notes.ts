@@ -3,6 +3,7 @@
 // later. The facts come from collect/ (cpu.ts, blocked.ts, jit-reset.ts); the prose lives here.
 
 import type { LoopAtStart, RepairReport, RunningFrame } from '../collect/blocked.js';
+import type { CpuRecording } from '../collect/cpu.js';
 
 /** `name (file:line)`, or the name alone for frames without a file. */
 function formatFrame(f: RunningFrame): string {
@@ -80,4 +81,12 @@ export function loopComments(loop: LoopAtStart): string[] {
   out.push(`nodeprof: ${repairText(loop.repair)}`);
   if (loop.dropped?.samples) out.push(`nodeprof: ${droppedText(loop.dropped)}`);
   return out;
+}
+
+/**
+ * The profile comments a CPU recording earns: the JIT reset done, and what the event loop was doing
+ * at attach. One place for `attach --cpu` and the serve facade's CPU windows.
+ */
+export function recordingComments(rec: Pick<CpuRecording, 'jitReset' | 'loop'>): string[] {
+  return [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
 }
