@@ -9,8 +9,6 @@ import { HeapJob, HEAP_FORMATS } from './jobs/heap.js';
 import { HeapSnapshotJob, HEAP_SNAPSHOT_FORMATS } from './jobs/heap-snapshot.js';
 import { TraceJob, TRACE_FORMATS } from './jobs/trace.js';
 import { traceCategories } from './collect/trace.js';
-import { CpuThreadsJob } from './jobs/cpu-threads.js';
-import { CpuCollector } from './collect/cpu.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
 import { chooseDestinations, defaultFileName, fileNameId, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
@@ -100,9 +98,13 @@ export function planJobs(plan: AttachPlan, log?: (line: string) => void): Planne
   const jobs: PlannedJob[] = [];
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
-    const job = plan.workers
-      ? new CpuThreadsJob(format, () => new CpuCollector(plan.intervalUs, { jitReset: plan.jitReset, repair: plan.repair }), { sourceMaps: plan.sourceMaps })
-      : new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset, sourceMaps: plan.sourceMaps, repair: plan.repair, log });
+    const job = new CpuJob(plan.intervalUs, format, {
+      jitReset: plan.jitReset,
+      sourceMaps: plan.sourceMaps,
+      repair: plan.repair,
+      workers: plan.workers,
+      log,
+    });
     jobs.push({ job, format, durationMs: plan.cpu.durationMs });
   }
   if (plan.heap && plan.allocs) {

@@ -85,8 +85,10 @@ export function loopComments(loop: LoopAtStart): string[] {
 
 /**
  * The profile comments a CPU recording earns: the JIT reset done, and what the event loop was doing
- * at attach. One place for `attach --cpu` and the serve facade's CPU windows.
+ * at attach. One place for `attach --cpu` and the serve facade's CPU windows. With `thread` (a
+ * worker's, in a profile of several threads) each comment says which thread it is about.
  */
-export function recordingComments(rec: Pick<CpuRecording, 'jitReset' | 'loop'>): string[] {
-  return [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
+export function recordingComments(rec: Pick<CpuRecording, 'jitReset' | 'loop'>, thread?: string): string[] {
+  const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
+  return thread === undefined ? comments : comments.map((c) => c.replace(/^nodeprof: /, `nodeprof: ${thread}: `));
 }
