@@ -1,21 +1,21 @@
 // `nodeprof attach`: open the target, run every requested job in one window, stop them (early on
 // Ctrl-C), leave the target clean, then write each artifact where it belongs.
 
-import type { Artifact, Format, Job, ProfileKind } from './jobs/job.js';
-import { EXIT_INTERRUPTED, NodeprofError, UsageError, errorMessage } from './errors.js';
-import { formatDuration } from './duration.js';
-import { CpuJob, CPU_FORMATS } from './jobs/cpu.js';
-import { HeapJob, HEAP_FORMATS } from './jobs/heap.js';
-import { HeapSnapshotJob, HEAP_SNAPSHOT_FORMATS } from './jobs/heap-snapshot.js';
-import { TraceJob, TRACE_FORMATS } from './jobs/trace.js';
-import { traceCategories } from './collect/trace.js';
-import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
-import { chooseDestinations, defaultFileName, fileNameId, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
-import { topTable } from './output/top.js';
-import { profileTextForTerminal } from './output/terminal-text.js';
-import { openTarget, withTimeout, type Target } from './target/connect.js';
-import type { ResolveOptions } from './target/pid.js';
-import { formatHostPort, type TargetSpec } from './target/target-spec.js';
+import type { Artifact, Format, Job, ProfileKind } from '../jobs/job.js';
+import { EXIT_INTERRUPTED, NodeprofError, UsageError, errorMessage } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import { CpuJob, CPU_FORMATS } from '../jobs/cpu.js';
+import { HeapJob, HEAP_FORMATS } from '../jobs/heap.js';
+import { HeapSnapshotJob, HEAP_SNAPSHOT_FORMATS } from '../jobs/heap-snapshot.js';
+import { TraceJob, TRACE_FORMATS } from '../jobs/trace.js';
+import { traceCategories } from '../collect/trace.js';
+import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
+import { chooseDestinations, defaultFileName, fileNameId, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from '../output/destination.js';
+import { topTable } from '../output/top.js';
+import { profileTextForTerminal } from '../output/terminal-text.js';
+import { openTarget, withTimeout, type Target } from '../target/connect.js';
+import type { ResolveOptions } from '../target/pid.js';
+import { formatHostPort, type TargetSpec } from '../target/target-spec.js';
 
 export interface AttachPlan {
   target: TargetSpec;
