@@ -1,18 +1,17 @@
 // `nodeprof attach <target> ...`: parses flags into an AttachPlan and hands it to runAttach.
 
 import type { Argv } from 'yargs';
-import type { AttachPlan } from '../attach/index.js';
+import type { AttachPlan } from '../attach/plan.js';
 import { DEFAULT_TRACE_CATEGORIES } from '../collect/trace.js';
 import { parseSize } from '../size.js';
 import type { Format } from '../jobs/job.js';
+import { FORMATS } from '../output/writers/index.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { parseTarget, type TargetSpec } from '../target/target-spec.js';
 import { createProgress } from './progress.js';
 import { terminalText } from '../output/terminal-text.js';
 import type { CommandContext } from './context.js';
-
-const FORMATS: Format[] = ['pprof', 'cpuprofile', 'heapprofile', 'collapsed', 'heapsnapshot', 'trace'];
 
 export function attachCommand(ctx: CommandContext) {
   return {

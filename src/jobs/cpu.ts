@@ -9,6 +9,7 @@ import { loopStartLines, loopStopLines, recordingComments } from '../output/reco
 import type { CpuTotals, FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import type { Protocol } from 'devtools-protocol';
+import { formatsFor, writerFor } from '../output/writers/index.js';
 import type { Artifact, Format, Job, JobContext } from './job.js';
 import { loadOnce } from './load-once.js';
 
@@ -17,16 +18,15 @@ import { loadOnce } from './load-once.js';
  * loaded once the profiler runs, while the window is open (see start()).
  */
 const conversion = loadOnce(async () => {
-  const [sourceMaps, cpuProfile, encode, collapsed] = await Promise.all([
+  const [sourceMaps, cpuProfile, encode] = await Promise.all([
     import('../collect/source-maps.js'),
     import('../pprof/cpu-profile.js'),
     import('../pprof/encode.js'),
-    import('../output/collapsed.js'),
   ]);
-  return { ...sourceMaps, ...cpuProfile, ...encode, ...collapsed };
+  return { ...sourceMaps, ...cpuProfile, ...encode };
 });
 
-export const CPU_FORMATS: readonly Format[] = ['pprof', 'cpuprofile', 'collapsed'];
+export const CPU_FORMATS: readonly Format[] = formatsFor('cpu');
 
 export interface CpuJobOptions {
   /** Map frames to original sources through source maps (default true; --no-source-maps). */
@@ -78,7 +78,7 @@ export class CpuJob implements Job {
       if (workers) notes.push('cpu: --format cpuprofile holds the main thread only; use pprof or collapsed for every thread');
       return { kind: 'cpu', format: this.format, data: JSON.stringify(main.profile), notes };
     }
-    const { addCpuProfileYielding, idleComment, newCpuBuilder, gzipPprof, toCollapsed } = await conversion.load();
+    const { addCpuProfileYielding, idleComment, newCpuBuilder, gzipPprof } = await conversion.load();
     const builder = newCpuBuilder(
       { intervalUs: main.intervalUs, startedAtMs: main.startedAtMs },
       Math.max(0, Math.round((main.profile.endTime - main.profile.startTime) * 1000)),
@@ -109,7 +109,9 @@ export class CpuJob implements Job {
     const idle = idleComment(totals);
     if (idle) comments.push(idle);
     for (const c of comments) builder.addComment(c);
-    const data = this.format === 'collapsed' ? toCollapsed(builder.build()) : gzipPprof(builder.encode());
+    // pprof is written from the builder's own tables; the other formats are made from its model.
+    const render = writerFor(this.format).render;
+    const data = render ? await render(builder.build()) : gzipPprof(builder.encode());
     return { kind: 'cpu', format: this.format, data, pprof: () => builder.build(), notes };
   }
 
