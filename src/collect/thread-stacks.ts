@@ -1,8 +1,8 @@
-// `nodeprof stack`'s work once connected: pause each thread once for its stack, map it through
-// source maps. Loaded by the stack command's handler only.
+// `nodeprof stack`'s collection once connected: pause each thread (the main one, and with workers
+// every worker) once for its stack, map it through source maps. Loaded by cli/stack.ts's handler only.
 
-import { captureStack } from '../collect/stack.js';
-import { loadSourceMaps } from '../collect/source-maps.js';
+import { captureStack } from './stack.js';
+import { loadSourceMaps } from './source-maps.js';
 import { errorMessage } from '../errors.js';
 import { mapStackFrames, type ThreadStack } from '../output/stack.js';
 import type { CdpSession } from '../target/session.js';
