@@ -5,6 +5,7 @@
 import { errorMessage } from '../errors.js';
 import type { Artifact, Format, ProfileKind } from '../jobs/job.js';
 import { defaultFileName, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './destination.js';
+import { terminalLines } from './terminal-text.js';
 import { topTable } from './top.js';
 import { writerFor } from './writers/index.js';
 
@@ -72,6 +73,7 @@ function hint(a: Artifact, file: string): string {
 
 /** Text written to a terminal (-o - on a TTY) is made safe by its format's writer; anything else is data, kept as is. */
 function terminalSafe(data: string | Uint8Array, format: Format, stdoutIsTTY: boolean): string | Uint8Array {
-  const forTerminal = writerFor(format).forTerminal;
-  return stdoutIsTTY && typeof data === 'string' && forTerminal ? forTerminal(data) : data;
+  if (!stdoutIsTTY || typeof data !== 'string') return data;
+  // A text format whose writer says nothing still reaches the terminal with its controls escaped.
+  return (writerFor(format).forTerminal ?? terminalLines)(data);
 }

@@ -46,7 +46,8 @@ describe('--workers', () => {
     expect(r.code).toBe(0);
     const comments = commentsOf(loadProfile(r.stdout));
     expect(comments).toContainEqual(expect.stringMatching(/^nodeprof: event loop turning at attach/));
-    expect(comments).toContainEqual(expect.stringMatching(/^nodeprof: worker 1 hasher: event loop turning at attach/));
+    // The busy worker's loop may miss the 1 s probe on a loaded machine: turning or blocked, it is told.
+    expect(comments).toContainEqual(expect.stringMatching(/^nodeprof: worker 1 hasher: event loop (turning|blocked) at attach/));
   });
 
   test('a blocked main loop is told as soon as it is found, as without --workers', async () => {

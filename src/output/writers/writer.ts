@@ -13,7 +13,7 @@ export interface FormatWriter {
   extension: string;
   /** The line for the user once `file` is written: what opens it. */
   hint(file: string): string;
-  /** The text made safe for a terminal (-o - on a TTY); absent for binary formats. */
+  /** Text made safe for a terminal (-o - on a TTY); without it, text is written with terminalLines. */
   forTerminal?(text: string): string;
   /**
    * For a format made from the pprof model (collapsed): the bytes to write. Loads what it needs
