@@ -1,18 +1,17 @@
 // `nodeprof attach <target> ...`: parses flags into an AttachPlan and hands it to runAttach.
 
 import type { Argv } from 'yargs';
-import type { AttachPlan } from '../attach.js';
+import type { AttachPlan } from '../attach/plan.js';
 import { DEFAULT_TRACE_CATEGORIES } from '../collect/trace.js';
 import { parseSize } from '../size.js';
-import type { Format } from '../collect/job.js';
+import type { Format } from '../jobs/job.js';
+import { FORMATS } from '../output/writers/index.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { parseTarget, type TargetSpec } from '../target/target-spec.js';
 import { createProgress } from './progress.js';
 import { terminalText } from '../output/terminal-text.js';
 import type { CommandContext } from './context.js';
-
-const FORMATS: Format[] = ['pprof', 'cpuprofile', 'heapprofile', 'collapsed', 'heapsnapshot', 'trace'];
 
 export function attachCommand(ctx: CommandContext) {
   return {
@@ -68,7 +67,7 @@ export function attachCommand(ctx: CommandContext) {
         .example('$0 attach 9229 --trace 5s --categories node.fs.sync,v8', 'trace events for Perfetto'),
     handler: async (argv: Record<string, unknown>) => {
       // Loaded by the handler, not at start-up: `nodeprof --help`, ps and serve do not need them.
-      const { listTraceCategories, planJobs, runAttach } = await import('../attach.js');
+      const { listTraceCategories, planJobs, runAttach } = await import('../attach/index.js');
       if (argv['list-categories']) {
         const cats = await listTraceCategories(parseTarget(String(argv.target)));
         process.stdout.write(cats.map((c) => `${terminalText(c)}\n`).join(''));

@@ -4,7 +4,7 @@
 // latest text as soon as it is loaded.
 
 import type { Ora } from 'ora';
-import type { Progress } from '../attach.js';
+import type { Progress } from '../attach/io.js';
 import { terminalText } from '../output/terminal-text.js';
 
 export function createProgress(enabled: boolean): Progress {

@@ -35,7 +35,7 @@ export function stackCommand(ctx: CommandContext) {
       const [{ openTarget }, { stackText }, { collectStacks }, { terminalJson }] = await Promise.all([
         import('../target/connect.js'),
         import('../output/stack.js'),
-        import('./stack-collect.js'),
+        import('../collect/thread-stacks.js'),
         import('../output/terminal-text.js'),
       ]);
       const interrupts = ctx.interrupts();

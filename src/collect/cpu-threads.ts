@@ -1,10 +1,11 @@
-// CPU profiling of the main thread and every worker thread (NodeWorker): one Profiler per thread,
-// workers started during the window included. Knows CDP, not pprof.
+// CPU profiling of a list of threads: the main thread, and with `workers` every worker thread
+// (NodeWorker) too, those started during the window included; one CpuCollector per thread, all with
+// the same options. Without workers the list is the main thread alone. Knows CDP, not pprof.
 
 import { errorMessage } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
 import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/workers.js';
-import { CpuCollector, type CpuRecording } from './cpu.js';
+import { CpuCollector, type CpuCollectorOptions, type CpuRecording } from './cpu.js';
 import { withTimeout } from '../time.js';
 
 export interface ThreadRecording {
@@ -31,15 +32,21 @@ export class CpuThreadsCollector {
   /** Why some threads are missing from the result, for the user. */
   readonly notes: string[] = [];
 
-  constructor(private readonly newCollector: () => CpuCollector) {
-    this.main = newCollector();
+  /** `opts.onLoopReport` is the main thread's: a worker's blocked loop goes to the profile only. */
+  constructor(
+    private readonly intervalUs: number,
+    private readonly opts: CpuCollectorOptions & { workers?: boolean } = {},
+  ) {
+    this.main = new CpuCollector(intervalUs, opts);
   }
 
   async start(session: CdpSession): Promise<void> {
     await this.main.start(session);
+    if (!this.opts.workers) return;
+    const workerOpts: CpuCollectorOptions = { ...this.opts, onLoopReport: undefined };
     this.watcher = new WorkerWatcher(session, (w) => {
       if (this.stopping) return;
-      const collector = this.newCollector();
+      const collector = new CpuCollector(this.intervalUs, workerOpts);
       const started = collector.start(w).then(
         () => true,
         (err: unknown) => {

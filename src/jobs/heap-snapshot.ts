@@ -10,7 +10,8 @@
 // is refused: see output/safe-file.ts.
 
 import fs from 'node:fs';
-import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import { formatsFor } from '../output/writers/index.js';
+import type { Artifact, Format, Job, JobContext } from './job.js';
 import { streamHeapSnapshot } from '../collect/heap-snapshot.js';
 import { EXIT_INTERRUPTED, NodeprofError, errorMessage } from '../errors.js';
 import { formatBytes } from '../size.js';
@@ -18,7 +19,7 @@ import { openFifoForWriting } from '../output/fifo.js';
 import { createBeside, openDirect, planWrite } from '../output/safe-file.js';
 import type { CdpSession } from '../target/session.js';
 
-export const HEAP_SNAPSHOT_FORMATS: readonly Format[] = ['heapsnapshot'];
+export const HEAP_SNAPSHOT_FORMATS: readonly Format[] = formatsFor('heapsnapshot');
 
 export class HeapSnapshotJob implements Job {
   readonly kind = 'heapsnapshot' as const;

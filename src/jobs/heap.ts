@@ -5,27 +5,27 @@
 // objects allocated before nodeprof attached: V8's sampler only records allocations after it
 // starts. --allocs keeps samples of objects the GC already freed: everything allocated in the window.
 
-import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import { formatsFor, writerFor } from '../output/writers/index.js';
+import type { Artifact, Format, Job, JobContext } from './job.js';
 import { HeapSamplingCollector } from '../collect/heap-sampling.js';
 import { formatDuration } from '../duration.js';
 import { formatBytes } from '../size.js';
 import type { ProcessInfo } from '../target/connect.js';
 import { freedSamplesDropped, keepsCollectedHeapSamples } from '../target/features.js';
 import type { CdpSession } from '../target/session.js';
-import { loadOnce } from './lazy.js';
+import { loadOnce } from './load-once.js';
 
 /** The conversion side, loaded once the sampler runs (see CpuJob's). */
 const conversion = loadOnce(async () => {
-  const [sourceMaps, heapProfile, encode, collapsed] = await Promise.all([
+  const [sourceMaps, heapProfile, encode] = await Promise.all([
     import('../collect/source-map-loader.js'),
     import('../pprof/heap-profile.js'),
     import('../pprof/encode.js'),
-    import('../output/collapsed.js'),
   ]);
-  return { ...sourceMaps, ...heapProfile, ...encode, ...collapsed };
+  return { ...sourceMaps, ...heapProfile, ...encode };
 });
 
-export const HEAP_FORMATS: readonly Format[] = ['pprof', 'heapprofile', 'collapsed'];
+export const HEAP_FORMATS: readonly Format[] = formatsFor('heap');
 
 export class HeapJob implements Job {
   private readonly collector: HeapSamplingCollector;
@@ -66,7 +66,7 @@ export class HeapJob implements Job {
     if (this.format === 'heapprofile') {
       return { kind: this.kind, format: this.format, data: JSON.stringify(rec.profile), notes };
     }
-    const { sourceMapsForHeapProfile, heapProfileToBuilder, gzipPprof, toCollapsed } = await conversion.load();
+    const { sourceMapsForHeapProfile, heapProfileToBuilder, gzipPprof } = await conversion.load();
     // Only the scripts in this profile are looked at; a bad map leaves its script generated, with a warning.
     const maps = this.opts.sourceMaps !== false ? await sourceMapsForHeapProfile(ctx.session, rec.profile) : undefined;
     if (maps) notes.push(...maps.warnings);
@@ -78,7 +78,8 @@ export class HeapJob implements Job {
       durationNanos: (rec.stoppedAtMs - rec.startedAtMs) * 1e6,
       comments: [`nodeprof ${this.kind}: ${what}`, 'objects counts are estimates from V8 sample sizes (V8 reports bytes only)'],
     });
-    const data = this.format === 'collapsed' ? toCollapsed(builder.build()) : gzipPprof(builder.encode());
+    const render = writerFor(this.format).render;
+    const data = render ? await render(builder.build()) : gzipPprof(builder.encode());
     return { kind: this.kind, format: this.format, data, pprof: () => builder.build(), notes };
   }
 

@@ -1,10 +1,11 @@
 // The --trace job: Node trace events, written as Chrome trace JSON (Perfetto, chrome://tracing).
 
-import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
+import { formatsFor } from '../output/writers/index.js';
+import type { Artifact, Format, Job, JobContext } from './job.js';
 import { TraceCollector } from '../collect/trace.js';
 import type { CdpSession } from '../target/session.js';
 
-export const TRACE_FORMATS: readonly Format[] = ['trace'];
+export const TRACE_FORMATS: readonly Format[] = formatsFor('trace');
 
 export class TraceJob implements Job {
   readonly kind = 'trace' as const;

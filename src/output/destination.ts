@@ -4,19 +4,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { NodeprofError, UsageError, errorMessage } from '../errors.js';
-import type { Format, ProfileKind } from '../collect/job.js';
+import type { Format, ProfileKind } from '../jobs/job.js';
 import type { TargetSpec } from '../target/target-spec.js';
 import { writeFifo } from './fifo.js';
+import { writerFor } from './writers/index.js';
 import { RefusedPathError, planWrite, resolveChecked, writeDirect, writePrivateTemp, writeReplacing } from './safe-file.js';
-
-export const EXTENSIONS: Record<Format, string> = {
-  pprof: 'pb.gz',
-  cpuprofile: 'cpuprofile',
-  heapprofile: 'heapprofile',
-  collapsed: 'folded',
-  heapsnapshot: 'heapsnapshot',
-  trace: 'json',
-};
 
 export type Destination = { type: 'stdout' } | { type: 'file'; path: string };
 
@@ -42,7 +34,7 @@ export function fileNameId(spec: TargetSpec, reportedPid: unknown): string {
 export function defaultFileName(kind: ProfileKind, id: string, format: Format, when: Date): string {
   // Never a path: the id comes from fileNameId, but a name is checked where it is made.
   if (!/^[A-Za-z0-9]+$/.test(id)) throw new Error(`unsafe file name id '${id}'`);
-  return `nodeprof-${kind}-${id}-${stamp(when)}.${EXTENSIONS[format]}`;
+  return `nodeprof-${kind}-${id}-${stamp(when)}.${writerFor(format).extension}`;
 }
 
 export interface DestinationRequest {

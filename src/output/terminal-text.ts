@@ -47,12 +47,3 @@ export function terminalJson(value: unknown, space?: number): string {
 export function terminalJsonText(json: string): string {
   return json.replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-
-/**
- * A profile's text (collapsed stacks, or JSON) about to be written to a terminal, which only happens
- * when asked for with -o -: collapsed lines escaped, JSON made terminal-safe without changing its
- * value. Written anywhere else (a file, a pipe), profiles keep the names as they are: they are data.
- */
-export function profileTextForTerminal(text: string, format: string): string {
-  return format === 'collapsed' ? terminalLines(text) : terminalJsonText(text);
-}

@@ -5,7 +5,7 @@
 
 import type { Protocol } from 'devtools-protocol';
 import { CpuCollector } from '../collect/cpu.js';
-import { loopComments } from '../collect/blocked.js';
+import { recordingComments } from '../output/recording-notes.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import { sleep } from '../time.js';
@@ -28,8 +28,7 @@ export async function recordCpu(session: CdpSession, opts: { ms: number; interva
     // A target that finished its work waits for us before it can exit: answer with what it has.
     await Promise.race([sleep(opts.ms, { signal: opts.signal }), session.exiting]);
     const rec = await collector.stop(session);
-    const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
-    return { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments };
+    return { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments: recordingComments(rec) };
   } finally {
     await collector.cleanup(session);
   }

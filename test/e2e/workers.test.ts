@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { killAll, runCli, startTarget } from '../helpers/processes.js';
 import { expectWorkerThreads, top } from '../helpers/checks.js';
+import { commentsOf, startStuckServer } from '../helpers/stuck.js';
 import { stacks } from '../../src/pprof/query.js';
 
 afterEach(killAll);
@@ -37,6 +38,27 @@ describe('--workers', () => {
     const lines = r.stdout.toString().trim().split('\n');
     expect(lines.some((l) => /^\[worker 1 hasher\];.*workerHotFunction \d+$/.test(l))).toBe(true);
     expect(lines.some((l) => /^\[main\];.*mainHotFunction \d+$/.test(l))).toBe(true);
+  });
+
+  test('every thread is recorded as one alone is: its event loop check (and JIT reset) in the profile comments', async () => {
+    const t = await startTarget('workers.js');
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s', '--workers']);
+    expect(r.code).toBe(0);
+    const comments = commentsOf(loadProfile(r.stdout));
+    expect(comments).toContainEqual(expect.stringMatching(/^nodeprof: event loop turning at attach/));
+    // The busy worker's loop may miss the 1 s probe on a loaded machine: turning or blocked, it is told.
+    expect(comments).toContainEqual(expect.stringMatching(/^nodeprof: worker 1 hasher: event loop (turning|blocked) at attach/));
+  });
+
+  test('a blocked main loop is told as soon as it is found, as without --workers', async () => {
+    const t = await startStuckServer();
+    const { answer } = await t.block('/spin?ms=10000');
+    const r = await runCli(['attach', String(t.port), '--cpu', '2s', '--workers']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/event loop blocked at attach \(no turn within \d+ ms\): pausing the target briefly/);
+    expect(r.stderr).toMatch(/running at attach: crunch/);
+    expect(commentsOf(loadProfile(r.stdout)).join('\n')).toMatch(/running at attach: crunch/);
+    await expect(answer).resolves.toMatch(/^spun /);
   });
 
   test('stack --workers prints the main thread and the worker, each in its own function', async () => {

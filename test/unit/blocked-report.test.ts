@@ -1,7 +1,8 @@
 // What the user is told about a blocked event loop, from the probe and repair reports.
 import { describe, expect, test } from '@jest/globals';
 import { dropSamplesBefore } from '../../src/collect/cpu.js';
-import { loopComments, loopStartLines, loopStopLines, type LoopAtStart, type RepairReport } from '../../src/collect/blocked.js';
+import type { LoopAtStart, RepairReport } from '../../src/collect/blocked.js';
+import { loopComments, loopStartLines, loopStopLines } from '../../src/output/recording-notes.js';
 
 const probe = (state: 'turning' | 'blocked'): LoopAtStart['probe'] => ({
   state,

@@ -1,6 +1,6 @@
 // Planning the memory and trace kinds: windows, formats and clashes, decided before connecting.
 import { describe, expect, test } from '@jest/globals';
-import { DEFAULT_HEAP_WINDOW_MS, planJobs, type AttachPlan } from '../../src/attach.js';
+import { DEFAULT_HEAP_WINDOW_MS, planJobs, type AttachPlan } from '../../src/attach/plan.js';
 import { unknownCategories } from '../../src/collect/trace.js';
 import { UsageError } from '../../src/errors.js';
 

@@ -2,7 +2,8 @@
 
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { profileTextForTerminal, terminalJson, terminalLines, terminalText } from '../../src/output/terminal-text.js';
+import { terminalJson, terminalLines, terminalText } from '../../src/output/terminal-text.js';
+import { writerFor } from '../../src/output/writers/index.js';
 
 const RUNS = { numRuns: 2000 };
 /** What a terminal acts on or reorders by: C0, DEL, C1, the line/paragraph separators, bidi controls. */
@@ -115,12 +116,12 @@ describe('terminalJson', () => {
   });
 });
 
-describe('profileTextForTerminal', () => {
+describe("a format writer's forTerminal", () => {
   test('collapsed stacks keep one record per line; JSON keeps its value', () => {
     const collapsed = 'main;hot\x1b]0;x\x07 12\nmain;idle\u202e 3\n';
-    expect(profileTextForTerminal(collapsed, 'collapsed')).toBe('main;hot\\x1b]0;x\\x07 12\nmain;idle\\u202e 3\n');
+    expect(writerFor('collapsed').forTerminal!(collapsed)).toBe('main;hot\\x1b]0;x\\x07 12\nmain;idle\\u202e 3\n');
     const json = JSON.stringify({ nodes: [{ callFrame: { functionName: 'a\x1b\u009b\u202e' } }] }, null, 2);
-    const shown = profileTextForTerminal(json, 'cpuprofile');
+    const shown = writerFor('cpuprofile').forTerminal!(json);
     expect(shown.replace(/\n/g, '')).not.toMatch(CONTROLS);
     expect(JSON.parse(shown)).toEqual(JSON.parse(json));
   });

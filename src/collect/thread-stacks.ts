@@ -1,8 +1,8 @@
-// `nodeprof stack`'s work once connected: pause each thread once for its stack, map it through
-// source maps. Loaded by the stack command's handler only.
+// `nodeprof stack`'s collection once connected: pause each thread (the main one, and with workers
+// every worker) once for its stack, map it through source maps. Loaded by cli/stack.ts's handler only.
 
-import { captureStack, type StackFrame, type ThreadStack } from '../collect/stack.js';
-import { loadSourceMaps } from '../collect/source-map-loader.js';
+import { captureStack, type StackFrame, type ThreadStack } from './stack.js';
+import { loadSourceMaps } from './source-map-loader.js';
 import { errorMessage } from '../errors.js';
 import { mapStackFrames } from '../output/stack.js';
 import type { CdpSession } from '../target/session.js';

@@ -1,13 +1,15 @@
-// What every collector provides to the collection window: start, stop into an artifact, and a
+// What every job provides to the collection window: start, stop into an artifact, and a
 // cleanup that leaves the target as it was found whatever happened before.
 
 import type { Profile } from 'pprof-format';
+import type { Format } from '../output/writers/index.js';
 import type { ProcessInfo } from '../target/connect.js';
 import type { CdpSession } from '../target/session.js';
 
 export type ProfileKind = 'cpu' | 'heap' | 'allocs' | 'heapsnapshot' | 'trace';
 
-export type Format = 'pprof' | 'cpuprofile' | 'heapprofile' | 'collapsed' | 'heapsnapshot' | 'trace';
+/** An output format: a name in output/writers/index.ts, where each has its writer. */
+export type { Format };
 
 export interface Artifact {
   kind: ProfileKind;
