@@ -14,6 +14,7 @@ import { CpuCollector } from './collect/cpu.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
 import { chooseDestinations, defaultFileName, fileNameId, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
+import { isPictureFormat, renderPicture } from './output/picture.js';
 import { profileTextForTerminal } from './output/terminal-text.js';
 import { openTarget, withTimeout, type Target } from './target/connect.js';
 import type { ResolveOptions } from './target/pid.js';
@@ -77,7 +78,7 @@ interface PlannedJob {
   durationMs: number;
 }
 
-function pickFormat(kind: ProfileKind, allowed: readonly Format[], wanted: Format | undefined): Format {
+function pickFormatOf(kind: ProfileKind, allowed: readonly Format[], wanted: Format | undefined): Format {
   if (!wanted) return allowed[0]!;
   if (!allowed.includes(wanted)) {
     throw new UsageError(`--format ${wanted} does not apply to --${kind}: use one of ${allowed.join(', ')}`);
@@ -93,17 +94,22 @@ export const DEFAULT_HEAP_WINDOW_MS = 10_000;
  * kinds of the same run; alone, a --format that does not fit them is a usage error.
  */
 function pickOwnFormat(kind: ProfileKind, allowed: readonly Format[], wanted: Format | undefined, alone: boolean): Format {
-  return alone || (wanted && allowed.includes(wanted)) ? pickFormat(kind, allowed, wanted) : allowed[0]!;
+  return alone || (wanted && allowed.includes(wanted)) ? pickFormatOf(kind, allowed, wanted) : allowed[0]!;
 }
 
 export function planJobs(plan: AttachPlan, log?: (line: string) => void): PlannedJob[] {
   const jobs: PlannedJob[] = [];
+  // --format html|speedscope: the kinds with a pprof form collect pprof, drawn at write time (writeArtifacts).
+  const picture = isPictureFormat(plan.format) ? plan.format : undefined;
+  const pickFormat = (kind: ProfileKind, allowed: readonly Format[], wanted: Format | undefined) =>
+    picture && allowed.includes('pprof') ? ('pprof' as const) : pickFormatOf(kind, allowed, wanted);
+  const written = (format: Format) => (picture && format === 'pprof' ? picture : format);
   if (plan.cpu) {
     const format = pickFormat('cpu', CPU_FORMATS, plan.format);
     const job = plan.workers
       ? new CpuThreadsJob(format, () => new CpuCollector(plan.intervalUs, { jitReset: plan.jitReset, repair: plan.repair }), { sourceMaps: plan.sourceMaps })
       : new CpuJob(plan.intervalUs, format, { jitReset: plan.jitReset, sourceMaps: plan.sourceMaps, repair: plan.repair, log });
-    jobs.push({ job, format, durationMs: plan.cpu.durationMs });
+    jobs.push({ job, format: written(format), durationMs: plan.cpu.durationMs });
   }
   if (plan.heap && plan.allocs) {
     throw new UsageError(
@@ -113,7 +119,11 @@ export function planJobs(plan: AttachPlan, log?: (line: string) => void): Planne
   const intervalBytes = plan.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES;
   if (plan.allocs) {
     const format = pickFormat('allocs', HEAP_FORMATS, plan.format);
-    jobs.push({ job: new HeapJob('allocs', intervalBytes, format, { sourceMaps: plan.sourceMaps }), format, durationMs: plan.allocs.durationMs });
+    jobs.push({
+      job: new HeapJob('allocs', intervalBytes, format, { sourceMaps: plan.sourceMaps }),
+      format: written(format),
+      durationMs: plan.allocs.durationMs,
+    });
   }
   if (plan.trace) {
     const alone = !plan.cpu && !plan.heap && !plan.allocs && !plan.heapSnapshot;
@@ -125,7 +135,7 @@ export function planJobs(plan: AttachPlan, log?: (line: string) => void): Planne
     const others = jobs.map((j) => j.durationMs);
     const durationMs = plan.heap.windowMs ?? (others.length > 0 ? Math.max(...others) : DEFAULT_HEAP_WINDOW_MS);
     const format = pickFormat('heap', HEAP_FORMATS, plan.format);
-    jobs.push({ job: new HeapJob('heap', intervalBytes, format, { sourceMaps: plan.sourceMaps }), format, durationMs });
+    jobs.push({ job: new HeapJob('heap', intervalBytes, format, { sourceMaps: plan.sourceMaps }), format: written(format), durationMs });
   }
   if (plan.heapSnapshot) {
     // Taken once, at the end of the window, after the other kinds have stopped.
@@ -342,7 +352,14 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     io.setAbortHook(undefined);
   }
 
-  return Math.max(failureStatus, await writeArtifacts(artifacts, destinations, plan, io, nameId));
+  const drawn = artifacts.map((a) => asPicture(a, plan.format, { target: `pid ${target.info.pid} (${target.where})`, kind: a.kind }));
+  return Math.max(failureStatus, await writeArtifacts(drawn, destinations, plan, io, nameId));
+}
+
+/** --format html|speedscope: the artifact's pprof, drawn (the one place pictures are made). */
+function asPicture(a: Artifact, format: Format | undefined, info: { target: string; kind: string }): Artifact {
+  if (!isPictureFormat(format) || a.format !== 'pprof' || !a.pprof) return a;
+  return { ...a, format, data: renderPicture(a.pprof(), format, info) };
 }
 
 async function writeArtifacts(
@@ -386,7 +403,7 @@ async function writeArtifacts(
     if (plan.top && a.pprof) io.printTop(topTable(a.pprof()), destinations.get(a.kind)?.type === 'stdout');
   }
   if (plan.open) {
-    const pprofFile = artifacts.find((a) => a.format === 'pprof' && written.has(a));
+    const pprofFile = artifacts.find((a) => (a.format === 'pprof' || a.format === 'html') && written.has(a));
     const file = pprofFile && written.get(pprofFile);
     if (file) await io.openInPprof(file);
     else io.log('--open: nothing written in pprof format to open');
@@ -407,5 +424,9 @@ function hint(a: Artifact, file: string): string {
       return `wrote ${file}: load it in Chrome DevTools, Memory tab`;
     case 'trace':
       return `wrote ${file}: open it in https://ui.perfetto.dev or chrome://tracing`;
+    case 'html':
+      return `wrote ${file}: open it in a browser (works offline)`;
+    case 'speedscope':
+      return `wrote ${file}: open it in speedscope (https://www.speedscope.app, or npx speedscope ${file})`;
   }
 }

@@ -7,7 +7,7 @@ import type { CdpSession } from '../target/session.js';
 
 export type ProfileKind = 'cpu' | 'heap' | 'allocs' | 'heapsnapshot' | 'trace';
 
-export type Format = 'pprof' | 'cpuprofile' | 'heapprofile' | 'collapsed' | 'heapsnapshot' | 'trace';
+export type Format = 'pprof' | 'cpuprofile' | 'heapprofile' | 'collapsed' | 'heapsnapshot' | 'trace' | 'html' | 'speedscope';
 
 export interface Artifact {
   kind: ProfileKind;

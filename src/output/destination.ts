@@ -16,6 +16,8 @@ export const EXTENSIONS: Record<Format, string> = {
   collapsed: 'folded',
   heapsnapshot: 'heapsnapshot',
   trace: 'json',
+  html: 'html',
+  speedscope: 'speedscope.json',
 };
 
 export type Destination = { type: 'stdout' } | { type: 'file'; path: string };
