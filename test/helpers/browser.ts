@@ -19,12 +19,18 @@ export async function closeBrowsers(): Promise<void> {
         new Promise<void>((resolve) => {
           browsers.delete(b);
           const done = () => {
-            fs.rmSync(b.dir, { recursive: true, force: true });
+            // Its helper processes may still be writing to the profile directory for a moment.
+            fs.rmSync(b.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
             resolve();
           };
           if (b.proc.exitCode !== null || b.proc.signalCode !== null) return done();
           b.proc.once('exit', done);
-          b.proc.kill('SIGKILL');
+          // The whole process group: Chromium's zygote, GPU and renderer processes too.
+          try {
+            process.kill(-b.proc.pid!, 'SIGKILL');
+          } catch {
+            b.proc.kill('SIGKILL');
+          }
         }),
     ),
   );
@@ -63,7 +69,7 @@ async function launch(): Promise<number> {
       '--remote-debugging-port=0',
       'about:blank',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   browsers.add({ proc, dir });
   let stderr = '';
