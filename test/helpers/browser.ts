@@ -46,7 +46,8 @@ export interface BrowserPage {
   click(x: number, y: number): Promise<void>;
   /** Focuses the element and types text, as a person would. */
   type(selector: string, text: string): Promise<void>;
-  screenshot(file: string): Promise<void>;
+  /** A PNG of the viewport's top `height` CSS pixels (all of it by default). */
+  screenshot(file: string, height?: number): Promise<void>;
 }
 
 /** Starts a headless Chromium and returns its DevTools port (read from DevToolsActivePort). */
@@ -120,8 +121,9 @@ export async function openPage(url: string, opts: { width?: number; height?: num
       await evaluate(`document.querySelector(${JSON.stringify(selector)}).focus()`);
       await client.Input.insertText({ text });
     },
-    screenshot: async (file) => {
-      const { data } = await client.Page.captureScreenshot({ format: 'png' });
+    screenshot: async (file, height) => {
+      const clip = height === undefined ? undefined : { x: 0, y: 0, width: opts.width ?? 1200, height, scale: 1 };
+      const { data } = await client.Page.captureScreenshot({ format: 'png', ...(clip ? { clip } : {}) });
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, Buffer.from(data, 'base64'));
     },

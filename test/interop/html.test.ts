@@ -144,7 +144,9 @@ describe('attach --format html in Chromium', () => {
         .map((d) => d.name)
         .sort(),
     ).toEqual(['[main]', '[worker 1 hasher]']);
-    await page.screenshot(path.join(ROOT, 'docs/flamegraph.png'));
+    // What is drawn, and a little below it.
+    const bottom = await page.evaluate<number>(`document.getElementById('flame').getBoundingClientRect().bottom`);
+    await page.screenshot(path.join(ROOT, 'docs/flamegraph.png'), Math.ceil(bottom) + 12);
     const pick = (i: number) =>
       page.evaluate(`(() => { const s = document.getElementById('thread'); s.value = '${i}'; s.dispatchEvent(new Event('change')); })()`);
     await pick(2);
