@@ -13,6 +13,7 @@ import { flameData, type FlameData } from '../../src/output/flame-data.js';
 import { htmlFromFlame, jsonForScript, toHtml } from '../../src/output/html.js';
 import { toSpeedscope } from '../../src/output/speedscope.js';
 import { profileFromBytes, viewFileName } from '../../src/cli/view.js';
+import { planJobs, type AttachPlan } from '../../src/attach.js';
 import { FIXTURES } from '../helpers/processes.js';
 
 const recorded = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'recorded/busy.cpuprofile'), 'utf8')) as Protocol.Profiler.Profile;
@@ -188,5 +189,23 @@ describe('view: reading profile files', () => {
     expect(viewFileName('x/CPU.20260101.cpuprofile')).toBe('CPU.20260101.html');
     expect(viewFileName('../../..')).toBe('profile.html');
     expect(viewFileName('a b;rm -rf.pprof')).toBe('a_b_rm_-rf.html');
+  });
+});
+
+describe('attach: --format html|speedscope', () => {
+  const base: AttachPlan = { target: { kind: 'address', host: '127.0.0.1', port: 9229 } as AttachPlan['target'], intervalUs: 1000, top: false, open: false };
+
+  test('the kinds with a pprof form are written as the picture; the others keep their own format or refuse it alone', () => {
+    for (const format of ['html', 'speedscope'] as const) {
+      const jobs = planJobs({ ...base, format, cpu: { durationMs: 1000 }, heap: {}, trace: { durationMs: 1000, categories: ['v8'] }, heapSnapshot: true });
+      expect(jobs.map((j) => [j.job.kind, j.format])).toEqual([
+        ['cpu', format],
+        ['trace', 'trace'],
+        ['heap', format],
+        ['heapsnapshot', 'heapsnapshot'],
+      ]);
+      expect(planJobs({ ...base, format, allocs: { durationMs: 1000 } }).map((j) => j.format)).toEqual([format]);
+      expect(() => planJobs({ ...base, format, heapSnapshot: true })).toThrow(`--format ${format} does not apply to --heapsnapshot`);
+    }
   });
 });
