@@ -1,6 +1,7 @@
 // `nodeprof view <profile>`: any pprof file (ours, Go's, one scraped from a facade; gzipped or
 // not) or a V8 .cpuprofile / .heapprofile, turned into the HTML flame graph and opened in a browser.
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Argv } from 'yargs';
@@ -67,6 +68,17 @@ export function viewFileName(input: string): string {
   return `${stem || 'profile'}.html`;
 }
 
+/** `name`, else name-1, name-2, ...: `view` makes a new file rather than replace one the user has. */
+function newFileName(name: string): string {
+  const ext = /(\.speedscope\.json|\.html)$/.exec(name)?.[0] ?? '';
+  const stem = name.slice(0, name.length - ext.length);
+  for (let i = 0; i < 1000; i++) {
+    const candidate = i === 0 ? name : `${stem}-${i}${ext}`;
+    if (!fs.existsSync(candidate)) return candidate;
+  }
+  return name;
+}
+
 export function viewCommand(ctx: CommandContext) {
   return {
     command: 'view <profile>',
@@ -74,7 +86,7 @@ export function viewCommand(ctx: CommandContext) {
     builder: (y: Argv) =>
       y
         .positional('profile', { type: 'string', describe: 'a pprof file (.pb.gz, gzipped or not; ours or Go’s) or a V8 .cpuprofile / .heapprofile' })
-        .option('output', { alias: 'o', type: 'string', describe: 'the HTML file to write (default: <profile name>.html in the current directory)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'the file to write (default: a new <profile name>.html in the current directory)' })
         .option('format', {
           type: 'string',
           choices: ['html', 'speedscope'],
@@ -94,7 +106,8 @@ export function viewCommand(ctx: CommandContext) {
       const input = String(argv.profile);
       const { profile, kind } = await readProfileFile(input);
       const format = argv.format === 'speedscope' ? 'speedscope' : 'html';
-      const out = argv.output !== undefined ? String(argv.output) : viewFileName(input).replace(/\.html$/, format === 'html' ? '.html' : '.speedscope.json');
+      const out =
+        argv.output !== undefined ? String(argv.output) : newFileName(viewFileName(input).replace(/\.html$/, format === 'html' ? '.html' : '.speedscope.json'));
       const text = renderPicture(profile, format, { target: path.basename(input), kind: kind || undefined });
       const res = await writeFileKeeping(out, text, ctx.log);
       if (res.warning) {

@@ -44,7 +44,7 @@ describe('attach --format speedscope', () => {
 });
 
 describe('nodeprof view', () => {
-  test('writes <name>.html in the current directory, -o elsewhere, --format speedscope', async () => {
+  test('writes a new <name>.html in the current directory, -o elsewhere, --format speedscope', async () => {
     const t = await startTarget('busy.js');
     const dir = tmpdir();
     const pb = path.join(dir, 'cpu.pb.gz');
@@ -53,6 +53,10 @@ describe('nodeprof view', () => {
     expect(here.code).toBe(0);
     expect(here.stderr).toBe('wrote cpu.html: no browser here (no DISPLAY); open it in one\n');
     expect(fs.readFileSync(path.join(dir, 'cpu.html'), 'utf8')).toMatch(/^<!DOCTYPE html>[\s\S]*hotFunction/);
+    // Again: a new file beside it, the first one kept.
+    const again = await runCli(['view', pb], { cwd: dir, env: noBrowser });
+    expect(again.stderr).toBe('wrote cpu-1.html: no browser here (no DISPLAY); open it in one\n');
+    expect(fs.readdirSync(dir).sort()).toEqual(['cpu-1.html', 'cpu.html', 'cpu.pb.gz']);
     const out = path.join(dir, 'x.json');
     const ss = await runCli(['view', pb, '--format', 'speedscope', '-o', out], { cwd: dir, env: noBrowser });
     expect(ss.code).toBe(0);
