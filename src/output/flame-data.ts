@@ -79,16 +79,19 @@ export function flameData(p: Profile): FlameData {
   }
 
   const threadKey = strs.indexOf('thread');
-  const byThread = new Map<string, FlameThread & { children: Array<Map<number, number>>; roots: Map<number, number> }>();
+  // A node's child for a frame: one map per thread keyed by (node + 1) * frames + frame, not a map
+  // per node (a 100k-node tree made 100k maps, and most of the time went to the GC).
+  const byThread = new Map<string, FlameThread & { child: Map<number, number> }>();
   const threadOf = (name: string) => {
     let t = byThread.get(name);
     if (!t) {
-      t = { name, parent: [], frame: [], self: sampleTypes.map(() => []), children: [], roots: new Map() };
+      t = { name, parent: [], frame: [], self: sampleTypes.map(() => []), child: new Map() };
       byThread.set(name, t);
     }
     return t;
   };
   const unknown = frameOf('?', '', 0);
+  const frameCount = frames.length; // no frame is added below
   for (const sample of p.sample) {
     let thread = 'all';
     if (threadKey > 0) {
@@ -100,15 +103,14 @@ export function flameData(p: Profile): FlameData {
     // locationId[0] is the leaf: walk from the last (outermost) inwards.
     for (let k = sample.locationId.length - 1; k >= 0; k--) {
       for (const f of locFrames.get(num(sample.locationId[k])) ?? [unknown]) {
-        const kids = node < 0 ? t.roots : t.children[node]!;
-        let next = kids.get(f);
+        const key = (node + 1) * frameCount + f;
+        let next = t.child.get(key);
         if (next === undefined) {
           next = t.parent.length;
           t.parent.push(node);
           t.frame.push(f);
           for (const col of t.self) col.push(0);
-          t.children.push(new Map());
-          kids.set(f, next);
+          t.child.set(key, next);
         }
         node = next;
       }
