@@ -37,6 +37,7 @@ export async function stopJobs(
   let spinning = false;
   const ctx = {
     session: target.session,
+    target: `pid ${target.info.pid} (${target.where})`,
     startedAtMs,
     stoppedEarly: early,
     // A Ctrl-C that ended the window asked to stop collecting, not to drop a snapshot that follows.

@@ -45,7 +45,11 @@ export function attachCommand(ctx: CommandContext) {
           describe: 'on Node 22+, deoptimize once at start so hot loops compiled before attach are attributed (--no-jit-reset to skip)',
         })
         .option('top', { type: 'boolean', default: false, describe: 'also print the top functions in the terminal' })
-        .option('open', { type: 'boolean', default: false, describe: 'open the result with go tool pprof -http' })
+        .option('open', {
+          type: 'boolean',
+          default: false,
+          describe: 'open the result: go tool pprof -http, else (no Go, or --format html) the HTML flame graph in the browser',
+        })
         .option('source-maps', {
           type: 'boolean',
           default: true,
@@ -62,6 +66,7 @@ export function attachCommand(ctx: CommandContext) {
         .example('$0 attach pid:1234 --cpu 30s', 'a process started without --inspect (opened with SIGUSR1, closed after)')
         .example('$0 attach 9229 --cpu 10s > cpu.pb.gz && go tool pprof -top cpu.pb.gz', 'to stdout')
         .example('$0 attach 9229 --heap --heap-window 30s', 'what the next 30s allocate and keep')
+        .example('$0 attach 9229 --cpu 10s --format html', 'an offline HTML flame graph')
         .example('$0 attach 9229 --cpu 10s --allocs 10s', 'two files from one window')
         .example('$0 attach 9229 --heap-snapshot -o app.heapsnapshot', 'full snapshot for Chrome DevTools')
         .example('$0 attach 9229 --trace 5s --categories node.fs.sync,v8', 'trace events for Perfetto'),

@@ -111,7 +111,7 @@ export class CpuJob implements Job {
     for (const c of comments) builder.addComment(c);
     // pprof is written from the builder's own tables; the other formats are made from its model.
     const render = writerFor(this.format).render;
-    const data = render ? await render(builder.build()) : gzipPprof(builder.encode());
+    const data = render ? await render(builder.build(), { kind: 'cpu', target: ctx.target }) : gzipPprof(builder.encode());
     return { kind: 'cpu', format: this.format, data, pprof: () => builder.build(), notes };
   }
 

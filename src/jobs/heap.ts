@@ -79,7 +79,7 @@ export class HeapJob implements Job {
       comments: [`nodeprof ${this.kind}: ${what}`, 'objects counts are estimates from V8 sample sizes (V8 reports bytes only)'],
     });
     const render = writerFor(this.format).render;
-    const data = render ? await render(builder.build()) : gzipPprof(builder.encode());
+    const data = render ? await render(builder.build(), { kind: this.kind, target: ctx.target }) : gzipPprof(builder.encode());
     return { kind: this.kind, format: this.format, data, pprof: () => builder.build(), notes };
   }
 

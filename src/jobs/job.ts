@@ -25,6 +25,8 @@ export interface Artifact {
 
 export interface JobContext {
   session: CdpSession;
+  /** What was profiled, for titles: "pid 1234 (127.0.0.1:9229)". */
+  target?: string;
   /** Wall-clock ms when the window started. */
   startedAtMs: number;
   /** True when the window ended early (Ctrl-C): the artifact holds what was collected so far. */

@@ -59,7 +59,7 @@ export async function writeArtifacts(artifacts: Artifact[], destinations: Map<Pr
     if (io.top && a.pprof) io.printTop(topTable(a.pprof()), destinations.get(a.kind)?.type === 'stdout');
   }
   if (io.open) {
-    const pprofFile = artifacts.find((a) => a.format === 'pprof' && written.has(a));
+    const pprofFile = artifacts.find((a) => (a.format === 'pprof' || a.format === 'html') && written.has(a));
     const file = pprofFile && written.get(pprofFile);
     if (file) await io.openInPprof(file);
     else io.log('--open: nothing written in pprof format to open');

@@ -69,16 +69,23 @@ describe('attach --cpu', () => {
     expect(c.stderr).toMatch(/hotFunction/);
   });
 
-  test('default file name in the current directory, and a hint on how to open it', async () => {
+  test('default file name in the current directory; --open without Go writes the HTML flame graph beside it', async () => {
     const t = await startTarget('busy.js');
     const dir = tmpdir();
-    // -o is not given and stdout is piped, but --open needs a file: without Go on PATH it says how to get it
-    const r = await runCli(['attach', String(t.port), '--cpu', '500ms', '--open'], { cwd: dir, env: { PATH: tmpdir() } });
+    // -o is not given and stdout is piped, but --open needs a file: without Go on PATH (and no
+    // display for a browser) it writes the HTML page and says where it is
+    const r = await runCli(['attach', String(t.port), '--cpu', '500ms', '--open'], {
+      cwd: dir,
+      env: { PATH: tmpdir(), DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: '' },
+    });
     expect(r.code).toBe(0);
-    const files = fs.readdirSync(dir);
-    expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(new RegExp(`^nodeprof-cpu-${t.pid}-\\d{8}-\\d{6}\\.pb\\.gz$`));
-    expect(r.stderr).toMatch(/install Go/);
+    const files = fs.readdirSync(dir).sort();
+    expect(files).toHaveLength(2);
+    expect(files[0]).toMatch(new RegExp(`^nodeprof-cpu-${t.pid}-\\d{8}-\\d{6}\\.html$`));
+    expect(files[1]).toBe(files[0]!.replace(/\.html$/, '.pb.gz'));
+    expect(r.stderr).toMatch(/--open: Go is not installed.*https:\/\/go\.dev\/dl\/.*flame graph instead/);
+    expect(r.stderr).toContain(`wrote ${files[0]}: no browser here (no DISPLAY); open it in one`);
+    expect(fs.readFileSync(path.join(dir, files[0]!), 'utf8')).toContain('hotFunction');
   });
 });
 

@@ -340,7 +340,7 @@ describe('CLI bad input', () => {
     const cases: Array<[string[], string]> = [
       [
         ['attach', String(target.port), '--cpu', '3s', '--format', 'nope'],
-        '--format "nope" is not a choice: use one of pprof, cpuprofile, heapprofile, collapsed, heapsnapshot, trace',
+        '--format "nope" is not a choice: use one of pprof, cpuprofile, heapprofile, collapsed, heapsnapshot, trace, html, speedscope',
       ],
       [['serve', '--target', String(target.port), '--heap-mode', 'both'], '--heap-mode "both" is not a choice: use one of inuse, alloc'],
     ];

@@ -5,7 +5,9 @@
 import type { ProfileKind } from '../../jobs/job.js';
 import { collapsedWriter } from './collapsed.js';
 import { heapsnapshotWriter } from './heapsnapshot.js';
+import { htmlWriter } from './html.js';
 import { pprofWriter } from './pprof.js';
+import { speedscopeWriter } from './speedscope.js';
 import { traceWriter } from './trace.js';
 import { cpuprofileWriter, heapprofileWriter } from './v8-json.js';
 import type { FormatWriter } from './writer.js';
@@ -17,6 +19,8 @@ export const WRITERS = {
   collapsed: collapsedWriter,
   heapsnapshot: heapsnapshotWriter,
   trace: traceWriter,
+  html: htmlWriter,
+  speedscope: speedscopeWriter,
 } satisfies Record<string, FormatWriter>;
 
 export type Format = keyof typeof WRITERS;

@@ -6,6 +6,12 @@
 import type { Profile } from 'pprof-format';
 import type { ProfileKind } from '../../jobs/job.js';
 
+/** What a picture's title says: the kind and what was profiled. */
+export interface RenderInfo {
+  kind?: string;
+  target?: string;
+}
+
 export interface FormatWriter {
   /** The kinds this format can hold; the first format listed for a kind is its default. */
   kinds: readonly ProfileKind[];
@@ -20,5 +26,5 @@ export interface FormatWriter {
    * when called, so that listing the formats (the CLI's --format choices) loads nothing. Formats
    * without it are written as their job made them (pprof, V8's own JSON, trace events).
    */
-  render?(profile: Profile): Promise<string | Uint8Array>;
+  render?(profile: Profile, info?: RenderInfo): Promise<string | Uint8Array>;
 }
