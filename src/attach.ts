@@ -15,7 +15,7 @@ import { DEFAULT_HEAP_INTERVAL_BYTES } from './collect/heap-sampling.js';
 import { chooseDestinations, defaultFileName, fileNameId, keepInTemp, writeFileKeeping, writeToStdout, type Destination } from './output/destination.js';
 import { topTable } from './output/top.js';
 import { profileTextForTerminal } from './output/terminal-text.js';
-import { openTarget, withTimeout, type Target } from './target/connect.js';
+import { openTarget, targetName, withTimeout, type Target } from './target/connect.js';
 import type { ResolveOptions } from './target/pid.js';
 import { formatHostPort, type TargetSpec } from './target/target-spec.js';
 
@@ -178,11 +178,11 @@ async function runWindow(target: Target, ms: number, io: AttachIO, label: string
   const started = Date.now();
   const render = () => {
     const left = Math.max(0, ms - (Date.now() - started));
-    io.progress.update(`${label} of pid ${target.info.pid} (${target.where}): ${formatDuration(Math.ceil(left / 1000) * 1000)} left, Ctrl-C to stop early`);
+    io.progress.update(`${label} of ${targetName(target.where, target.info.pid)}: ${formatDuration(Math.ceil(left / 1000) * 1000)} left, Ctrl-C to stop early`);
   };
   // A snapshot alone has no window: nothing to announce before it starts.
   if (ms > 0)
-    io.log(`collecting ${label} from pid ${target.info.pid} (${target.where}) for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
+    io.log(`collecting ${label} from ${targetName(target.where, target.info.pid)} for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
   io.progress.start('');
   render();
   const tick = setInterval(render, 1000);
@@ -261,10 +261,12 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
       await p.job.start(target.session, target.info);
     }
     for (const n of windowNotes(planned)) io.log(n);
-    stopReason = await runWindow(target, windowMs, io, kindLabel(planned.map((p) => p.job.kind)));
+    // `--cpu N` is N seconds from the start: the profiler's own start-up (seconds on a large heap) counts.
+    const windowLeftMs = windowMs > 0 ? Math.max(0, windowMs - (Date.now() - startedAtMs)) : 0;
+    stopReason = await runWindow(target, windowLeftMs, io, kindLabel(planned.map((p) => p.job.kind)));
     if (stopReason === 'target-ended') {
       throw new NodeprofError(
-        `lost target ${target.where} (pid ${target.info.pid}) after ${formatDuration(Date.now() - startedAtMs)}: it exited, closed its inspector or the connection dropped; V8 keeps a profile inside the target until it is stopped, so nothing could be kept`,
+        `lost target ${targetName(target.where, target.info.pid, true)} after ${formatDuration(Date.now() - startedAtMs)}: it exited, closed its inspector or the connection dropped; V8 keeps a profile inside the target until it is stopped, so nothing could be kept`,
       );
     }
     if (stopReason === 'interrupted') {

@@ -57,7 +57,17 @@ export class CpuThreadsJob implements Job {
     const totals: CpuTotals = { samples: 0, idleSamples: 0, idleNanos: 0, cpuNanos: 0 };
     for (const t of threads) {
       const mapFrame = this.opts.sourceMaps !== false ? await cpuSourceMaps(t.session, t.recording.profile, notes, t.thread).catch(() => undefined) : undefined;
-      const part = await addCpuProfileYielding(builder, t.recording.profile, { intervalUs: t.recording.intervalUs, mapFrame }, { thread: t.thread });
+      const part = await addCpuProfileYielding(
+        builder,
+        t.recording.profile,
+        {
+          intervalUs: t.recording.intervalUs,
+          mapFrame,
+          // Measured for the main thread only (its tid is the pid); workers keep wall-clock time.
+          cpuScale: t === threads[0] ? main.cpuScale : undefined,
+        },
+        { thread: t.thread },
+      );
       totals.samples += part.samples;
       totals.idleSamples += part.idleSamples;
       totals.idleNanos += part.idleNanos;

@@ -1,7 +1,7 @@
 // The CPU job: Profiler collection, converted to the requested format.
 
 import { loopComments, loopStartLines, loopStopLines } from '../collect/blocked.js';
-import { CpuCollector, type CpuRecording } from '../collect/cpu.js';
+import { CpuCollector, clockComments, type CpuRecording } from '../collect/cpu.js';
 import type { Artifact, Format, Job, JobContext } from '../collect/job.js';
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
@@ -69,7 +69,13 @@ export class CpuJob implements Job {
     const { cpuProfileToBuilderYielding, gzipPprof, toCollapsed } = await conversion.load();
     const mapFrame = this.opts.sourceMaps !== false ? await cpuSourceMaps(ctx.session, rec.profile, notes) : undefined;
     const comments = recordingComments(rec);
-    const builder = await cpuProfileToBuilderYielding(rec.profile, { intervalUs: rec.intervalUs, startedAtMs: rec.startedAtMs, mapFrame, comments });
+    const builder = await cpuProfileToBuilderYielding(rec.profile, {
+      intervalUs: rec.intervalUs,
+      startedAtMs: rec.startedAtMs,
+      mapFrame,
+      comments,
+      cpuScale: rec.cpuScale,
+    });
     const data = this.format === 'collapsed' ? toCollapsed(builder.build()) : gzipPprof(builder.encode());
     return { kind: 'cpu', format: this.format, data, pprof: () => builder.build(), notes };
   }
@@ -99,5 +105,5 @@ export async function cpuSourceMaps(session: CdpSession, profile: Protocol.Profi
 
 /** The profile comments a recording earns: the JIT reset done, and what the event loop was doing at attach. */
 export function recordingComments(rec: CpuRecording): string[] {
-  return [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
+  return [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...clockComments(rec), ...(rec.loop ? loopComments(rec.loop) : [])];
 }

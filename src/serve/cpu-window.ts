@@ -4,9 +4,9 @@
 // V8's profiler until the debugger steps it once).
 
 import type { Protocol } from 'devtools-protocol';
-import { CpuCollector } from '../collect/cpu.js';
+import { CpuCollector, clockComments } from '../collect/cpu.js';
 import { loopComments } from '../collect/blocked.js';
-import type { FrameMapper } from '../pprof/cpu-profile.js';
+import type { CpuScale, FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import { sleep } from './sleep.js';
 
@@ -18,18 +18,22 @@ export interface CpuWindow {
   comments: string[];
   /** Maps frames to original sources (added by the facade after the window). */
   mapFrame?: FrameMapper;
+  /** Scales busy samples to the main thread's measured CPU time (collect/thread-cpu.ts). */
+  cpuScale?: CpuScale;
 }
 
 export async function recordCpu(session: CdpSession, opts: { ms: number; intervalUs: number; canPause: boolean; signal: AbortSignal }): Promise<CpuWindow> {
   // Pausing the thread that serves this request would deadlock it: no repair in the same thread.
   const collector = new CpuCollector(opts.intervalUs, { repair: opts.canPause });
+  // `seconds=N` is N seconds from the request: the profiler's start (seconds on a large heap) counts.
+  const endsAtMs = Date.now() + opts.ms;
   try {
     await collector.start(session);
     // A target that finished its work waits for us before it can exit: answer with what it has.
-    await Promise.race([sleep(opts.ms, opts.signal), session.exiting]);
+    await Promise.race([sleep(Math.max(0, endsAtMs - Date.now()), opts.signal), session.exiting]);
     const rec = await collector.stop(session);
-    const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
-    return { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments };
+    const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...clockComments(rec), ...(rec.loop ? loopComments(rec.loop) : [])];
+    return { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments, cpuScale: rec.cpuScale };
   } finally {
     await collector.cleanup(session);
   }
