@@ -4,7 +4,7 @@
 // Local targets: /proc/<pid>/task/<pid>/stat (the main thread's tid is the pid), once the pid the
 // target names is shown to be the process we talk to (its process CPU time in /proc matches what
 // it says of itself, within the clock's ticks). Otherwise what the target says through
-// Runtime.evaluate: process.threadCpuUsage() (Node 23.9+, 22.x backports), else process.cpuUsage(),
+// Runtime.evaluate: process.threadCpuUsage() (Node 22, 23.9+; not 18 or 20), else process.cpuUsage(),
 // which counts every thread (GC helpers, the compiler, the profiler's own): an upper bound.
 // Everything the target answers is checked before it is used.
 
