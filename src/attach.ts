@@ -174,15 +174,17 @@ function kindLabel(kinds: ProfileKind[]): string {
 type WindowEnd = 'done' | 'interrupted' | 'target-exiting' | 'target-ended';
 
 /** Waits for the window to end, a Ctrl-C, the target to finish its work, or to go away; says which. */
-async function runWindow(target: Target, ms: number, io: AttachIO, label: string): Promise<WindowEnd> {
+async function runWindow(target: Target, ms: number, io: AttachIO, label: string, askedMs = ms): Promise<WindowEnd> {
   const started = Date.now();
   const render = () => {
     const left = Math.max(0, ms - (Date.now() - started));
     io.progress.update(`${label} of ${targetName(target.where, target.info.pid)}: ${formatDuration(Math.ceil(left / 1000) * 1000)} left, Ctrl-C to stop early`);
   };
   // A snapshot alone has no window: nothing to announce before it starts.
-  if (ms > 0)
-    io.log(`collecting ${label} from ${targetName(target.where, target.info.pid)} for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
+  if (askedMs > 0)
+    io.log(
+      `collecting ${label} from ${targetName(target.where, target.info.pid)} for ${formatDuration(askedMs)}; Ctrl-C to stop early and keep what was collected`,
+    );
   io.progress.start('');
   render();
   const tick = setInterval(render, 1000);
@@ -263,7 +265,7 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
     for (const n of windowNotes(planned)) io.log(n);
     // `--cpu N` is N seconds from the start: the profiler's own start-up (seconds on a large heap) counts.
     const windowLeftMs = windowMs > 0 ? Math.max(0, windowMs - (Date.now() - startedAtMs)) : 0;
-    stopReason = await runWindow(target, windowLeftMs, io, kindLabel(planned.map((p) => p.job.kind)));
+    stopReason = await runWindow(target, windowLeftMs, io, kindLabel(planned.map((p) => p.job.kind)), windowMs);
     if (stopReason === 'target-ended') {
       throw new NodeprofError(
         `lost target ${targetName(target.where, target.info.pid, true)} after ${formatDuration(Date.now() - startedAtMs)}: it exited, closed its inspector or the connection dropped; V8 keeps a profile inside the target until it is stopped, so nothing could be kept`,

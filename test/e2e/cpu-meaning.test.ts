@@ -110,7 +110,7 @@ describe('what the user reads', () => {
     const t = await startTarget('busy.js');
     const r = await runCli(['attach', `pid:${t.pid}`, '--cpu', '1s', '--format', 'collapsed', '-o', '-']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`collecting CPU from pid ${t.pid} \\(127\\.0\\.0\\.1:${t.port}\\) for`));
+    expect(r.stderr).toMatch(new RegExp(`collecting CPU from pid ${t.pid} \\(127\\.0\\.0\\.1:${t.port}\\) for 1s;`));
     expect(r.stderr).not.toMatch(/\(pid \d+ \(/);
     const values = r.stdout
       .toString()
