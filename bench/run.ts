@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5,P6W] [--compare-dist dir] [--sizes 1,10,100]`: runs every measure in one process,
+// `npm run bench [-- --quick] [--out dir] [--only P1,P2,P4,P5,P6W,P10] [--compare-dist dir] [--sizes 1,10,100]`: runs every measure in one process,
 // one after another (never two at once: they would disturb each other on a 2-core machine), and
 // writes RESULTS.md and results.json (to bench/ unless --out says otherwise).
 
@@ -13,6 +13,7 @@ import { measureP3 } from './p3-snapshot.js';
 import { measureP4, measureP5 } from './p4-p5-latency.js';
 import { measureP6 } from './p6-facade.js';
 import { measureP6Windows } from './p6-windows.js';
+import { measureP10 } from './p10-profiler-start.js';
 import { killAll, ROOT, runScript } from './lib/procs.js';
 import { NOTES_MARKER, renderMarkdown, type MachineFacts, type Measure, type Results } from './lib/report.js';
 
@@ -56,7 +57,7 @@ function parseArgs(argv: string[]): Args {
         .filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
     else {
       process.stderr.write(
-        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
+        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W,P10 (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
       );
       process.exit(2);
     }
@@ -157,6 +158,8 @@ async function main(): Promise<number> {
       'P6W',
       () => measureP6Windows({ seconds: q ? 2 : 4, profilers: q ? [1, 4] : [1, 2, 4, 8], requests: [1, 4, 16, 40], rounds: q ? 1 : 3, connections: 4, log }),
     ],
+    // P10: Profiler.start's cost on the target's main thread against heap size.
+    ['P10', () => measureP10({ sizesMB: q ? [1, 20] : [1, 100, 500], rounds: q ? 1 : 3, log })],
   ];
   const measures: Measure[] = [];
   const partSeconds: Array<[string, number]> = [];

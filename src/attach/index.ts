@@ -8,7 +8,7 @@ import { formatDuration } from '../duration.js';
 import { traceCategories } from '../collect/trace.js';
 import { chooseDestinations, fileNameId, type Destination } from '../output/destination.js';
 import { writeArtifacts } from '../output/write.js';
-import { openTarget, type Target } from '../target/connect.js';
+import { openTarget, targetName, type Target } from '../target/connect.js';
 import { sleep, withTimeout } from '../time.js';
 import type { ResolveOptions } from '../target/pid.js';
 import { formatHostPort, type TargetSpec } from '../target/target-spec.js';
@@ -86,10 +86,12 @@ export async function runAttach(plan: AttachPlan, io: AttachIO): Promise<number>
       await p.job.start(target.session, target.info);
     }
     for (const n of windowNotes(planned)) io.log(n);
-    stopReason = await runWindow(target, windowMs, io, kindLabel(planned.map((p) => p.job.kind)));
+    // `--cpu N` is N seconds from the start: the profiler's own start-up (seconds on a large heap) counts.
+    const windowLeftMs = windowMs > 0 ? Math.max(0, windowMs - (Date.now() - startedAtMs)) : 0;
+    stopReason = await runWindow(target, windowLeftMs, io, kindLabel(planned.map((p) => p.job.kind)), windowMs);
     if (stopReason === 'target-ended') {
       throw new NodeprofError(
-        `lost target ${target.where} (pid ${target.info.pid}) after ${formatDuration(Date.now() - startedAtMs)}: it exited, closed its inspector or the connection dropped; V8 keeps a profile inside the target until it is stopped, so nothing could be kept`,
+        `lost target ${targetName(target.where, target.info.pid, true)} after ${formatDuration(Date.now() - startedAtMs)}: it exited, closed its inspector or the connection dropped; V8 keeps a profile inside the target until it is stopped, so nothing could be kept`,
       );
     }
     if (stopReason === 'interrupted') {

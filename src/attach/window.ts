@@ -4,7 +4,7 @@
 import { formatDuration } from '../duration.js';
 import { sleep } from '../time.js';
 import type { ProfileKind } from '../jobs/job.js';
-import type { Target } from '../target/connect.js';
+import { targetName, type Target } from '../target/connect.js';
 import type { AttachIO } from './io.js';
 import type { PlannedJob } from './plan.js';
 
@@ -34,15 +34,18 @@ export function kindLabel(kinds: ProfileKind[]): string {
 export type WindowEnd = 'done' | 'interrupted' | 'target-exiting' | 'target-ended';
 
 /** Waits for the window to end, a Ctrl-C, the target to finish its work, or to go away; says which. */
-export async function runWindow(target: Target, ms: number, io: AttachIO, label: string): Promise<WindowEnd> {
+/** `ms` is what is left of the window; `askedMs` what the user asked for (said once). */
+export async function runWindow(target: Target, ms: number, io: AttachIO, label: string, askedMs = ms): Promise<WindowEnd> {
   const started = Date.now();
   const render = () => {
     const left = Math.max(0, ms - (Date.now() - started));
-    io.progress.update(`${label} of pid ${target.info.pid} (${target.where}): ${formatDuration(Math.ceil(left / 1000) * 1000)} left, Ctrl-C to stop early`);
+    io.progress.update(`${label} of ${targetName(target.where, target.info.pid)}: ${formatDuration(Math.ceil(left / 1000) * 1000)} left, Ctrl-C to stop early`);
   };
   // A snapshot alone has no window: nothing to announce before it starts.
-  if (ms > 0)
-    io.log(`collecting ${label} from pid ${target.info.pid} (${target.where}) for ${formatDuration(ms)}; Ctrl-C to stop early and keep what was collected`);
+  if (askedMs > 0)
+    io.log(
+      `collecting ${label} from ${targetName(target.where, target.info.pid)} for ${formatDuration(askedMs)}; Ctrl-C to stop early and keep what was collected`,
+    );
   io.progress.start('');
   render();
   const tick = setInterval(render, 1000);

@@ -5,6 +5,8 @@ import { NodeprofError } from '../errors.js';
 import type { CdpSession } from '../target/session.js';
 import { resetOptimizedCode, type JitResetResult } from './jit-reset.js';
 import { probeEventLoop, repairRunningFrames, type LoopAtStart, type RepairOptions } from './blocked.js';
+import { cpuBetween, cpuScaleFor, readMainThreadCpu, type CpuClock } from './thread-cpu.js';
+import type { CpuScale } from '../pprof/cpu-profile.js';
 
 export interface CpuRecording {
   profile: Protocol.Profiler.Profile;
@@ -13,6 +15,12 @@ export interface CpuRecording {
   jitReset?: JitResetResult;
   /** What the event loop was doing when the profiler started, and what we did about it. */
   loop?: LoopAtStart;
+  /** How long Profiler.start took to answer (the profiler's start-up on the target's main thread), ms. */
+  profilerStartMs?: number;
+  /** How long the whole start took (Profiler.start, the JIT reset, the loop check and repair), ms. */
+  setupMs?: number;
+  /** The scale from busy samples to the main thread's measured CPU time, when it was measured. */
+  cpuScale?: CpuScale;
 }
 
 export interface CpuCollectorOptions {
@@ -31,6 +39,9 @@ export class CpuCollector {
   private startedAtMs = 0;
   private jitReset?: JitResetResult;
   private loop: LoopAtStart | undefined;
+  private profilerStartMs: number | undefined;
+  private setupMs: number | undefined;
+  private clockAtStart: CpuClock | undefined;
   private repairing = false;
   /** Epoch ms after which frames already running are attributed right. */
   private repairedAtMs: number | undefined;
@@ -49,11 +60,25 @@ export class CpuCollector {
     const interval = session.send('Profiler.setSamplingInterval', { interval: this.intervalUs });
     this.startedAtMs = Date.now();
     const started = session.send('Profiler.start');
+    void started.then(
+      () => (this.profilerStartMs = Date.now() - this.startedAtMs),
+      () => undefined,
+    );
     const sent = await Promise.allSettled([enabled, interval, started]);
     // Running if the start went through, even when a command before it failed: cleanup stops it.
     this.running = sent[2]!.status === 'fulfilled';
     const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    // The main thread's CPU clock from here to the stop: what cpu/nanoseconds is scaled to.
+    this.clockAtStart = await readMainThreadCpu(session);
+    try {
+      await this.startRest(session);
+    } finally {
+      this.setupMs = Date.now() - this.startedAtMs;
+    }
+  }
+
+  private async startRest(session: CdpSession): Promise<void> {
     if (this.opts.jitReset ?? true) this.jitReset = await resetOptimizedCode(session);
     // The repair must come after Profiler.start: only frames (re-)entered after it are attributed.
     const probe = await probeEventLoop(session, { timeoutMs: this.opts.probeTimeoutMs });
@@ -74,9 +99,13 @@ export class CpuCollector {
   }
 
   async stop(session: CdpSession): Promise<CpuRecording> {
+    const clockAtStop = this.clockAtStart ? await readMainThreadCpu(session) : undefined;
     const { profile } = (await session.send('Profiler.stop')) as { profile?: unknown };
     this.running = false;
     if (!isCpuProfile(profile)) throw new NodeprofError('the target answered Profiler.stop with something that is not a V8 CPU profile');
+    // Over the whole recording, before a repair's cut: a ratio, it holds for any part of it.
+    const used = cpuBetween(this.clockAtStart, clockAtStop);
+    const cpuScale = used && cpuScaleFor(profile, this.intervalUs, used.nanos, used.source);
     // Not waited for: the profile is converted meanwhile, and cleanup() disables again, waiting.
     session.send('Profiler.disable').catch(() => undefined);
     const loop = this.loop && { ...this.loop, turnedAtMs: this.turnedAtMs, stoppedAtMs: Date.now() };
@@ -88,7 +117,16 @@ export class CpuCollector {
       loop.dropped = dropSamplesBefore(profile, profile.startTime + offsetMs * 1000);
       startedAtMs += offsetMs;
     }
-    return { profile, startedAtMs, intervalUs: this.intervalUs, jitReset: this.jitReset, loop };
+    return {
+      profile,
+      startedAtMs,
+      intervalUs: this.intervalUs,
+      jitReset: this.jitReset,
+      loop,
+      profilerStartMs: this.profilerStartMs,
+      setupMs: this.setupMs,
+      cpuScale,
+    };
   }
 
   async cleanup(session: CdpSession): Promise<void> {

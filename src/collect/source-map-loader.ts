@@ -51,7 +51,11 @@ import { settings } from '../settings.js';
 export interface SourceMaps {
   /** Pass as `mapFrame` to the CPU or heap converter. */
   mapFrame: FrameMapper;
-  /** One line each, starting with "warning:", for the user (stderr). */
+  /**
+   * One line each for the user (stderr), most starting with "warning:"; scripts under node_modules
+   * whose package names a map it does not ship share one note that is not a warning (common,
+   * and nothing the user can fix: --quiet hides it).
+   */
   warnings: string[];
   stats: SourceMapStats;
 }
@@ -108,6 +112,14 @@ function existsWithin(budget: number): (file: string) => boolean {
   let left = budget;
   return (file) => left-- <= 0 || existsSync(file);
 }
+/** A map file that is not there (ENOENT), as opposed to one that cannot be read or parsed. */
+class MissingMap extends Error {}
+
+/** True for a script inside an installed package. */
+function inNodeModules(url: string): boolean {
+  return scriptPath(url).split(/[\\/]/).includes('node_modules');
+}
+
 /** How many warnings to print one by one before summarising the rest. */
 const MAX_WARNINGS = 5;
 
@@ -173,6 +185,7 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
 
   // One read and parse per map even when several scripts (or several loads of one script) share it.
   const byMapUrl = new Map<string, Promise<TraceMap>>();
+  const packagesWithoutMaps: string[] = [];
   await Promise.all(
     located.map(async (l) => {
       const entry: ScriptMap = { missing: [] };
@@ -188,7 +201,8 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
           entry.map = await p;
           entry.missing = missingSources(entry.map, existsWithin(MAX_SOURCES_CHECKED));
         } catch (err) {
-          entry.problem = `warning: source map for ${scriptPath(l.url)}: ${(err as Error).message}; its frames stay in the generated JavaScript`;
+          if (err instanceof MissingMap && inNodeModules(l.url)) packagesWithoutMaps.push(path.basename(scriptPath(l.url)));
+          else entry.problem = `warning: source map for ${scriptPath(l.url)}: ${(err as Error).message}; its frames stay in the generated JavaScript`;
         }
       }
       cache.scripts.set(key(l), entry);
@@ -211,6 +225,12 @@ export async function loadSourceMaps(session: CdpSession | undefined, scripts: r
     problems.length > MAX_WARNINGS
       ? [...problems.slice(0, MAX_WARNINGS - 1), `warning: ${problems.length - MAX_WARNINGS + 1} more scripts have unusable source maps`]
       : problems;
+  if (packagesWithoutMaps.length > 0) {
+    const list = [...new Set(packagesWithoutMaps)].sort();
+    warnings.push(
+      `source maps: ${packagesWithoutMaps.length} script(s) under node_modules name a map their package does not ship (${list.slice(0, 3).join(', ')}${list.length > 3 ? ', ...' : ''}): their frames stay in the generated JavaScript`,
+    );
+  }
   if (missing.size > 0) {
     const list = [...missing].sort();
     warnings.push(
@@ -361,7 +381,7 @@ async function readMap(scriptUrl: string, mapUrl: string, maxBytes: number): Pro
       throw err.message.startsWith('is outside ') ? outside() : new Error(`${file} ${err.message}`);
     }
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file} (${code ?? 'error'})`);
+    throw code === 'ENOENT' ? new MissingMap(`${file} does not exist`) : new Error(`cannot read ${file} (${code ?? 'error'})`);
   }
   return parseText(text, resolved.href, file);
 }

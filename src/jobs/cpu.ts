@@ -92,7 +92,12 @@ export class CpuJob implements Job {
       const part = await addCpuProfileYielding(
         builder,
         t.recording.profile,
-        { intervalUs: t.recording.intervalUs, mapFrame },
+        {
+          intervalUs: t.recording.intervalUs,
+          mapFrame,
+          // Measured for the main thread only (its tid is the pid); workers keep wall-clock time.
+          cpuScale: i === 0 ? t.recording.cpuScale : undefined,
+        },
         thread === undefined ? undefined : { thread },
       );
       totals.samples += part.samples;

@@ -1,10 +1,17 @@
-// Folded stacks (flamegraph.pl, speedscope, inferno): "root;caller;leaf value" per line.
+// Folded stacks (flamegraph.pl, speedscope, inferno): "root;caller;leaf value" per line. The
+// readers call the value "samples", so a CPU profile's are sample counts (samples/count, (idle)
+// included, as V8 counts them), not nanoseconds (speedscope showed 8,000,000,000 for 8 s); a heap
+// profile's are its default type (bytes), which they take as a weight all the same.
 
 import type { Profile } from 'pprof-format';
 import { sampleTypeIndex, stacks } from '../pprof/query.js';
 
+function hasSampleType(p: Profile, name: string): boolean {
+  return p.sampleType.some((t) => p.stringTable.strings[Number(t.type)] === name);
+}
+
 export function toCollapsed(profile: Profile, sampleType?: string): string {
-  const idx = sampleTypeIndex(profile, sampleType);
+  const idx = sampleTypeIndex(profile, sampleType ?? (hasSampleType(profile, 'samples') ? 'samples' : undefined));
   const folded = new Map<string, number>();
   for (const s of stacks(profile)) {
     const v = s.values[idx] ?? 0;

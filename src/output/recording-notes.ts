@@ -4,6 +4,7 @@
 
 import type { LoopAtStart, RepairReport, RunningFrame } from '../collect/blocked.js';
 import type { CpuRecording } from '../collect/cpu.js';
+import { cpuScaleComment } from '../collect/thread-cpu.js';
 
 /** `name (file:line)`, or the name alone for frames without a file. */
 function formatFrame(f: RunningFrame): string {
@@ -88,7 +89,25 @@ export function loopComments(loop: LoopAtStart): string[] {
  * at attach. One place for `attach --cpu` and the serve facade's CPU windows. With `thread` (a
  * worker's, in a profile of several threads) each comment says which thread it is about.
  */
-export function recordingComments(rec: Pick<CpuRecording, 'jitReset' | 'loop'>, thread?: string): string[] {
-  const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...(rec.loop ? loopComments(rec.loop) : [])];
+export function recordingComments(rec: CpuRecording, thread?: string): string[] {
+  const comments = [...(rec.jitReset?.done ? [`nodeprof: ${rec.jitReset.note}`] : []), ...clockComments(rec), ...(rec.loop ? loopComments(rec.loop) : [])];
   return thread === undefined ? comments : comments.map((c) => c.replace(/^nodeprof: /, `nodeprof: ${thread}: `));
+}
+
+/**
+ * The comments on the recording's clocks: what starting the profiler cost, when it was long enough
+ * to matter (the window the user asked for includes it: it runs from the request, and no frame is
+ * charged with it), and what cpu/nanoseconds was scaled to.
+ */
+export function clockComments(rec: CpuRecording): string[] {
+  const out: string[] = [];
+  const ms = rec.profilerStartMs;
+  if (ms !== undefined && ms >= 50) {
+    const setup = rec.setupMs !== undefined && rec.setupMs > ms + 50 ? `, ${rec.setupMs}ms with the rest of the start (JIT reset, event-loop check)` : '';
+    out.push(
+      `nodeprof: Profiler.start took ${ms}ms to answer${setup}, counted in the seconds asked for; V8 logs every code object on the heap as it starts, on the target's main thread, so this grows with the heap`,
+    );
+  }
+  if (rec.cpuScale) out.push(cpuScaleComment(rec.cpuScale));
+  return out;
 }

@@ -1,5 +1,8 @@
 // V8 CPU profile (Profiler.stop) → pprof: samples/count and cpu/nanoseconds, leaf first, line-level
-// leaves from positionTicks, (root) dropped, (idle) kept as samples but with no CPU time.
+// leaves from positionTicks, (root) dropped, (idle) kept as samples but with no CPU time. The time
+// from Profiler.start to the first sample (the profiler's start-up, seconds on a large heap) is in
+// no frame, as in DevTools, which starts its timeline at the first sample. V8 samples on a wall
+// clock: given the thread's measured CPU time (cpuScale), cpu/nanoseconds is scaled to it.
 
 import type { Protocol } from 'devtools-protocol';
 import type { Profile } from 'pprof-format';
@@ -21,6 +24,19 @@ export interface CpuConvertOptions {
   addresses?: AddressBook;
   mapFrame?: FrameMapper;
   comments?: string[];
+  /** Scales the busy (non-idle) samples' time to the thread's measured CPU time (see cpuScaleFor). */
+  cpuScale?: CpuScale;
+}
+
+/** What the time of busy samples is multiplied by to make it CPU time (0..1), and how it was measured. */
+export interface CpuScale {
+  factor: number;
+  /** The thread's CPU time over the window, ns. */
+  cpuNanos: number;
+  /** The busy samples' wall time over the same window, ns. */
+  busyNanos: number;
+  /** Where cpuNanos was read (for the comment). */
+  source: string;
 }
 
 export const CPU_SAMPLE_TYPES = [
@@ -49,6 +65,8 @@ export interface CpuTotals {
   idleSamples: number;
   idleNanos: number;
   cpuNanos: number;
+  /** The time from the profile's start to its first sample that was left out (µs, 0 when none). */
+  startGapUs?: number;
 }
 
 /**
@@ -183,7 +201,7 @@ export class CallFrames {
     this.special.push(cf.url === '' ? (cf.functionName === ROOT ? 1 : cf.functionName === IDLE ? 2 : 0) : 0);
     // As frameFromCallFrame makes them.
     const startLine = line >= 0 ? line + 1 : 0;
-    this.name.push(this.stringId(functionName(cf.functionName, script.path, startLine)));
+    this.name.push(this.stringId(functionName(cf.functionName, script.path, startLine, cf.scriptId)));
     this.file.push(script.file);
     this.line.push(startLine);
     this.column.push(column >= 0 ? column + 1 : 0);
@@ -214,7 +232,7 @@ export class CallFrames {
 export function addCpuProfile(
   builder: ProfileBuilder,
   profile: Protocol.Profiler.Profile,
-  opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame'>,
+  opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame' | 'cpuScale'>,
   labels?: Labels,
 ): CpuTotals {
   const steps = cpuProfileSteps(builder, profile, opts, labels);
@@ -235,7 +253,7 @@ const NODES_PER_TURN = 1 << 14;
 export async function addCpuProfileYielding(
   builder: ProfileBuilder,
   profile: Protocol.Profiler.Profile,
-  opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame'>,
+  opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame' | 'cpuScale'>,
   labels?: Labels,
 ): Promise<CpuTotals> {
   const steps = cpuProfileSteps(builder, profile, opts, labels);
@@ -249,7 +267,7 @@ export async function addCpuProfileYielding(
 function* cpuProfileSteps(
   builder: ProfileBuilder,
   profile: Protocol.Profiler.Profile,
-  opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame'>,
+  opts: Pick<CpuConvertOptions, 'intervalUs' | 'mapFrame' | 'cpuScale'>,
   labels?: Labels,
 ): Generator<void, CpuTotals> {
   const all = profile.nodes;
@@ -276,6 +294,7 @@ function* cpuProfileSteps(
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const interval = opts.intervalUs;
+  let startGapUs = 0;
   if (samples.length > 0) {
     // One pass per sample of a long profile, mostly before the JIT has compiled it: the table
     // read inline, no call per sample.
@@ -286,8 +305,13 @@ function* cpuProfileSteps(
       const i = table ? (id >= 0 && id < table.length ? table[id]! : -1) : positionOf(index, id);
       if (i < 0) continue;
       count[i]! += 1;
-      // timeDeltas[s] is the time since the previous sample; V8 can emit small negative ones.
-      const d = s < m ? deltas[s]! : interval;
+      // timeDeltas[s] is the time since the previous sample; V8 can emit small negative ones. The
+      // first one runs from Profiler.start, through the profiler's start-up: at most an interval.
+      let d = s < m ? deltas[s]! : interval;
+      if (s === 0 && d > interval) {
+        startGapUs = d - interval;
+        d = interval;
+      }
       if (d > 0) time[i]! += d;
     }
   } else {
@@ -388,7 +412,8 @@ function* cpuProfileSteps(
     return base;
   };
 
-  const totals: CpuTotals = { samples: 0, idleSamples: 0, idleNanos: 0, cpuNanos: 0 };
+  const totals: CpuTotals = { samples: 0, idleSamples: 0, idleNanos: 0, cpuNanos: 0, startGapUs };
+  const factor = opts.cpuScale?.factor ?? 1;
   const values = [0, 0];
   let { weights, lines, counts, times, rest, rank } = tickBuffers(16);
   // Nodes in the profile's order (V8's: depth first), not the order they were sampled in: the walk
@@ -400,12 +425,12 @@ function* cpuProfileSteps(
     const c = count[i]!;
     if (c <= 0) continue;
     const node = all[i]!;
-    const ns = Math.round(time[i]! * 1000);
     totals.samples += c;
     const special = callFrames.special[slot(i)];
     if (special === 1) continue; // (root)
 
     const isIdle = special === 2;
+    const ns = Math.round(time[i]! * 1000 * (isIdle ? 1 : factor));
     if (isIdle) {
       totals.idleSamples += c;
       totals.idleNanos += ns;
@@ -487,7 +512,16 @@ export async function cpuProfileToBuilderYielding(profile: Protocol.Profiler.Pro
 
 function finishCpuBuilder(builder: ProfileBuilder, totals: CpuTotals, opts: CpuConvertOptions): ProfileBuilder {
   for (const c of opts.comments ?? []) builder.addComment(c);
+  const gap = startGapComment(totals);
+  if (gap) builder.addComment(gap);
   const idle = idleComment(totals);
   if (idle) builder.addComment(idle);
   return builder;
+}
+
+/** Says that the first sample's wait (the profiler's start-up) was left out, when it was long enough to matter. */
+export function startGapComment(t: CpuTotals): string | undefined {
+  const us = t.startGapUs ?? 0;
+  if (us < 10_000) return undefined;
+  return `nodeprof: the first sample came ${(us / 1000).toFixed(0)}ms after Profiler.start (the profiler's start-up in the target, longer on a large heap); that time is in no frame`;
 }

@@ -46,9 +46,15 @@ export function scriptPath(url: string): string {
   return p;
 }
 
-export function functionName(name: string, file: string, line1: number): string {
+/**
+ * A frame's display name. Unnamed code without a file (`new Function`, eval) is told apart by its
+ * script id, which V8 keeps for the script's life (so the name is stable across profiles of one
+ * process): else every template and validator a library compiles would be one `(anonymous)` row.
+ * Script id 0 is V8's own (builtins, natives): nothing tells those apart.
+ */
+export function functionName(name: string, file: string, line1: number, scriptId?: string): string {
   if (name) return name;
-  if (!file) return '(anonymous)';
+  if (!file) return scriptId && scriptId !== '0' && /^\d{1,12}$/.test(scriptId) ? `(anonymous eval#${scriptId}:${line1})` : '(anonymous)';
   return `(anonymous ${path.basename(file)}:${line1})`;
 }
 
@@ -57,5 +63,5 @@ export function frameFromCallFrame(cf: CdpCallFrame): Frame {
   const file = scriptPath(cf.url);
   const startLine = cf.lineNumber >= 0 ? cf.lineNumber + 1 : 0;
   const column = cf.columnNumber >= 0 ? cf.columnNumber + 1 : 0;
-  return { name: functionName(cf.functionName, file, startLine), file, line: startLine, column, startLine, startColumn: column };
+  return { name: functionName(cf.functionName, file, startLine, cf.scriptId), file, line: startLine, column, startLine, startColumn: column };
 }

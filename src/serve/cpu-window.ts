@@ -6,7 +6,7 @@
 import type { Protocol } from 'devtools-protocol';
 import { CpuCollector } from '../collect/cpu.js';
 import { recordingComments } from '../output/recording-notes.js';
-import type { FrameMapper } from '../pprof/cpu-profile.js';
+import type { CpuScale, FrameMapper } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
 import { sleep } from '../time.js';
 
@@ -18,17 +18,21 @@ export interface CpuWindow {
   comments: string[];
   /** Maps frames to original sources (added by the facade after the window). */
   mapFrame?: FrameMapper;
+  /** Scales busy samples to the main thread's measured CPU time (collect/thread-cpu.ts). */
+  cpuScale?: CpuScale;
 }
 
 export async function recordCpu(session: CdpSession, opts: { ms: number; intervalUs: number; canPause: boolean; signal: AbortSignal }): Promise<CpuWindow> {
   // Pausing the thread that serves this request would deadlock it: no repair in the same thread.
   const collector = new CpuCollector(opts.intervalUs, { repair: opts.canPause });
+  // `seconds=N` is N seconds from the request: the profiler's start (seconds on a large heap) counts.
+  const endsAtMs = Date.now() + opts.ms;
   try {
     await collector.start(session);
     // A target that finished its work waits for us before it can exit: answer with what it has.
-    await Promise.race([sleep(opts.ms, { signal: opts.signal }), session.exiting]);
+    await Promise.race([sleep(Math.max(0, endsAtMs - Date.now()), { signal: opts.signal }), session.exiting]);
     const rec = await collector.stop(session);
-    return { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments: recordingComments(rec) };
+    return { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments: recordingComments(rec), cpuScale: rec.cpuScale };
   } finally {
     await collector.cleanup(session);
   }

@@ -185,6 +185,7 @@ export class Facade {
         addresses: this.book,
         comments: w.comments,
         mapFrame: w.mapFrame,
+        cpuScale: w.cpuScale,
       }).encode(),
     );
   }

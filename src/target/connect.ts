@@ -24,6 +24,15 @@ export interface Target {
   release(): Promise<void>;
 }
 
+/**
+ * "pid N (where)" (or "where (pid N)" with pidLast), or `where` alone when it already starts with
+ * the pid: pid:N targets are "pid N (host:port)", and said it twice.
+ */
+export function targetName(where: string, pid: number, pidLast = false): string {
+  if (where.startsWith(`pid ${pid} `) || where === `pid ${pid}`) return where;
+  return pidLast ? `${where} (pid ${pid})` : `pid ${pid} (${where})`;
+}
+
 export async function describeProcess(session: CdpSession): Promise<ProcessInfo> {
   const res = await session.send('Runtime.evaluate', {
     expression: 'JSON.stringify({pid: process.pid, nodeVersion: process.version, argv: process.argv, execArgv: process.execArgv})',

@@ -44,7 +44,7 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   expect(results.machine.cores).toBeGreaterThan(0);
   expect(results.machine.node).toBe(process.version);
   const byId = new Map(results.measures.map((m) => [m.id, m]));
-  for (const id of ['P1a', 'P1b', 'P1c', 'P1d', 'P1e', 'P2', 'P3', 'P4', 'P5', 'P6', 'P6b']) {
+  for (const id of ['P1a', 'P1b', 'P1c', 'P1d', 'P1e', 'P2', 'P3', 'P4', 'P5', 'P6', 'P6b', 'P10']) {
     const m = byId.get(id);
     expect({ id, status: m?.status }).toEqual({ id, status: 'measured' });
     expect(m!.rows!.length).toBeGreaterThan(0);
@@ -92,6 +92,9 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   const p6b = byId.get('P6b')!.rows!.filter((r) => r.extra?.['most profiler threads at once'] !== undefined);
   expect(p6b.map((r) => r.name.split(' ')[0])).toEqual(['1', '4', '16', '40']);
   for (const r of p6b) expect(Number(r.extra!['most profiler threads at once'])).toBeLessThanOrEqual(2);
+
+  // P10: Profiler.start's round trip and first-sample gap for each heap size (--quick: 1 and 20 MiB).
+  expect(byId.get('P10')!.rows!.map((r) => r.name.split(' ')[0])).toEqual(['1', '1', '20', '20']);
 
   const md = fs.readFileSync(path.join(out, 'RESULTS.md'), 'utf8');
   expect(md).toMatch(/npm run bench|dist\/bench\/run\.js --quick/);
