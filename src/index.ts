@@ -10,6 +10,7 @@ import type { InProcessOptions } from './serve/in-process.js';
 import { inProcessTransport } from './serve/transport.js';
 import { errorMessage } from './errors.js';
 import { tokenProblem } from './serve/security.js';
+import { parseCpuInterval } from './serve/cpu-rate.js';
 
 export type { InProcessOptions } from './serve/in-process.js';
 
@@ -23,7 +24,13 @@ export interface PprofHandler {
 export function pprofHandler(opts: Omit<InProcessOptions, 'listen' | 'quiet'> = {}): PprofHandler {
   const weak = tokenProblem(opts.token);
   if (weak) throw new TypeError(`nodeprof: pprofHandler's token ${weak}`);
-  const facade = new Facade(inProcessTransport('same-thread'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300 });
+  let cpuIntervalUs: number | undefined;
+  try {
+    cpuIntervalUs = opts.cpuInterval === undefined ? undefined : parseCpuInterval(opts.cpuInterval, 'cpuInterval');
+  } catch (err) {
+    throw new TypeError(`nodeprof: pprofHandler's ${errorMessage(err)}`);
+  }
+  const facade = new Facade(inProcessTransport('same-thread'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300, cpuIntervalUs });
   const ready = facade.start();
   ready.catch(() => undefined);
   const handle = createRequestHandler(facade, { token: opts.token, hosts: opts.hosts }, opts.logRequests ? (l) => process.stderr.write(`${l}\n`) : undefined);
