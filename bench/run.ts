@@ -13,6 +13,7 @@ import { measureP3 } from './p3-snapshot.js';
 import { measureP4, measureP5 } from './p4-p5-latency.js';
 import { measureP6 } from './p6-facade.js';
 import { measureP6Windows } from './p6-windows.js';
+import { measureP9, P9_CONDITIONS, type Condition as P9Condition } from './p9-continuous.js';
 import { killAll, ROOT, runScript } from './lib/procs.js';
 import { NOTES_MARKER, renderMarkdown, type MachineFacts, type Measure, type Results } from './lib/report.js';
 
@@ -27,6 +28,10 @@ interface Args {
   measureMs?: number;
   conditions?: string[];
   fixtures?: Array<'cpu' | 'http'>;
+  /** P9: Node majors, the scrape period (s), conditions. */
+  p9Nodes?: string[];
+  p9Period?: number;
+  p9Conditions?: P9Condition[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -42,6 +47,10 @@ function parseArgs(argv: string[]): Args {
         .split(',')
         .map(Number)
         .filter((n) => n > 0);
+    else if (x === '--p9-nodes') a.p9Nodes = (argv[++i] ?? '').split(',').filter((s) => /^\d+$/.test(s));
+    else if (x === '--p9-period') a.p9Period = positive(x, argv[++i]);
+    else if (x === '--p9-conditions')
+      a.p9Conditions = (argv[++i] ?? '').split(',').filter((s): s is P9Condition => (P9_CONDITIONS as readonly string[]).includes(s));
     else if (x === '--rounds') a.rounds = positive(x, argv[++i]);
     else if (x === '--measure-ms') a.measureMs = positive(x, argv[++i]);
     else if (x === '--conditions')
@@ -56,7 +65,7 @@ function parseArgs(argv: string[]): Args {
         .filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
     else {
       process.stderr.write(
-        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http\n`,
+        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http; for P9: --p9-nodes 20,22 --p9-period 5 --p9-conditions plain,serve,serve-1ms,dd (and --rounds, --fixtures)\n`,
       );
       process.exit(2);
     }
@@ -156,6 +165,22 @@ async function main(): Promise<number> {
     [
       'P6W',
       () => measureP6Windows({ seconds: q ? 2 : 4, profilers: q ? [1, 4] : [1, 2, 4, 8], requests: [1, 4, 16, 40], rounds: q ? 1 : 3, connections: 4, log }),
+    ],
+    // P9: continuous profiling (serve under Alloy's default jobs) against unprofiled and @datadog/pprof.
+    [
+      'P9',
+      () =>
+        measureP9({
+          majors: args.p9Nodes ?? (q ? [process.versions.node.split('.')[0]!] : ['20', '22']),
+          fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']),
+          rounds: args.rounds ?? (q ? 1 : 4),
+          periodS: args.p9Period ?? (q ? 2 : 5),
+          conditions: args.p9Conditions ?? ['plain', 'serve', 'dd'],
+          warmUnits: q ? 300 : 3000,
+          warmRequests: q ? 300 : 3000,
+          connections: 8,
+          log,
+        }),
     ],
   ];
   const measures: Measure[] = [];
