@@ -11,6 +11,7 @@ import { inProcessTransport } from './serve/transport.js';
 import { errorMessage } from './errors.js';
 import { tokenProblem } from './serve/security.js';
 import { settingsFromEnv, useSettings } from './settings.js';
+import { parseCpuInterval } from './serve/cpu-rate.js';
 
 export type { InProcessOptions } from './serve/in-process.js';
 
@@ -26,7 +27,13 @@ export function pprofHandler(opts: Omit<InProcessOptions, 'listen' | 'quiet'> = 
   if (weak) throw new TypeError(`nodeprof: pprofHandler's token ${weak}`);
   // The app's process is this entry's edge: NODEPROF_* bounds (answer timeout, ...) read here, once.
   useSettings(settingsFromEnv(process.env, false));
-  const facade = new Facade(inProcessTransport('same-thread'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300 });
+  let cpuIntervalUs: number | undefined;
+  try {
+    cpuIntervalUs = opts.cpuInterval === undefined ? undefined : parseCpuInterval(opts.cpuInterval, 'cpuInterval');
+  } catch (err) {
+    throw new TypeError(`nodeprof: pprofHandler's ${errorMessage(err)}`);
+  }
+  const facade = new Facade(inProcessTransport('same-thread'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300, cpuIntervalUs });
   const ready = facade.start();
   ready.catch(() => undefined);
   const handle = createRequestHandler(facade, { token: opts.token, hosts: opts.hosts }, opts.logRequests ? (l) => process.stderr.write(`${l}\n`) : undefined);

@@ -17,6 +17,8 @@ export interface LoadOptions {
   durationMs: number;
   /** Hard cap on requests, whatever the duration. */
   maxRequests: number;
+  /** When given, each successful request's latency (ms) is pushed here. */
+  latencies?: number[];
 }
 
 export async function runLoad(agent: http.Agent, o: LoadOptions): Promise<LoadResult> {
@@ -27,11 +29,14 @@ export async function runLoad(agent: http.Agent, o: LoadOptions): Promise<LoadRe
   const end = started + o.durationMs;
   const one = () =>
     new Promise<void>((resolve) => {
+      const t0 = performance.now();
       const req = http.get({ host: '127.0.0.1', port: o.port, path: `/items?min=${100 + (sent % 400)}`, agent }, (res) => {
         res.resume();
         res.on('end', () => {
-          if (res.statusCode === 200) ok++;
-          else errors++;
+          if (res.statusCode === 200) {
+            ok++;
+            o.latencies?.push(performance.now() - t0);
+          } else errors++;
           resolve();
         });
       });

@@ -65,12 +65,14 @@ export interface SpawnOpts {
   cwd?: string;
   /** startTarget: how long to wait for "ready" (30 s unless given). */
   readyTimeoutMs?: number;
+  /** The node binary (this process's unless given). */
+  node?: string;
 }
 
 /** Starts `node [nodeArgs] script [args]` with piped stdio. */
 export function startNode(script: string, opts: SpawnOpts = {}): Child {
   const proc = track(
-    spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])], {
+    spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])], {
       cwd: opts.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },

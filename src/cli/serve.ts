@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import { parseListen } from '../serve/listen.js';
+import { parseCpuInterval } from '../serve/cpu-rate.js';
 import type { ServePlan } from '../serve/serve.js';
 import { parseTarget } from '../target/target-spec.js';
 import type { CommandContext } from './context.js';
@@ -29,6 +30,17 @@ export function serveCommand(ctx: CommandContext) {
           describe: 'what the one heap sampler records: live objects or all allocations',
         })
         .option('max-seconds', { type: 'number', default: 300, describe: 'longest ?seconds= accepted' })
+        .option('cpu-interval', {
+          type: 'string',
+          default: '10ms',
+          describe: 'CPU sampling interval, 100us to 1s (10ms: 100 Hz, as Go; a request may ask for another with ?hz=)',
+        })
+        .option('jit-reset', {
+          type: 'boolean',
+          default: true,
+          describe:
+            'on Node 22+, deoptimize once at the start of each CPU window so hot loops compiled before it are attributed (--no-jit-reset: cheaper, such loops may be blamed on their caller)',
+        })
         .strict()
         .example('$0 serve --target 9229', 'then: go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30')
         .epilogue(
@@ -47,6 +59,8 @@ export function serveCommand(ctx: CommandContext) {
         token: (argv.token as string | undefined) ?? (process.env.NODEPROF_TOKEN || undefined),
         heapMode: argv['heap-mode'] as HeapMode,
         maxSeconds,
+        cpuIntervalUs: parseCpuInterval(String(argv['cpu-interval'])),
+        jitReset: argv.jitReset !== false,
         quiet: ctx.quiet(),
       };
       // Loaded only when serving: other commands start faster without the facade's modules.

@@ -22,9 +22,12 @@ export interface CpuWindow {
   cpuScale?: CpuScale;
 }
 
-export async function recordCpu(session: CdpSession, opts: { ms: number; intervalUs: number; canPause: boolean; signal: AbortSignal }): Promise<CpuWindow> {
+export async function recordCpu(
+  session: CdpSession,
+  opts: { ms: number; intervalUs: number; canPause: boolean; jitReset?: boolean; signal: AbortSignal },
+): Promise<CpuWindow> {
   // Pausing the thread that serves this request would deadlock it: no repair in the same thread.
-  const collector = new CpuCollector(opts.intervalUs, { repair: opts.canPause });
+  const collector = new CpuCollector(opts.intervalUs, { repair: opts.canPause, jitReset: opts.jitReset });
   // `seconds=N` is N seconds from the request: the profiler's start (seconds on a large heap) counts.
   const endsAtMs = Date.now() + opts.ms;
   try {
@@ -54,6 +57,8 @@ const SHARE_LATE_MS = 1000;
 
 interface Running {
   startedAtMs: number;
+  /** The sampling interval (µs): a window is shared only by requests at its rate. */
+  intervalUs: number | undefined;
   endsAtMs: number;
   result: Promise<CpuWindow>;
   /** Requests waiting for this window; when the last one leaves, the window stops. */
@@ -85,26 +90,33 @@ export class CpuWindows {
 
   constructor(
     readonly max: number,
-    private readonly record: (ms: number, signal: AbortSignal) => Promise<CpuWindow>,
+    private readonly record: (ms: number, signal: AbortSignal, intervalUs?: number) => Promise<CpuWindow>,
   ) {}
 
   get count(): number {
     return this.running.size;
   }
 
-  async take(ms: number, client: AbortSignal): Promise<CpuWindow> {
+  /**
+   * intervalUs: the sampling interval asked for (undefined: the facade's). V8 sets it per session
+   * before Profiler.start and keeps it until the stop, so only a window at that rate is shared.
+   */
+  async take(ms: number, client: AbortSignal, intervalUs?: number): Promise<CpuWindow> {
     client.throwIfAborted();
     const now = Date.now();
     const wantEnd = now + ms;
     // A window fits if it covers this request's seconds (but a little) and ends soon enough after
     // them that the answer comes at most twice as late as its own window would (or 1 s).
     const fits = [...this.running]
-      .filter((w) => w.startedAtMs <= now && w.endsAtMs >= wantEnd - graceMs(ms) && w.endsAtMs <= wantEnd + Math.max(SHARE_LATE_MS, ms))
+      .filter(
+        (w) =>
+          w.intervalUs === intervalUs && w.startedAtMs <= now && w.endsAtMs >= wantEnd - graceMs(ms) && w.endsAtMs <= wantEnd + Math.max(SHARE_LATE_MS, ms),
+      )
       .sort((a, b) => a.endsAtMs - b.endsAtMs);
     // A window ending about when this request would: share it (no cost to the target). Otherwise
     // a window of its own while there is room, so a short request is not held up by a long one.
     let w = fits.find((x) => x.endsAtMs <= wantEnd + SHARE_LATE_MS);
-    if (!w && this.running.size < this.max) w = this.start(ms, now);
+    if (!w && this.running.size < this.max) w = this.start(ms, now, intervalUs);
     w ??= fits[0];
     if (!w) {
       const soonest = Math.min(...[...this.running].map((x) => x.endsAtMs));
@@ -127,14 +139,14 @@ export class CpuWindows {
     }
   }
 
-  private start(ms: number, now: number): Running {
+  private start(ms: number, now: number, intervalUs: number | undefined): Running {
     const stop = new AbortController();
-    const w: Running = { startedAtMs: now, endsAtMs: now + ms, users: 0, stop, result: Promise.resolve(undefined as never) };
+    const w: Running = { startedAtMs: now, endsAtMs: now + ms, intervalUs, users: 0, stop, result: Promise.resolve(undefined as never) };
     // Counted before record() runs: a record() that fails at once must not delete it before it is added.
     this.running.add(w);
     w.result = (async () => {
       try {
-        return await this.record(ms, stop.signal);
+        return await this.record(ms, stop.signal, intervalUs);
       } finally {
         this.running.delete(w);
       }

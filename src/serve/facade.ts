@@ -12,6 +12,7 @@ import type { CdpSession } from '../target/session.js';
 import { errorMessage } from '../errors.js';
 import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
+import { SERVE_CPU_INTERVAL_US } from './cpu-rate.js';
 import { HttpError } from './http-error.js';
 import { TargetConnection, type Attachment } from './target-connection.js';
 import { heapAnswer } from './profiles.js';
@@ -30,8 +31,10 @@ import { formatDuration } from '../duration.js';
 export interface FacadeOptions {
   heapMode: HeapMode;
   heapIntervalBytes?: number;
-  /** CPU sampling interval, µs. */
+  /** CPU sampling interval, µs (default SERVE_CPU_INTERVAL_US, 100 Hz); ?hz= asks for another per request. */
   cpuIntervalUs?: number;
+  /** Deoptimize once after each window's Profiler.start on Node 22+ (default true; see collect/jit-reset.ts). */
+  jitReset?: boolean;
   /** Longest ?seconds= accepted. */
   maxSeconds: number;
   /** CPU windows at once (default MAX_CPU_WINDOWS). */
@@ -46,6 +49,7 @@ export class Facade {
   readonly heapMode: HeapMode;
   readonly maxSeconds: number;
   readonly cpuIntervalUs: number;
+  readonly jitReset: boolean;
   private readonly shutdown = new AbortController();
   private readonly active = new Set<Promise<unknown>>();
   private traceQueue: Promise<unknown> = Promise.resolve();
@@ -62,9 +66,12 @@ export class Facade {
   ) {
     this.heapMode = opts.heapMode;
     this.maxSeconds = opts.maxSeconds;
-    this.cpuIntervalUs = opts.cpuIntervalUs ?? 1000;
+    this.cpuIntervalUs = opts.cpuIntervalUs ?? SERVE_CPU_INTERVAL_US;
+    this.jitReset = opts.jitReset ?? true;
     this.log = opts.log ?? (() => undefined);
-    this.cpuWindows = new CpuWindows(opts.maxCpuWindows ?? MAX_CPU_WINDOWS, (ms, stop) => this.recordCpuWindow(ms, stop));
+    this.cpuWindows = new CpuWindows(opts.maxCpuWindows ?? MAX_CPU_WINDOWS, (ms, stop, intervalUs) =>
+      this.recordCpuWindow(ms, stop, intervalUs ?? this.cpuIntervalUs),
+    );
     this.link = new TargetConnection(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
   }
 
@@ -150,12 +157,12 @@ export class Facade {
    * A CPU window of `seconds` for this request: its own, or a part of one already running (at most
    * MAX_CPU_WINDOWS at once; see CpuWindows), or a 503 with Retry-After at once.
    */
-  async cpu(res: ServerResponse, seconds: number): Promise<CpuWindow> {
+  async cpu(res: ServerResponse, seconds: number, intervalUs?: number): Promise<CpuWindow> {
     this.link.get();
     if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
     const client = this.signalFor(res);
     try {
-      return await this.cpuWindows.take(seconds * 1000, client);
+      return await this.cpuWindows.take(seconds * 1000, client, intervalUs === this.cpuIntervalUs ? undefined : intervalUs);
     } catch (err) {
       if (err instanceof CpuBusyError) throw new HttpError(503, `target ${this.transport.where}: ${err.message}`, { 'Retry-After': String(err.retryAfterS) });
       if (client.aborted && !(err instanceof HttpError)) throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
@@ -163,12 +170,12 @@ export class Facade {
     }
   }
 
-  private recordCpuWindow(ms: number, stop: AbortSignal): Promise<CpuWindow> {
+  private recordCpuWindow(ms: number, stop: AbortSignal, intervalUs: number): Promise<CpuWindow> {
     const att = this.link.get();
     return this.onSession(
       stop,
       async (session, signal) => {
-        const w = await recordCpu(session, { ms, intervalUs: this.cpuIntervalUs, canPause: !this.transport.sameThread, signal });
+        const w = await recordCpu(session, { ms, intervalUs, jitReset: this.jitReset, canPause: !this.transport.sameThread, signal });
         const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
         return { ...w, mapFrame };
       },

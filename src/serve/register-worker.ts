@@ -11,6 +11,7 @@ import { isLoopbackAddress, parseListen, resolveListen, startHttpServer } from '
 import { isLoopbackHost, tokenProblem } from './security.js';
 import { inProcessTransport } from './transport.js';
 import { useSettings } from '../settings.js';
+import { parseCpuInterval, SERVE_CPU_INTERVAL_US } from './cpu-rate.js';
 
 const opts = workerData as InProcessOptions;
 useSettings(opts.settings ?? {});
@@ -29,7 +30,18 @@ async function main(): Promise<void> {
     say(`nodeprof/register: not serving on ${opts.listen}: it is reachable from other machines; set NODEPROF_TOKEN (or listen on 127.0.0.1)`);
     return;
   }
-  const facade = new Facade(inProcessTransport('main-thread-from-worker'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300 });
+  let cpuIntervalUs: number;
+  try {
+    cpuIntervalUs = opts.cpuInterval === undefined ? SERVE_CPU_INTERVAL_US : parseCpuInterval(opts.cpuInterval, 'NODEPROF_CPU_INTERVAL');
+  } catch (err) {
+    say(`nodeprof/register: not serving on ${opts.listen}: ${errorMessage(err)}`);
+    return;
+  }
+  const facade = new Facade(inProcessTransport('main-thread-from-worker'), {
+    heapMode: opts.heapMode ?? 'inuse',
+    maxSeconds: opts.maxSeconds ?? 300,
+    cpuIntervalUs,
+  });
   const handler = createRequestHandler(facade, { token: opts.token, hosts: opts.hosts, listenHost: listen.host }, opts.logRequests ? say : undefined);
   // Listen first: if the port is taken, nothing was started in the app.
   const { url, server } = await startHttpServer(bound, handler);

@@ -8,6 +8,7 @@ import { encodePprof } from '../pprof/encode.js';
 import type { Facade } from './facade.js';
 import { HttpError } from './http-error.js';
 import { MAX_CPU_WINDOWS } from './cpu-window.js';
+import { hzInterval } from './cpu-rate.js';
 import { deltaAnswer, emptyAnswer, goroutineAnswer, profileText, stacksText, EMPTY_PROFILES } from './profiles.js';
 import { terminalText } from '../output/terminal-text.js';
 
@@ -36,6 +37,15 @@ function seconds(ctx: RouteContext): number | undefined {
   const n = Number(raw);
   if (n > ctx.facade.maxSeconds) throw new HttpError(400, `"seconds" is ${n}, over this server's limit of ${ctx.facade.maxSeconds} (--max-seconds)`);
   return n;
+}
+
+/** ?hz=H: the CPU sampling rate of this request's window (default the server's, --cpu-interval). */
+function hz(ctx: RouteContext): number | undefined {
+  const raw = ctx.query.get('hz');
+  if (raw === null || raw === '') return undefined;
+  const us = hzInterval(raw);
+  if (typeof us === 'string') throw new HttpError(400, us);
+  return us;
 }
 
 function intParam(ctx: RouteContext, name: string): number {
@@ -102,11 +112,11 @@ export function modeNote(f: Facade): string {
 export const ROUTES: readonly Route[] = [
   {
     name: 'profile',
-    description: `CPU profile of the main thread. The duration is the seconds GET parameter (default 30). Open the result with go tool pprof. At most ${MAX_CPU_WINDOWS} windows run at once (with cpuprofile); a further request shares one that covers its seconds, or gets 503 with Retry-After.`,
+    description: `CPU profile of the main thread. The duration is the seconds GET parameter (default 30), the sampling rate hz (default the server's, 100). Open the result with go tool pprof. At most ${MAX_CPU_WINDOWS} windows run at once (with cpuprofile); a further request shares one that covers its seconds, or gets 503 with Retry-After.`,
     link: 'profile?seconds=5',
     async handle(ctx) {
       const sec = seconds(ctx) ?? 30;
-      const w = await ctx.facade.cpu(ctx.res, sec);
+      const w = await ctx.facade.cpu(ctx.res, sec, hz(ctx));
       sendBinary(ctx.res, 'profile', ctx.facade.cpuPprof(w));
     },
   },
@@ -175,10 +185,10 @@ export const ROUTES: readonly Route[] = [
   },
   {
     name: 'cpuprofile',
-    description: 'Node extra: the raw V8 CPU profile (seconds GET parameter, default 30), for Chrome DevTools and speedscope.',
+    description: 'Node extra: the raw V8 CPU profile (seconds GET parameter, default 30; hz as profile), for Chrome DevTools and speedscope.',
     link: 'cpuprofile?seconds=5',
     async handle(ctx) {
-      const w = await ctx.facade.cpu(ctx.res, seconds(ctx) ?? 30);
+      const w = await ctx.facade.cpu(ctx.res, seconds(ctx) ?? 30, hz(ctx));
       sendBinary(ctx.res, 'profile.cpuprofile', JSON.stringify(w.profile));
     },
   },

@@ -18,6 +18,10 @@ export interface ServePlan {
   token?: string;
   heapMode: HeapMode;
   maxSeconds: number;
+  /** CPU sampling interval, µs (--cpu-interval). */
+  cpuIntervalUs?: number;
+  /** --no-jit-reset: no deoptimization at the start of each CPU window on Node 22+. */
+  jitReset?: boolean;
   quiet: boolean;
 }
 
@@ -75,7 +79,13 @@ export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
       throw err;
     }
   }
-  const facade = new Facade(remoteTransport(target), { heapMode: plan.heapMode, maxSeconds: plan.maxSeconds, log: io.say });
+  const facade = new Facade(remoteTransport(target), {
+    heapMode: plan.heapMode,
+    maxSeconds: plan.maxSeconds,
+    cpuIntervalUs: plan.cpuIntervalUs,
+    jitReset: plan.jitReset,
+    log: io.say,
+  });
   // Whatever ends serve, an inspector it opened is closed: a crash of nodeprof, or a hang-up too.
   const guard = guardRelease(async () => {
     await facade.close();

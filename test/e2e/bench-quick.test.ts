@@ -44,7 +44,7 @@ test('bench --quick writes RESULTS.md and results.json holding numbers for every
   expect(results.machine.cores).toBeGreaterThan(0);
   expect(results.machine.node).toBe(process.version);
   const byId = new Map(results.measures.map((m) => [m.id, m]));
-  for (const id of ['P1a', 'P1b', 'P1c', 'P1d', 'P1e', 'P2', 'P3', 'P4', 'P5', 'P6', 'P6b', 'P10']) {
+  for (const id of ['P1a', 'P1b', 'P1c', 'P1d', 'P1e', 'P2', 'P3', 'P4', 'P5', 'P6', 'P6b', 'P9', 'P10']) {
     const m = byId.get(id);
     expect({ id, status: m?.status }).toEqual({ id, status: 'measured' });
     expect(m!.rows!.length).toBeGreaterThan(0);

@@ -32,6 +32,9 @@ describe('CpuWindows', () => {
       return fakeWindow(at, ms);
     });
     const a = windows.take(300, never);
+    // A request in the same millisecond gets a's whole profile, without the comment: come later.
+    const t0 = Date.now();
+    while (Date.now() === t0) await new Promise((r) => setImmediate(r));
     const b = windows.take(300, never); // ends within 1 s of a's end: shares a
     expect(windows.count).toBe(1);
     const c = windows.take(1500, never); // own window: room for one more
@@ -65,6 +68,25 @@ describe('CpuWindows', () => {
     await new Promise((r) => setImmediate(r));
     expect(stopped).toEqual([true]);
     expect(slow.count).toBe(0);
+  });
+
+  test('a window is shared only by requests at its sampling rate', async () => {
+    const rates: Array<number | undefined> = [];
+    const windows = new CpuWindows(2, async (ms, _stop, intervalUs) => {
+      const at = Date.now();
+      rates.push(intervalUs);
+      await new Promise((r) => setTimeout(r, ms));
+      return { ...fakeWindow(at, ms), intervalUs: intervalUs ?? 1000 };
+    });
+    const a = windows.take(200, never);
+    const b = windows.take(200, never, 100); // would share a at the same rate
+    expect(windows.count).toBe(2);
+    await expect(windows.take(200, never, 5000)).rejects.toBeInstanceOf(CpuBusyError);
+    const c = windows.take(200, never, 100); // shares b
+    expect(windows.count).toBe(2);
+    const [wa, wb, wc] = await Promise.all([a, b, c]);
+    expect(rates).toEqual([undefined, 100]);
+    expect([wa.intervalUs, wb.intervalUs, wc.intervalUs]).toEqual([1000, 100, 100]);
   });
 
   test('cutWindow keeps the samples of its part, with hit counts and times to match', () => {

@@ -1,0 +1,261 @@
+// P9: the cost of continuous profiling as users run it. One target per Node version and fixture
+// runs paired windows, the conditions interleaved round by round: unprofiled; `nodeprof serve`
+// scraped by Grafana Alloy's default job loop (every period, at once: profile?seconds=period-1,
+// allocs, goroutine, mutex, block); and the peer, @datadog/pprof in-process at dd-trace-js's defaults
+// (time profiler at 1e6/99 µs, heap sampler at 512 KiB / 64 frames, exported and restarted every
+// 60 s). A serve window is one whole period of the loop: serve attaches (its heap sampler starts)
+// before the window, the loop's first scrape opens it, and the CPU window it asks for starts and
+// ends (V8 serializing the profile on the target's main thread) inside it.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { newAgent, runLoad } from './lib/load.js';
+import { pinned, ROOT, sleep, startTarget, stopTarget, type Child, type Target } from './lib/procs.js';
+import type { Measure, Row } from './lib/report.js';
+import { get, startServe } from './lib/serve.js';
+import { roundOrder, summarize } from './lib/stats.js';
+
+export interface P9Options {
+  /** Node majors the targets run on (the bench's own node for its major, else scripts/fetch-node.js). */
+  majors: string[];
+  fixtures: ReadonlyArray<'cpu' | 'http'>;
+  rounds: number;
+  /** The scrape loop's period, s (Alloy: 15); a window is one period. */
+  periodS: number;
+  conditions: Condition[];
+  warmUnits: number;
+  warmRequests: number;
+  connections: number;
+  log(line: string): void;
+}
+
+/** serve-1ms: serve at the sampling rate it had before 100 Hz became its default. */
+export type Condition = 'plain' | 'serve' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
+export const P9_CONDITIONS: readonly Condition[] = ['plain', 'serve', 'serve-1ms', 'serve-nojit', 'serve-idle', 'dd'];
+/** serve's arguments per condition. */
+const SERVE_ARGS: Partial<Record<Condition, string[]>> = {
+  serve: [],
+  'serve-1ms': ['--cpu-interval', '1ms'],
+  'serve-nojit': ['--no-jit-reset'],
+  'serve-idle': [],
+};
+const NAMES: Record<Condition, string> = {
+  plain: 'unprofiled',
+  serve: 'nodeprof serve (100 Hz default) + Alloy loop',
+  'serve-1ms': 'nodeprof serve --cpu-interval 1ms + Alloy loop',
+  'serve-nojit': 'nodeprof serve --no-jit-reset + Alloy loop',
+  'serve-idle': 'nodeprof serve attached, not scraped (its heap sampler only)',
+  dd: '@datadog/pprof at dd-trace defaults (99 Hz, heap 512 KiB)',
+};
+const DD_INTERVAL_US = Math.round(1e6 / 99);
+const DD_HEAP_BYTES = 512 * 1024;
+const DD_RESTART_MS = 60_000;
+const SETTLE_MS = 500;
+
+interface Window {
+  /** Units/s (CPU target) or requests/s (HTTP target). */
+  rate: number;
+  /** The target's event-loop delay p99 over the window, ms. */
+  eldP99: number;
+  /** Request latency p99, ms (HTTP target). */
+  p99?: number;
+  /** Units or requests per CPU-second of the target (all its threads, V8's profiler thread included). */
+  perCpuS: number;
+}
+
+/** CPU time of a process so far, s (utime + stime from /proc; NaN elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function binaryFor(major: string): string {
+  if (process.versions.node.split('.')[0] === major) return process.execPath;
+  return execFileSync(process.execPath, [path.join(ROOT, 'scripts/fetch-node.js'), major], { encoding: 'utf8', timeout: 300_000 }).trim();
+}
+
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+}
+
+/** Sends `cmd` and waits for the next line matching `re` after it. */
+async function ask(t: Child, cmd: string, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  const from = t.stdout().length;
+  t.send(cmd);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = re.exec(t.stdout().slice(from));
+    if (m) return m;
+    if (t.proc.exitCode !== null) throw new Error(`the target exited: ${t.stderr().trim().split('\n').pop()}`);
+    if (Date.now() > deadline) throw new Error(`no ${re} from the target within ${timeoutMs} ms (after ${cmd})`);
+    await sleep(10);
+  }
+}
+
+/** Alloy's default jobs, once: all at once, as its scrape loop sends them. */
+function scrapeOnce(port: number, periodS: number): Promise<string[]> {
+  const paths = [`profile?seconds=${periodS - 1}`, 'allocs', 'goroutine', 'mutex', 'block'];
+  return Promise.all(paths.map((p) => get(port, p, (periodS + 10) * 1000))).then((as) =>
+    as.flatMap((a, i) => (a.status === 200 ? [] : [`${paths[i]}: ${a.status} ${a.error ?? ''}`.trim()])),
+  );
+}
+
+async function runTarget(
+  major: string,
+  fixture: 'cpu' | 'http',
+  o: P9Options,
+): Promise<{ version: string; runs: Map<Condition, Window[]>; ddExportMs: number[] }> {
+  const node = binaryFor(major);
+  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  const runs = new Map<Condition, Window[]>(o.conditions.map((c) => [c, []]));
+  const ddExportMs: number[] = [];
+  const agent = newAgent(o.connections);
+  let target: Target | undefined;
+  const windowMs = o.periodS * 1000;
+  try {
+    target = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { node, nodeArgs: ['--inspect=127.0.0.1:0'] });
+    const t = target;
+    const measure = async (): Promise<Window> => {
+      await ask(t, 'eld-reset', /eld reset\n/);
+      const cpu0 = cpuSeconds(t.proc.pid!);
+      let w: Omit<Window, 'eldP99' | 'perCpuS'>;
+      let work: number;
+      if (fixture === 'cpu') {
+        const m = await ask(t, `run 0 ${windowMs}`, /result (\{.*\})\n/, windowMs + 120_000);
+        const r = JSON.parse(m[1]!) as { units: number; ms: number };
+        w = { rate: (r.units * 1000) / r.ms };
+        work = r.units;
+      } else {
+        const latencies: number[] = [];
+        const r = await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: windowMs, maxRequests: 10_000_000, latencies });
+        if (r.errors > 0) throw new Error(`${r.errors} failed requests`);
+        w = { rate: r.rps, p99: percentile(latencies, 99) };
+        work = r.ok;
+      }
+      const cpuS = cpuSeconds(t.proc.pid!) - cpu0;
+      const eld = JSON.parse((await ask(t, 'eld-read', /eld (\{.*\})\n/))[1]!) as { p99: number };
+      return { ...w, eldP99: eld.p99, perCpuS: work / cpuS };
+    };
+    if (fixture === 'cpu') await ask(t, `run ${o.warmUnits} 1`, /result (\{.*\})\n/, 300_000);
+    else await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: 300_000, maxRequests: o.warmRequests });
+    for (let round = 0; round < o.rounds; round++) {
+      for (const c of roundOrder(o.conditions, round)) {
+        let w: Window;
+        if (c === 'plain') {
+          await sleep(SETTLE_MS);
+          w = await measure();
+        } else if (c === 'dd') {
+          await ask(t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
+          await sleep(SETTLE_MS);
+          w = await measure();
+          ddExportMs.push(Number((await ask(t, 'dd-stop', /dd stopped ([\d.]+)\n/))[1]));
+        } else {
+          const serving = await startServe(t.inspectPort, ['--quiet', ...SERVE_ARGS[c]!]);
+          try {
+            // serve as it runs for hours: what it does once per attachment (source maps of the
+            // profiled scripts, through Debugger.enable for scripts not on disk; the address book) is
+            // done by one short scrape before the window, not in it.
+            if (c !== 'serve-idle') await scrapeOnce(serving.port, 2);
+            await sleep(SETTLE_MS);
+            const scraped = c === 'serve-idle' ? Promise.resolve([]) : scrapeOnce(serving.port, o.periodS);
+            w = await measure();
+            const failed = await scraped;
+            if (failed.length) throw new Error(`scrapes failed: ${failed.join('; ')}`);
+          } finally {
+            serving.cli.proc.kill('SIGINT');
+            await serving.cli.exited;
+          }
+        }
+        runs.get(c)!.push(w);
+        o.log(
+          `P9 node ${major} ${fixture} round ${round + 1}/${o.rounds} ${c}: ${w.rate.toFixed(1)}/s, ${w.perCpuS.toFixed(1)}/CPU-s, loop delay p99 ${w.eldP99.toFixed(1)} ms${w.p99 === undefined ? '' : `, request p99 ${w.p99.toFixed(1)} ms`}`,
+        );
+      }
+    }
+    await stopTarget(t);
+    return { version, runs, ddExportMs };
+  } finally {
+    agent.destroy();
+    if (target && target.proc.exitCode === null) target.proc.kill('SIGKILL');
+  }
+}
+
+const pct = (ratio: number) => `${((1 - ratio) * 100).toFixed(1)}%`;
+
+export async function measureP9(o: P9Options): Promise<Measure> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const loadAtStart = os.loadavg();
+  const { value: results, how } = await pinned(async () => {
+    const r: Array<{ major: string; fixture: 'cpu' | 'http' } & Awaited<ReturnType<typeof runTarget>>> = [];
+    for (const major of o.majors) for (const fixture of o.fixtures) r.push({ major, fixture, ...(await runTarget(major, fixture, o)) });
+    return r;
+  });
+  const loadAtEnd = os.loadavg();
+  for (const { version, fixture, runs, ddExportMs } of results) {
+    const label = `Node ${version.replace(/^v/, '')}, ${fixture === 'cpu' ? 'CPU' : 'HTTP'} target`;
+    const base = runs.get('plain')!;
+    for (const c of o.conditions) {
+      if (c === 'plain') continue;
+      const ws = runs.get(c)!;
+      const ratio = summarize(ws.map((w, i) => w.rate / base[i]!.rate));
+      const addedEld = summarize(ws.map((w, i) => w.eldP99 - base[i]!.eldP99));
+      const extra: Record<string, string> = {
+        'overhead (median)': pct(ratio.median),
+        'added loop delay p99, ms (median)': addedEld.median.toFixed(1),
+      };
+      if (fixture === 'http') extra['added request p99, ms (median)'] = summarize(ws.map((w, i) => w.p99! - base[i]!.p99!)).median.toFixed(1);
+      rows.push({ name: `${label}: ${NAMES[c]} / unprofiled`, unit: 'ratio', summary: ratio, extra });
+      const eff = summarize(ws.map((w, i) => w.perCpuS / base[i]!.perCpuS));
+      rows.push({
+        name: `${label}: ${NAMES[c]}, work per CPU-second / unprofiled`,
+        unit: 'ratio',
+        summary: eff,
+        extra: { 'overhead (median)': pct(eff.median) },
+      });
+    }
+    if (o.conditions.includes('serve') && o.conditions.includes('dd')) {
+      const serve = runs.get('serve')!;
+      const dd = runs.get('dd')!;
+      rows.push({
+        name: `${label}: serve minus @datadog/pprof, points of throughput (paired by round; positive: serve cost less)`,
+        unit: 'pp',
+        summary: summarize(serve.map((w, i) => ((w.rate - dd[i]!.rate) / base[i]!.rate) * 100)),
+      });
+    }
+    const plainEld = summarize(base.map((w) => w.eldP99));
+    notes.push(
+      `${label}: unprofiled loop delay p99 ${plainEld.median.toFixed(1)} ms (median; ${plainEld.min.toFixed(1)} to ${plainEld.max.toFixed(1)})${fixture === 'http' ? `, request p99 ${summarize(base.map((w) => w.p99!)).median.toFixed(1)} ms` : ''}.`,
+    );
+    if (ddExportMs.length) {
+      const e = summarize(ddExportMs);
+      notes.push(
+        `${label}: @datadog/pprof's export (time.stop + encode, heap.profile + encode, on the main thread) took ${e.median.toFixed(1)} ms (median of ${e.n}; ${e.min.toFixed(1)} to ${e.max.toFixed(1)}), after each dd window, outside it; dd-trace does it every 60 s, ${((e.median / DD_RESTART_MS) * 100).toFixed(3)}% of the time, not in the ratio above.`,
+      );
+    }
+  }
+  notes.push(
+    `Load average (1, 5, 15 min) at P9's start ${loadAtStart.map((x) => x.toFixed(2)).join(', ')}, at its end ${loadAtEnd.map((x) => x.toFixed(2)).join(', ')} (${os.cpus().length} cores, shared).`,
+  );
+  notes.push(`Placement: ${how}.`);
+  if (o.periodS !== 15)
+    notes.push(
+      `The scrape loop runs every ${o.periodS} s (profile?seconds=${o.periodS - 1}) instead of Alloy's 15 s, to fit the run in minutes: each window holds one whole CPU window (its start, JIT reset, stop and serialization), ${(15 / o.periodS).toFixed(1)} times as often as under Alloy, so the serve rows are pessimistic for serve.`,
+    );
+  return {
+    id: 'P9',
+    title: 'cost of continuous profiling: serve under a scraper loop, and @datadog/pprof, paired windows in one target',
+    status: 'measured',
+    method: `One target per Node version and fixture, pinned to one core; ${o.rounds} rounds of ${o.conditions.length} windows of ${o.periodS} s (${o.conditions.join(', ')}), the order rotated and reversed every round; ratios against the round's unprofiled window. serve is started before its window, scraped once (profile?seconds=1 and the rest: what it does once per attachment, such as loading source maps, is not counted), and its window starts ${SETTLE_MS} ms later; serve is stopped after it; the loop's scrape (profile?seconds=${o.periodS - 1}, allocs, goroutine, mutex, block at once) opens the window. The peer is started ${SETTLE_MS} ms before its window. Loop delay: perf_hooks.monitorEventLoopDelay (10 ms resolution) in the target over the window. Work per CPU-second: the window's units or requests over the target's CPU time (/proc, every thread), which a machine shared with other work disturbs far less than throughput does.`,
+    goal: 'serve + scraper >= 0.98 of unprofiled (median), no worse than @datadog/pprof; added loop delay p99 < 10 ms',
+    rows,
+    notes,
+  };
+}

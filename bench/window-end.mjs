@@ -1,0 +1,144 @@
+// The end of a CPU window, split: how long the target's main thread stalls while V8 stops its
+// profiler and serializes the profile (its event-loop delay, 1 ms resolution, over the window's
+// last 2 s), how long Profiler.stop takes to come back whole (V8's share: stop, serialization,
+// transfer), and what nodeprof then does with it (JSON.parse, conversion, encode, gzip, write).
+// The target is the synthetic app, busy (bench/fixtures/cpu-work.js loop); each window runs on a
+// websocket of its own, as serve's do. Rows: interval 10 ms (serve's default) and 1 ms (attach's).
+// Usage: npm run build && node bench/window-end.mjs [majors=20,22] [reps=3] [windowS=14] [intervalsUs=10000,1000,0 (0: no profiler)]
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { cpuProfileToBuilder } from '../dist/src/pprof/cpu-profile.js';
+import { gzipPprof } from '../dist/src/pprof/encode.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const majors = (process.argv[2] ?? '20,22').split(',');
+const reps = Number(process.argv[3] ?? 3);
+const windowS = Number(process.argv[4] ?? 14);
+const intervals = (process.argv[5] ?? '10000,1000,0').split(',').map(Number);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+function nodeFor(major) {
+  if (process.versions.node.split('.')[0] === major) return process.execPath;
+  return execFileSync(process.execPath, [path.join(root, 'scripts/fetch-node.js'), major], { encoding: 'utf8' }).trim();
+}
+
+async function startTarget(node) {
+  const proc = spawn(node, ['--inspect=127.0.0.1:0', path.join(root, 'bench/fixtures/cpu-work.js'), 'loop'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (err += d));
+  for (let i = 0; i < 300; i++) {
+    const ws = /ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+/.exec(err)?.[0];
+    if (ws && /ready/.test(out)) {
+      const ask = async (cmd, re) => {
+        const from = out.length;
+        proc.stdin.write(`${cmd}\n`);
+        for (;;) {
+          const m = re.exec(out.slice(from));
+          if (m) return m;
+          await sleep(5);
+        }
+      };
+      return { proc, ws, ask };
+    }
+    await sleep(20);
+  }
+  throw new Error(`target did not start: ${err}`);
+}
+
+function session(url) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 2 ** 30 });
+    let id = 0;
+    const waiting = new Map();
+    ws.on('message', (data) => {
+      const at = performance.now();
+      const text = data.toString('utf8');
+      const m = /^\{"id":(\d+)/.exec(text);
+      const w = m && waiting.get(Number(m[1]));
+      if (w) {
+        waiting.delete(Number(m[1]));
+        w({ at, text });
+      }
+    });
+    ws.on('open', () =>
+      resolve({
+        send(method, params = {}) {
+          const n = ++id;
+          ws.send(JSON.stringify({ id: n, method, params }));
+          return new Promise((r) => waiting.set(n, r));
+        },
+        close: () => ws.close(),
+      }),
+    );
+    ws.on('error', reject);
+  });
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-window-end-'));
+for (const major of majors) {
+  const node = nodeFor(major);
+  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  const t = await startTarget(node);
+  await sleep(3000); // warm
+  const rows = [];
+  for (const intervalUs of intervals) {
+    const r = { stall: [], eldP99: [], v8: [], bytes: [], parse: [], convert: [], gzip: [], write: [], samples: [] };
+    for (let i = 0; i < reps; i++) {
+      const s = await session(t.ws);
+      if (intervalUs) {
+        await s.send('Profiler.enable');
+        await s.send('Profiler.setSamplingInterval', { interval: intervalUs });
+        await s.send('Profiler.start');
+      }
+      await sleep((windowS - 2) * 1000);
+      await t.ask('eld-reset 1', /eld reset\n/);
+      await sleep(2000);
+      if (intervalUs) {
+        const t0 = performance.now();
+        const { at, text } = await s.send('Profiler.stop');
+        r.v8.push(at - t0);
+        r.bytes.push(text.length);
+        const t1 = performance.now();
+        const profile = JSON.parse(text).result.profile;
+        const t2 = performance.now();
+        const raw = cpuProfileToBuilder(profile, { intervalUs, startedAtMs: Date.now() }).encode();
+        const t3 = performance.now();
+        const gz = gzipPprof(raw);
+        const t4 = performance.now();
+        fs.writeFileSync(path.join(tmp, 'p.pb.gz'), gz);
+        const t5 = performance.now();
+        r.parse.push(t2 - t1);
+        r.convert.push(t3 - t2);
+        r.gzip.push(t4 - t3);
+        r.write.push(t5 - t4);
+        r.samples.push(profile.samples.length);
+        await s.send('Profiler.disable');
+      }
+      await sleep(300);
+      const eld = JSON.parse((await t.ask('eld-read', /eld (\{.*\})\n/))[1]);
+      r.stall.push(eld.max);
+      r.eldP99.push(eld.p99);
+      s.close();
+    }
+    const f = (a) => (a.length ? `${median(a).toFixed(1)} (${Math.min(...a).toFixed(1)}-${Math.max(...a).toFixed(1)})` : '-');
+    rows.push(
+      `| ${version} | ${intervalUs ? `${intervalUs / 1000} ms` : 'none (baseline)'} | ${f(r.stall)} | ${f(r.eldP99)} | ${f(r.v8)} | ${r.bytes.length ? `${(median(r.bytes) / 1024).toFixed(0)} KiB, ${median(r.samples)} samples` : '-'} | ${f(r.parse)} | ${f(r.convert)} | ${f(r.gzip)} | ${f(r.write)} |`,
+    );
+  }
+  t.proc.kill('SIGKILL');
+  console.log(rows.join('\n'));
+}
+console.log(
+  `(columns: Node | interval | loop stall at window end: max event-loop delay over the last 2 s, ms | its p99 | Profiler.stop sent → message whole, ms | its size | JSON.parse | convert+encode | gzip | write; median (min-max) of ${reps}, ${windowS} s windows; load ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(', ')})`,
+);
+fs.rmSync(tmp, { recursive: true, force: true });
