@@ -68,8 +68,8 @@ export function heapText(p: Profile): string {
       const objects = Number(s.value[0] ?? 0);
       const bytes = Number(s.value[1] ?? 0);
       if (bytes <= 0) return undefined;
-      const scale = objects > 0 ? 1 / (1 - Math.exp(-bytes / objects / interval)) : 1;
-      return { s, count: Math.max(1, Math.round(objects / scale)), bytes: Math.max(1, Math.round(bytes / scale)) };
+      const count = Math.max(1, Math.floor(objects > 0 ? objects * (1 - Math.exp(-bytes / objects / interval)) : 1));
+      return { s, count, bytes: unscaledBytes(bytes, count, interval) };
     })
     .filter((r) => r !== undefined)
     .sort((a, b) => b.bytes - a.bytes);
@@ -81,6 +81,22 @@ export function heapText(p: Profile): string {
   const kind = str(p, p.sampleType[0]?.type ?? 0).startsWith('alloc') ? 'allocations since sampling began' : 'live objects';
   out += comments(p, [`nodeprof: in-use and allocated columns are equal: the sampler counts ${kind} only`]);
   return tabwriter(out);
+}
+
+/**
+ * The sampled bytes b of `count` samples that pprof scales to `scaled`: b / (1 - e^(-b/count/rate))
+ * = scaled. The count is an integer, rounded down (count × rate is the least any bytes scale to),
+ * and the bytes are solved for: pprof then shows the binary answer's bytes, its objects about.
+ */
+function unscaledBytes(scaled: number, count: number, rate: number): number {
+  let lo = 0;
+  let hi = scaled;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (mid / (1 - Math.exp(-mid / count / rate)) < scaled) lo = mid;
+    else hi = mid;
+  }
+  return Math.max(1, Math.round(hi));
 }
 
 /**

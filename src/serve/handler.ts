@@ -61,7 +61,7 @@ async function serve(facade: Facade, guard: Guard, req: IncomingMessage, res: Se
     throw new HttpError(401, 'a token is required: send Authorization: Bearer <token> or add ?token=<token>', { 'WWW-Authenticate': 'Bearer' });
   }
   const method = req.method ?? 'GET';
-  if (url.pathname === PREFIX) return redirectToSlash(res, method, `${PREFIX}/${url.search}`);
+  if (url.pathname === PREFIX) return redirectToSlash(res, method, `${PREFIX}/${rawQuery(req.url ?? '', url)}`);
   const name = url.pathname.slice(PREFIX.length + 1);
   if (name === '') {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
@@ -76,6 +76,13 @@ async function serve(facade: Facade, guard: Guard, req: IncomingMessage, res: Se
     throw new HttpError(405, `${method} is not supported here: use GET or POST`, { Allow: 'GET, HEAD, POST' });
   }
   await route.handle({ req, res, query: url.searchParams, facade });
+}
+
+/** The query as the client sent it (Go's Location keeps it so), or as URL() re-encodes it when it holds bytes a header cannot. */
+function rawQuery(target: string, url: URL): string {
+  const at = target.indexOf('?');
+  const raw = at < 0 || at === target.length - 1 ? '' : target.slice(at);
+  return /^[\x21-\x7e]*$/.test(raw) ? raw : url.search;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };

@@ -53,10 +53,9 @@ import { findInspectorTarget } from '../../src/target/discover.js';
 import { loadProfile } from '../helpers/profiles.js';
 import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { connects, externalAddress, request, startServe, urlFrom } from '../helpers/serve.js';
+import { DOCUMENTED_ROUTES } from '../helpers/routes.js';
 
 afterEach(killAll);
-
-const ROUTES = ['profile', 'heap', 'allocs', 'goroutine', 'block', 'mutex', 'threadcreate', 'cmdline', 'symbol', 'trace', 'cpuprofile', 'heapsnapshot'];
 
 /** The inspector's id for its one target, the last path segment of its websocket URL. */
 function targetId(t: { webSocketDebuggerUrl: string }): string {
@@ -180,7 +179,8 @@ describe('R1 the facade never forwards raw CDP', () => {
       const id = targetId(await findInspectorTarget('127.0.0.1', t.port));
       const s = await startServe(`ws://127.0.0.1:${proxy.port}/${id}`, ['--quiet', '--max-seconds', '1']);
       // a baseline: every route once, plainly; what it sends is what nodeprof evaluates on its own
-      for (const r of ROUTES) expect((await request(`${s.url}${r}${['profile', 'cpuprofile', 'trace'].includes(r) ? '?seconds=0.2' : ''}`)).status).toBe(200);
+      for (const r of DOCUMENTED_ROUTES)
+        expect((await request(`${s.url}${r}${['profile', 'cpuprofile', 'trace'].includes(r) ? '?seconds=0.2' : ''}`)).status).toBe(200);
       expect((await request(`${s.url}goroutine?debug=2`)).status).toBe(200);
       const baseline = cdpCalls(proxy.messages);
       const expressions = new Set(baseline.filter((c) => c.method === 'Runtime.evaluate').map((c) => String(c.params.expression)));
@@ -188,7 +188,7 @@ describe('R1 the facade never forwards raw CDP', () => {
 
       const marker = fc.stringMatching(/^[a-z0-9]{10}$/).map((m) => `zq${m}`);
       const placed = fc.record({
-        route: fc.constantFrom(...ROUTES),
+        route: fc.constantFrom(...DOCUMENTED_ROUTES),
         where: fc.subarray(['path', 'param', 'header', 'bearer', 'body', 'value'] as const, { minLength: 1 }),
         param: fc.constantFrom('seconds', 'debug', 'gc', 'categories', 'token', 'sample_index', 'x'),
         debug: fc.constantFrom(undefined, '1', '2'),
