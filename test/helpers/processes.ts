@@ -177,3 +177,19 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** CPU time a local process has used so far, in ms (utime + stime of /proc/<pid>/stat, 100 ticks a second). */
+export function cpuTimeMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Resolves once the process has run `cpuMs` of CPU from now: a window that must hold samples of a
+ * busy target waits for the target to have run, not for the clock (a loaded machine may not run it).
+ */
+export async function ranFor(pid: number, cpuMs: number, timeoutMs = 30_000): Promise<void> {
+  const from = cpuTimeMs(pid);
+  await waitFor(() => cpuTimeMs(pid) - from >= cpuMs, timeoutMs, `pid ${pid} to run ${cpuMs}ms of CPU`);
+}
