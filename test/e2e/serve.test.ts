@@ -8,6 +8,8 @@ import { byFunction, loadProfile, sampleTypes } from '../helpers/profiles.js';
 import { FIXTURES, killAll, runCli, startTarget } from '../helpers/processes.js';
 import { request, startServe } from '../helpers/serve.js';
 import { DOCUMENTED_ROUTES, PPROF_KINDS } from '../helpers/routes.js';
+import { waitFor } from '../helpers/wait.js';
+import { profilersRunning } from '../helpers/inspect.js';
 import { str } from '../../src/pprof/query.js';
 
 afterEach(killAll);
@@ -161,17 +163,11 @@ describe('nodeprof serve', () => {
     expect((await request(`${s.url}heap`)).status).toBe(200);
     t.proc.kill('SIGKILL');
     await t.exited;
-    let gone = await request(`${s.url}heap`);
-    for (let i = 0; i < 20 && gone.status === 200; i++) gone = await request(`${s.url}heap`);
+    const gone = await waitFor(async () => ((a) => a.status !== 200 && a)(await request(`${s.url}heap`)), 20_000, 'serve to see the target gone');
     expectGoError(gone, 503, /is gone/);
     expectGoError(await request(`${s.url}profile?seconds=1`), 503);
     const t2 = await startTarget('busy.js', { inspect: false, nodeArgs: [`--inspect=127.0.0.1:${t.port}`] });
-    let back = gone;
-    for (let i = 0; i < 100 && back.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      back = await request(`${s.url}heap`);
-    }
-    expect(back.status).toBe(200);
+    await waitFor(async () => (await request(`${s.url}heap`)).status === 200, 30_000, 'serve to reattach and answer heap');
     expect((await request(s.url)).text).toContain(`pid ${t2.pid}`);
     expect(byFunction(loadProfile((await request(`${s.url}profile?seconds=1`)).body), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
     expect(s.stderr()).toMatch(/went away/);
@@ -182,7 +178,7 @@ describe('nodeprof serve', () => {
     const t = await startTarget('busy.js');
     const s = await startServe(t.port);
     const inflight = request(`${s.url}profile?seconds=60`).catch((e: Error) => e);
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(async () => (await profilersRunning(t.port)).includes('1 CPU profile(s)'), 20_000, 'the CPU window running in the target');
     s.run.proc.kill('SIGTERM');
     const r = await s.run.done;
     expect(r.code).toBe(0);
