@@ -128,7 +128,7 @@ export const ROUTES: readonly Route[] = [
   },
   pprofRoute(
     'heap',
-    "A sampling of memory from V8's one sampling heap profiler, started when nodeprof attached. The gc GET parameter collects garbage first; seconds gives a delta.",
+    "A sampling of memory from V8's one sampling heap profiler, started when nodeprof attached. The gc GET parameter collects garbage first; seconds gives a delta; debug=1 is Go's text format.",
     heapCollect,
     HEAP_TEXT,
   ),
