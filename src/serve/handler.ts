@@ -60,11 +60,8 @@ async function serve(facade: Facade, guard: Guard, req: IncomingMessage, res: Se
   if (guard.token !== undefined && !tokenOk) {
     throw new HttpError(401, 'a token is required: send Authorization: Bearer <token> or add ?token=<token>', { 'WWW-Authenticate': 'Bearer' });
   }
-  if (url.pathname === PREFIX) {
-    res.writeHead(301, { Location: `${PREFIX}/${url.search}` });
-    res.end();
-    return;
-  }
+  const method = req.method ?? 'GET';
+  if (url.pathname === PREFIX) return redirectToSlash(res, method, `${PREFIX}/${rawQuery(req.url ?? '', url)}`);
   const name = url.pathname.slice(PREFIX.length + 1);
   if (name === '') {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
@@ -73,11 +70,33 @@ async function serve(facade: Facade, guard: Guard, req: IncomingMessage, res: Se
   }
   const route = findRoute(name);
   if (!route) throw new HttpError(404, 'Unknown profile');
-  const method = req.method ?? 'GET';
-  if (method !== 'GET' && method !== 'HEAD' && !(route.post && method === 'POST')) {
-    throw new HttpError(405, `${method} is not supported here: use GET${route.post ? ' or POST' : ''}`, {
-      Allow: route.post ? 'GET, HEAD, POST' : 'GET, HEAD',
-    });
+  // Go's handlers answer any method; GET, HEAD and POST are what clients send (parameters are read
+  // from the query only, a POST body is not a form here). Others get a 405 that says what to use.
+  if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
+    throw new HttpError(405, `${method} is not supported here: use GET or POST`, { Allow: 'GET, HEAD, POST' });
   }
   await route.handle({ req, res, query: url.searchParams, facade });
+}
+
+/** The query as the client sent it (Go's Location keeps it so), or as URL() re-encodes it when it holds bytes a header cannot. */
+function rawQuery(target: string, url: URL): string {
+  const at = target.indexOf('?');
+  const raw = at < 0 || at === target.length - 1 ? '' : target.slice(at);
+  return /^[\x21-\x7e]*$/.test(raw) ? raw : url.search;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+
+/**
+ * /debug/pprof → /debug/pprof/ as Go's ServeMux answers it (http.Redirect): a 301 with, for GET
+ * and HEAD, an HTML body linking the new place.
+ */
+function redirectToSlash(res: ServerResponse, method: string, location: string): void {
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.writeHead(301, { Location: location });
+    res.end();
+    return;
+  }
+  res.writeHead(301, { Location: location, 'Content-Type': 'text/html; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+  res.end(`<a href="${location.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)}">Moved Permanently</a>.\n\n`);
 }

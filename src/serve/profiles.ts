@@ -1,6 +1,7 @@
 // The facade's pprof answers, all built through the serve's one AddressBook so a frame has the same
 // address in every answer: heap/allocs from the one sampler, goroutine stacks, Go's empty block /
-// mutex / threadcreate, deltas between two answers, and Go's debug=1 text form.
+// mutex / threadcreate, deltas between two answers, and Go's debug=2 goroutine dump (debug=1 is
+// go-text.ts).
 
 import type { FrameMapper } from '../pprof/cpu-profile.js';
 import type { Protocol } from 'devtools-protocol';
@@ -117,34 +118,6 @@ export function deltaAnswer(p0: Profile, p1: Profile, book: AddressBook): Profil
   out.sample = out.sample.filter((s) => s.value.some((v) => Number(v) !== 0));
   for (const c of p1.comment) out.comment.push(out.stringTable.dedup(str(p1, c)));
   return out;
-}
-
-/**
- * Go's debug=1 text form: per sample its values and addresses, then one line per frame. The
- * target's strings are escaped: curl prints this to a terminal.
- */
-export function profileText(p: Profile, title: string): string {
-  const text = (i: number | bigint) => terminalText(str(p, i));
-  const fns = new Map(p.function.map((f) => [Number(f.id), f]));
-  const locs = new Map(p.location.map((l) => [Number(l.id), l]));
-  const types = p.sampleType.map((t) => `${text(t.type)}/${text(t.unit)}`).join(' ');
-  const total = p.sample.reduce((a, s) => a + Number(s.value[0] ?? 0), 0);
-  const lines = [`${title} profile: total ${total} (values: ${types})`];
-  const samples = [...p.sample].sort((a, b) => Number(b.value[0] ?? 0) - Number(a.value[0] ?? 0));
-  for (const s of samples) {
-    const ls = s.locationId.map((id) => locs.get(Number(id))!);
-    const labels = s.label.map((l) => `${text(l.key)}=${Number(l.str) ? text(l.str) : Number(l.num)}`).join(' ');
-    lines.push(`${s.value.map(Number).join(' ')} @ ${ls.map((l) => `0x${l.address.toString(16)}`).join(' ')}${labels ? ` [${labels}]` : ''}`);
-    for (const l of ls) {
-      const ln = l.line[0]!;
-      const f = fns.get(Number(ln.functionId))!;
-      const file = text(f.filename);
-      lines.push(`#\t0x${l.address.toString(16)}\t${text(f.name)}\t${file ? `${file}:${ln.line}` : ''}`);
-    }
-    lines.push('');
-  }
-  for (const c of p.comment) lines.push(`# ${text(c)}`);
-  return `${lines.join('\n')}\n`;
 }
 
 /** Go's debug=2 goroutine dump (the form of an unrecovered panic), one block per thread, escaped. */

@@ -9,7 +9,8 @@ import type { Facade } from './facade.js';
 import { HttpError } from './http-error.js';
 import { MAX_CPU_WINDOWS } from './cpu-window.js';
 import { hzInterval } from './cpu-rate.js';
-import { deltaAnswer, emptyAnswer, goroutineAnswer, profileText, stacksText, EMPTY_PROFILES } from './profiles.js';
+import { deltaAnswer, emptyAnswer, goroutineAnswer, stacksText, EMPTY_PROFILES } from './profiles.js';
+import { contentionText, countText, heapText } from './go-text.js';
 import { terminalText } from '../output/terminal-text.js';
 
 export interface RouteContext {
@@ -24,6 +25,7 @@ export interface Route {
   description: string;
   /** The index page's link, relative to /debug/pprof/. */
   link: string;
+  /** Reads a request body (POST /symbol). Every route answers GET, HEAD and POST, as Go's do. */
   post?: boolean;
   handle(ctx: RouteContext): Promise<void>;
 }
@@ -48,11 +50,13 @@ function hz(ctx: RouteContext): number | undefined {
   return us;
 }
 
-function intParam(ctx: RouteContext, name: string): number {
-  const raw = ctx.query.get(name);
-  if (raw === null || raw === '') return 0;
-  if (!/^\d+$/.test(raw)) throw new HttpError(400, `invalid value for "${name}" - must be a non-negative integer`);
-  return Number(raw);
+/**
+ * An integer parameter read as Go's handlers read theirs (`n, _ := strconv.Atoi(...)`): anything
+ * that is not an integer counts as 0, so `debug=abc` gets the binary profile, as from Go.
+ */
+function goInt(ctx: RouteContext, name: string): number {
+  const raw = ctx.query.get(name) ?? '';
+  return /^[+-]?\d+$/.test(raw) ? Number(raw) : 0;
 }
 
 // --- answers ----------------------------------------------------------------------------------
@@ -71,15 +75,22 @@ function sendText(res: ServerResponse, text: string): void {
   res.end(text);
 }
 
+/** How a kind is written as text: when (by the debug value, as Go decides per kind) and how. */
+interface TextForm {
+  when(debug: number): boolean;
+  write(p: Profile): string;
+}
+
 /**
- * A profile kind as Go serves it: binary by default, ?debug=N as text, ?seconds=N as a delta
- * between two collections N seconds apart (filename "<name>-delta").
+ * A profile kind as Go serves it: binary by default, ?debug=N as Go's text (go-text.ts), ?seconds=N
+ * as a delta between two collections N seconds apart (filename "<name>-delta").
  */
 function pprofRoute(
   name: string,
   description: string,
   collect: (ctx: RouteContext) => Promise<Profile>,
-  text?: (ctx: RouteContext, debug: number) => Promise<string>,
+  text: TextForm,
+  dump?: (ctx: RouteContext) => Promise<string>,
 ): Route {
   return {
     name,
@@ -87,7 +98,7 @@ function pprofRoute(
     link: name,
     async handle(ctx) {
       const sec = seconds(ctx);
-      const debug = intParam(ctx, 'debug');
+      const debug = goInt(ctx, 'debug');
       if (sec !== undefined && debug !== 0) throw new HttpError(400, 'seconds and debug params are incompatible');
       if (sec !== undefined) {
         const p0 = await collect(ctx);
@@ -95,13 +106,18 @@ function pprofRoute(
         const p1 = await collect(ctx);
         return sendBinary(ctx.res, `${name}-delta`, encodePprof(deltaAnswer(p0, p1, ctx.facade.book)));
       }
-      if (debug !== 0) return sendText(ctx.res, text ? await text(ctx, debug) : profileText(await collect(ctx), name));
+      if (dump && debug >= 2) return sendText(ctx.res, await dump(ctx));
+      if (text.when(debug)) return sendText(ctx.res, text.write(await collect(ctx)));
       sendBinary(ctx.res, name, encodePprof(await collect(ctx)));
     },
   };
 }
 
-const heapCollect = async (ctx: RouteContext) => ctx.facade.heap(intParam(ctx, 'gc') > 0);
+// Go writes heap text for any debug but 0 (writeHeapInternal), the other kinds for debug > 0.
+const HEAP_TEXT: TextForm = { when: (debug) => debug !== 0, write: heapText };
+const countForm = (name: string): TextForm => ({ when: (debug) => debug > 0, write: (p) => countText(p, name) });
+
+const heapCollect = async (ctx: RouteContext) => ctx.facade.heap(goInt(ctx, 'gc') > 0);
 
 export function modeNote(f: Facade): string {
   return f.heapMode === 'inuse'
@@ -122,26 +138,29 @@ export const ROUTES: readonly Route[] = [
   },
   pprofRoute(
     'heap',
-    "A sampling of memory from V8's one sampling heap profiler, started when nodeprof attached. The gc GET parameter collects garbage first; seconds gives a delta.",
+    "A sampling of memory from V8's one sampling heap profiler, started when nodeprof attached. The gc GET parameter collects garbage first; seconds gives a delta; debug=1 is Go's text format.",
     heapCollect,
+    HEAP_TEXT,
   ),
   pprofRoute(
     'allocs',
     'The same heap sampler as heap (Go answers both from one profile): in alloc mode, every allocation since sampling began, never decreasing per stack.',
     heapCollect,
+    HEAP_TEXT,
   ),
   pprofRoute(
     'goroutine',
     'Current JavaScript stack of the main thread and of each worker thread (label thread), read without pausing them ((idle) when the event loop waits). debug=1 as text, debug=2 as a stack dump.',
     async (ctx) => goroutineAnswer(await ctx.facade.stacks(), ctx.facade.book),
-    async (ctx, debug) => {
-      const threads = await ctx.facade.stacks();
-      return debug >= 2 ? stacksText(threads) : profileText(goroutineAnswer(threads, ctx.facade.book), 'goroutine');
-    },
+    countForm('goroutine'),
+    async (ctx) => stacksText(await ctx.facade.stacks()),
   ),
   ...(['block', 'mutex', 'threadcreate'] as const).map((kind) =>
-    pprofRoute(kind, `Always an empty profile with Go's sample types, so scrapers' defaults work: ${EMPTY_PROFILES[kind].why}.`, async (ctx) =>
-      emptyAnswer(kind, ctx.facade.book),
+    pprofRoute(
+      kind,
+      `Always an empty profile with Go's sample types, so scrapers' defaults work: ${EMPTY_PROFILES[kind].why}.`,
+      async (ctx) => emptyAnswer(kind, ctx.facade.book),
+      kind === 'threadcreate' ? countForm(kind) : { when: (debug) => debug > 0, write: (p) => contentionText(p, kind) },
     ),
   ),
   {

@@ -6,7 +6,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
-import { FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { FIXTURES, killAll, ranFor, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { cpuProfilerThreads } from '../helpers/inspect.js';
+import { waitFor } from '../helpers/wait.js';
 import { stacks } from '../../src/pprof/query.js';
 
 afterEach(killAll);
@@ -145,7 +147,7 @@ describe('attach: bad input and faults', () => {
     const t = await startTarget('busy.js');
     const run = startCli(['attach', String(t.port), '--cpu', '20s', '-o', path.join(tmpdir(), 'x.pb.gz')]);
     await run.waitForStderr(/collecting CPU/);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => cpuProfilerThreads(t.pid) > 0, 20_000, 'the CPU profile running in the target');
     t.proc.kill('SIGKILL');
     const r = await run.done;
     expect(r.code).toBe(1);
@@ -158,7 +160,8 @@ describe('attach: bad input and faults', () => {
     const out = path.join(tmpdir(), 'partial.pb.gz');
     const run = startCli(['attach', String(t.port), '--cpu', '30s', '-o', out]);
     await run.waitForStderr(/collecting CPU/);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => cpuProfilerThreads(t.pid) > 0, 20_000, 'the CPU profile running in the target');
+    await ranFor(t.pid, 300); // so the partial profile has samples of hotFunction
     run.proc.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(0);

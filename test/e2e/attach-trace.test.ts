@@ -3,7 +3,8 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { killAll, ranFor, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { enabledTraceCategories } from '../helpers/inspect.js';
 import { checkTrace, fromCategories, type TraceFile } from '../helpers/checks.js';
 
@@ -55,8 +56,8 @@ describe('attach --trace', () => {
     const t = await startTarget('retain.js');
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-trace-')), 'trace.json');
     const run = startCli(['attach', String(t.port), '--trace', '60s', '--categories', 'node', '-o', out]);
-    while ((await enabledTraceCategories(t.port)) === '') await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(async () => (await enabledTraceCategories(t.port)) !== '', 20_000, 'tracing on in the target');
+    await ranFor(t.pid, 100); // the target has run, making events, while traced
     run.proc.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(0);
@@ -66,11 +67,10 @@ describe('attach --trace', () => {
     expect(await enabledTraceCategories(t.port)).toBe('');
 
     const killed = startCli(['attach', String(t.port), '--trace', '60s', '-o', out]);
-    while ((await enabledTraceCategories(t.port)) === '') await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await enabledTraceCategories(t.port)) !== '', 20_000, 'tracing on in the target');
     killed.proc.kill('SIGKILL');
     await killed.done;
-    const deadline = Date.now() + 5000;
-    while ((await enabledTraceCategories(t.port)) !== '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(await enabledTraceCategories(t.port)).toBe('');
+    // the target ends the tracing of a session it sees closed, when it next reads its socket
+    await waitFor(async () => (await enabledTraceCategories(t.port)) === '', 5000, 'tracing off in the target');
   });
 });

@@ -1,17 +1,21 @@
-// The attach fault catalogue, continued: the target gone mid-window for every kind, a full disk,
-// SIGINT/SIGTERM in each phase (connecting, window, stop). After each, nodeprof exits with the
-// documented status (DESIGN §1: 0 / 1 / 130) within seconds, and nothing of ours runs in the
-// target (checked from outside: CPU profiler threads, the heap sampler, trace categories).
+// The attach fault catalogue: the target gone mid-window for every kind, dropped connections, a
+// target paused by another debugger or blocked in native code, two nodeprofs at once, an
+// unwritable output path and a full disk, SIGINT/SIGTERM in each phase (connecting, window,
+// stop). After each, nodeprof exits with the documented status (DESIGN §1: 0 / 1 / 130) within
+// seconds, nothing of ours runs in the target (checked from outside: CPU profiler threads, the
+// heap sampler, trace categories), and it can be profiled again.
 import { afterEach, describe, expect, test } from '@jest/globals';
+import CDP from 'chrome-remote-interface';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { assertNoProfilerRunning, profilersRunning } from '../helpers/inspect.js';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
-import { killAll, runCli, startCli, startTarget, type CliResult } from '../helpers/processes.js';
+import { killAll, ranFor, runCli, startCli, startTarget, type CliResult } from '../helpers/processes.js';
 import { blackHole, proxy } from '../helpers/proxy.js';
 import { nativeBlocker } from '../helpers/stuck.js';
+import { waitFor } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -24,8 +28,6 @@ function tmpdir(): string {
   cleanups.push(() => fs.rmSync(d, { recursive: true, force: true }));
   return d;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A hang check, not a timing test: generous under load, far below any timeout in nodeprof. */
 const PROMPTLY_MS = 15_000;
@@ -40,13 +42,26 @@ function oneLineError(r: CliResult, re: RegExp): void {
 
 // Every kind that runs in the target over a window (a snapshot has none: attach-snapshot tests it).
 const ALL_KINDS = ['--cpu', '30s', '--heap', '--trace', '30s'];
+const ALL_RUNNING = ['1 CPU profile(s)', 'the heap sampler', 'tracing (node,v8)'];
+
+/** Resolves once what attach started runs in the target (a CPU profile, or all of ALL_KINDS). */
+async function running(port: number, what: string[] = ALL_RUNNING): Promise<void> {
+  await waitFor(async () => JSON.stringify(await profilersRunning(port)) === JSON.stringify(what), 30_000, `${what.join(', ')} running in the target`);
+}
+
+/** The target can be profiled again, normally. */
+async function profilesNormally(port: number): Promise<void> {
+  const r = await runCli(['attach', String(port), '--cpu', '1s']);
+  expect(r.code).toBe(0);
+  expect(byFunction(loadProfile(r.stdout), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+}
 
 describe('the target goes away mid-window (CPU + heap + trace at once)', () => {
   test('the target exits: exit 1 within seconds, one line saying nothing could be kept', async () => {
     const t = await startTarget('busy.js');
     const run = startCli(['attach', String(t.port), ...ALL_KINDS, '-o', tmpdir()]);
     await run.waitForStderr(/collecting CPU \+ trace \+ heap/);
-    await sleep(1000);
+    await running(t.port);
     const exitedAt = Date.now();
     t.proc.kill('SIGTERM');
     const r = await run.done;
@@ -66,9 +81,7 @@ describe('the target goes away mid-window (CPU + heap + trace at once)', () => {
     cleanups.push(p.close);
     const run = startCli(['attach', String(p.port), ...ALL_KINDS, '-o', tmpdir()]);
     await run.waitForStderr(/collecting/);
-    await sleep(1000);
-    // what the check below must find gone
-    expect(await profilersRunning(t.port)).toEqual(['1 CPU profile(s)', 'the heap sampler', 'tracing (node,v8)']);
+    await running(t.port); // what the check below must find gone
     const cutAt = Date.now();
     p.cut();
     const r = await run.done;
@@ -76,6 +89,7 @@ describe('the target goes away mid-window (CPU + heap + trace at once)', () => {
     expect(Date.now() - cutAt).toBeLessThan(PROMPTLY_MS);
     oneLineError(r, /lost target .*connection dropped/);
     await assertNoProfilerRunning(t.port);
+    await profilesNormally(t.port);
   });
 });
 
@@ -175,7 +189,7 @@ describe('disk full (/dev/full: every write fails with ENOSPC)', () => {
     const stuck = startCli(['attach', String(t.port), '--cpu', '1s', '-o', fifo]);
     await stuck.waitForStderr(/waiting for a reader/);
     stuck.proc.kill('SIGINT');
-    await sleep(300);
+    await stuck.waitForStderr(/SIGINT: stopping/);
     const sentAt = Date.now();
     stuck.proc.kill('SIGINT');
     expect((await stuck.done).code).toBe(130);
@@ -217,7 +231,8 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
     cleanups.push(p.close);
     const run = startCli(['attach', String(p.port), '--cpu', '30s', '-o', path.join(dir, 'x.pb.gz')]);
     await p.connections(2); // GET /json/list answered (by the inspector's own thread), then the websocket
-    await sleep(300); // waiting for Runtime.evaluate (5 s bound)
+    // nodeprof now waits for the target to evaluate (5 s bound)
+    await waitFor(() => p.messages.some((m) => m.includes('"Runtime.evaluate"')), 20_000, 'nodeprof to ask the target to evaluate');
     const sentAt = Date.now();
     run.proc.kill('SIGINT');
     const r = await run.done;
@@ -233,8 +248,8 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
     const dir = tmpdir();
     const run = startCli(['attach', String(t.port), '--cpu', '30s', '--heap', '--trace', '30s', '-o', dir]);
     await run.waitForStderr(/collecting/);
-    await sleep(1500);
-    expect(await profilersRunning(t.port)).toEqual(['1 CPU profile(s)', 'the heap sampler', 'tracing (node,v8)']);
+    await running(t.port);
+    await ranFor(t.pid, 300); // so the CPU profile has samples of hotFunction
     const sentAt = Date.now();
     run.proc.kill('SIGTERM');
     const r = await run.done;
@@ -247,7 +262,10 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
       .map((f) => f.replace(/-\d+-\d{8}-\d{6}/, ''))
       .sort();
     expect(files).toEqual(['nodeprof-cpu.pb.gz', 'nodeprof-heap.pb.gz', 'nodeprof-trace.json']);
+    const cpu = fs.readdirSync(dir).find((f) => f.startsWith('nodeprof-cpu'))!;
+    expect(byFunction(loadProfile(path.join(dir, cpu)), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
     await assertNoProfilerRunning(t.port);
+    await profilesNormally(t.port);
   });
 
   test('SIGTERM after the window, while the target cannot hand over the profile: it is still written when the target answers (exit 0)', async () => {
@@ -285,5 +303,90 @@ describe('SIGINT and SIGTERM in each phase of attach', () => {
     expect(r.stderr).toMatch(/SIGINT again: aborting/);
     await native.unblock();
     await assertNoProfilerRunning(t.port);
+  });
+});
+
+describe('other clients of the target', () => {
+  test('a target paused at a breakpoint by another debugger: attach finishes, exit 0, and leaves it paused for its owner', async () => {
+    const t = await startTarget('busy.js');
+    const other = await CDP({ port: t.port, local: true });
+    cleanups.push(() => other.close());
+    await other.Debugger.enable();
+    const paused = new Promise((r) => (other as unknown as NodeJS.EventEmitter).once('Debugger.paused', r));
+    await other.Debugger.pause();
+    await paused;
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s', '-o', '-'], { timeoutMs: 30_000 });
+    expect(r.code).toBe(0);
+    expect(r.ms).toBeLessThan(PROMPTLY_MS);
+    loadProfile(r.stdout); // valid, if nearly empty: the target did not run
+    await other.Debugger.resume();
+    await other.Debugger.disable();
+    await assertNoProfilerRunning(t.port);
+    await profilesNormally(t.port);
+  });
+
+  test('two nodeprofs on one target at once both get a full profile', async () => {
+    const t = await startTarget('busy.js');
+    const [a, b] = await Promise.all([runCli(['attach', String(t.port), '--cpu', '2s']), runCli(['attach', String(t.port), '--cpu', '2s'])]);
+    for (const r of [a, b]) {
+      expect(r.code).toBe(0);
+      const { flat, total } = byFunction(loadProfile(r.stdout), 'cpu');
+      expect(flat.get('hotFunction')! / total).toBeGreaterThan(0.5);
+    }
+    await assertNoProfilerRunning(t.port);
+  });
+});
+
+describe('an output path that cannot be written', () => {
+  test('unwritable -o path: exit 1, and the profile is kept in the temp directory', async () => {
+    const t = await startTarget('busy.js');
+    const name = `nodeprof-unwritable-${process.pid}.pb.gz`;
+    const r = await runCli(['attach', String(t.port), '--cpu', '1s', '-o', path.join('/nonexistent-dir', name)]);
+    expect(r.code).toBe(1);
+    // kept in a fresh private directory of the temp directory, readable by us alone
+    const m = new RegExp(
+      `cannot write /nonexistent-dir/${name.replace(/[.]/g, '\\.')}.*kept in (${os.tmpdir()}/nodeprof-[^/\\s]+/${name.replace(/[.]/g, '\\.')})`,
+    ).exec(r.stderr);
+    expect(m).not.toBeNull();
+    const kept = m![1]!;
+    cleanups.push(() => fs.rmSync(path.dirname(kept), { recursive: true, force: true }));
+    expect(fs.statSync(kept).mode & 0o777).toBe(0o600);
+    expect(byFunction(loadProfile(kept), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+  });
+});
+
+describe('a target blocked in native code', () => {
+  test('Ctrl-C while it cannot answer: nodeprof says why it waits; a second Ctrl-C exits 130 at once', async () => {
+    const t = await startTarget('native-block.js');
+    const dir = tmpdir();
+    const native = nativeBlocker(t, dir);
+    const run = startCli(['attach', String(t.port), '--cpu', '30s', '-o', path.join(dir, 'x.pb.gz')]);
+    await run.waitForStderr(/collecting CPU/);
+    await native.block();
+    run.proc.kill('SIGINT');
+    await run.waitForStderr(/waiting for pid \d+ to hand over the profile: .*blocked in native code/);
+    const before = Date.now();
+    run.proc.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - before).toBeLessThan(5000);
+    await native.unblock();
+    await assertNoProfilerRunning(t.port);
+    await profilesNormally(t.port);
+  });
+
+  test('window ends while it cannot answer: exit 1 after the stop timeout, one clear line', async () => {
+    const t = await startTarget('native-block.js');
+    const dir = tmpdir();
+    const native = nativeBlocker(t, dir);
+    const run = startCli(['attach', String(t.port), '--cpu', '2s', '-o', path.join(dir, 'x.pb.gz')], { env: { NODEPROF_STOP_TIMEOUT_MS: '4000' } });
+    await run.waitForStderr(/collecting CPU/);
+    await native.block();
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/did not answer within 4s \(blocked outside JavaScript\?\)/);
+    await native.unblock();
+    await assertNoProfilerRunning(t.port);
+    await profilesNormally(t.port);
   });
 });

@@ -4,6 +4,7 @@
 // nothing of ours running in the target.
 import { afterEach, describe, expect, test } from '@jest/globals';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { assertNoProfilerRunning, profilersRunning } from '../helpers/inspect.js';
@@ -12,6 +13,7 @@ import { killAll, startCli, startTarget } from '../helpers/processes.js';
 import { blackHole, proxy } from '../helpers/proxy.js';
 import { nativeBlocker } from '../helpers/stuck.js';
 import { request, startServe, type HttpAnswer } from '../helpers/serve.js';
+import { waitFor } from '../helpers/wait.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -19,20 +21,21 @@ afterEach(async () => {
   await killAll();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** A hang check, not a timing test. */
 const PROMPTLY_MS = 15_000;
 
-/** Asks until the answer's status is `status` (the target's state changes asynchronously). */
+/** Asks until the answer's status is `status` (the target's state changes asynchronously); the last answer. */
 async function until(url: string, status: number, timeoutMs = 20_000): Promise<HttpAnswer> {
-  const deadline = Date.now() + timeoutMs;
-  let a = await request(url, { timeoutMs: 10_000 });
-  while (a.status !== status && Date.now() < deadline) {
-    await sleep(200);
-    a = await request(url, { timeoutMs: 10_000 });
-  }
-  return a;
+  let last: HttpAnswer | undefined;
+  await waitFor(async () => (last = await request(url, { timeoutMs: 10_000 })).status === status, timeoutMs, `${url} to answer ${status}`).catch(
+    () => undefined,
+  );
+  return last!;
+}
+
+/** Resolves once a CPU profile runs in the target (with serve's heap sampler, and whatever else). */
+async function cpuRunning(port: number): Promise<void> {
+  await waitFor(async () => (await profilersRunning(port)).includes('1 CPU profile(s)'), 20_000, 'a CPU profile running in the target');
 }
 
 describe('serve: SIGINT and SIGTERM in each phase', () => {
@@ -54,9 +57,8 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
     const s = await startServe(t.port);
     const cpu = request(`${s.url}profile?seconds=60`).catch((e: Error) => e);
     const trace = request(`${s.url}trace?seconds=60`).catch((e: Error) => e);
-    const deadline = Date.now() + 20_000;
-    while ((await profilersRunning(t.port)).length < 3 && Date.now() < deadline) await sleep(100);
-    expect(await profilersRunning(t.port)).toEqual(['1 CPU profile(s)', 'the heap sampler', 'tracing (node,v8)']);
+    const all = ['1 CPU profile(s)', 'the heap sampler', 'tracing (node,v8)'];
+    await waitFor(async () => JSON.stringify(await profilersRunning(t.port)) === JSON.stringify(all), 20_000, `${all.join(', ')} running in the target`);
     const sentAt = Date.now();
     s.run.proc.kill('SIGINT');
     const r = await s.run.done;
@@ -72,7 +74,12 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
     t.proc.kill('SIGKILL');
     await t.exited;
     await until(`${s.url}heap`, 503);
-    await sleep(1500); // at least one reconnect attempt made
+    // at least one reconnect attempt made: serve retries the target's port, where this listens now
+    let attempts = 0;
+    const catcher = net.createServer((c) => (attempts++, c.destroy()));
+    await new Promise<void>((resolve) => catcher.listen(t.port, '127.0.0.1', resolve));
+    cleanups.push(() => void catcher.close());
+    await waitFor(() => attempts > 0, 20_000, 'serve to try the target again');
     const sentAt = Date.now();
     s.run.proc.kill('SIGTERM');
     const r = await s.run.done;
@@ -119,7 +126,7 @@ describe('serve: SIGINT and SIGTERM in each phase', () => {
     // A CPU window that is running when the target blocks (its stop cannot be answered), and
     // requests that come while it is blocked.
     const during = request(`${s.url}profile?seconds=4`, { timeoutMs: 60_000 });
-    await sleep(500);
+    await cpuRunning(t.port);
     await native.block();
     const sentAt = Date.now();
     const answers = await Promise.all([
@@ -181,7 +188,7 @@ describe('serve: the connection to the target drops', () => {
     const s = await startServe(p.port);
     expect((await request(`${s.url}heap`)).status).toBe(200);
     const inflight = request(`${s.url}profile?seconds=30`);
-    await sleep(1000);
+    await cpuRunning(t.port);
     p.cut();
     // the request in flight: its session dropped
     const cut = await inflight;

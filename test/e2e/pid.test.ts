@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
-import { alive, cliReadableByAll, FIXTURES, killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
+import { alive, cliReadableByAll, FIXTURES, killAll, ranFor, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { stacks } from '../../src/pprof/query.js';
 import { findInspectorTarget } from '../../src/target/discover.js';
 import { moveExpression } from '../../src/target/pid.js';
@@ -16,6 +16,7 @@ import { listenersOf } from '../../src/target/proc.js';
 import { connectWebSocket } from '../../src/target/remote.js';
 import { nodeBinary, targetMajors } from '../helpers/node-versions.js';
 import { request, startServe } from '../helpers/serve.js';
+import { waitFor } from '../helpers/wait.js';
 
 afterEach(killAll);
 
@@ -101,9 +102,9 @@ describe('attach pid:<PID>', () => {
     const t = await startTarget('busy.js', { inspect: false });
     const out = tmpfile('partial.pb.gz');
     const run = startCli(['attach', `pid:${t.pid}`, '--cpu', '30s', '-o', out]);
-    const deadline = Date.now() + 15_000;
-    while (!(await portOpen(INSPECTOR)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 1500));
+    await run.waitForStderr(/collecting CPU/, 30_000);
+    expect(await portOpen(INSPECTOR)).toBe(true);
+    await ranFor(t.pid, 300); // so the profile has samples of hotFunction
     run.proc.kill('SIGINT');
     const r = await run.done;
     expect(r.code).toBe(0);
@@ -245,12 +246,7 @@ describe('serve --target pid:<PID>', () => {
   }
 
   async function until(check: () => Promise<boolean>, ms = 10_000): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await check()) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return check();
+    return waitFor(check, ms, 'the condition').catch(() => check());
   }
 
   test('moves the inspector it opened off 9229 and says so; serves through it; SIGTERM closes it; the process runs on', async () => {

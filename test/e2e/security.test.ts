@@ -53,10 +53,10 @@ import { findInspectorTarget } from '../../src/target/discover.js';
 import { loadProfile } from '../helpers/profiles.js';
 import { killAll, runCli, startCli, startTarget } from '../helpers/processes.js';
 import { connects, externalAddress, request, startServe, urlFrom } from '../helpers/serve.js';
+import { DOCUMENTED_ROUTES } from '../helpers/routes.js';
+import { clientRecorder } from '../helpers/websocket.js';
 
 afterEach(killAll);
-
-const ROUTES = ['profile', 'heap', 'allocs', 'goroutine', 'block', 'mutex', 'threadcreate', 'cmdline', 'symbol', 'trace', 'cpuprofile', 'heapsnapshot'];
 
 /** The inspector's id for its one target, the last path segment of its websocket URL. */
 function targetId(t: { webSocketDebuggerUrl: string }): string {
@@ -84,9 +84,8 @@ interface CdpRecord {
 }
 
 /**
- * A TCP proxy to the inspector that decodes what its clients send: HTTP request heads, and the
- * masked websocket frames after an upgrade (the inspector negotiates no extensions, so frames are
- * plain text). Everything is forwarded unchanged both ways.
+ * A TCP proxy to the inspector that decodes what its clients send (HTTP request heads, websocket
+ * messages: helpers/websocket.ts). Everything is forwarded unchanged both ways.
  */
 function recordingProxy(inspectorPort: number): Promise<CdpRecord> {
   const rec: CdpRecord = { messages: [], heads: [], port: 0, close: () => undefined };
@@ -99,51 +98,10 @@ function recordingProxy(inspectorPort: number): Promise<CdpRecord> {
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
-    let buf = Buffer.alloc(0);
-    let ws = false;
-    let partial: Buffer[] = [];
+    const record = clientRecorder(rec.heads, rec.messages);
     client.on('data', (d: Buffer) => {
       upstream.write(d);
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        if (!ws) {
-          const end = buf.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const head = buf.subarray(0, end).toString('latin1');
-          rec.heads.push(head);
-          buf = buf.subarray(end + 4);
-          ws = /^upgrade:\s*websocket/im.test(head);
-          continue;
-        }
-        if (buf.length < 2) return;
-        const opcode = buf[0]! & 0x0f;
-        const fin = (buf[0]! & 0x80) !== 0;
-        let len = buf[1]! & 0x7f;
-        let off = 2;
-        if (len === 126) {
-          if (buf.length < 4) return;
-          len = buf.readUInt16BE(2);
-          off = 4;
-        } else if (len === 127) {
-          if (buf.length < 10) return;
-          len = Number(buf.readBigUInt64BE(2));
-          off = 10;
-        }
-        const masked = (buf[1]! & 0x80) !== 0;
-        const mask = masked ? buf.subarray(off, off + 4) : undefined;
-        if (masked) off += 4;
-        if (buf.length < off + len) return;
-        const payload = Buffer.from(buf.subarray(off, off + len));
-        if (mask) for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i % 4]!;
-        buf = buf.subarray(off + len);
-        if (opcode === 1 || opcode === 0) {
-          partial.push(payload);
-          if (fin) {
-            rec.messages.push(Buffer.concat(partial).toString('utf8'));
-            partial = [];
-          }
-        }
-      }
+      record(d);
     });
   });
   return new Promise((resolve) =>
@@ -180,7 +138,8 @@ describe('R1 the facade never forwards raw CDP', () => {
       const id = targetId(await findInspectorTarget('127.0.0.1', t.port));
       const s = await startServe(`ws://127.0.0.1:${proxy.port}/${id}`, ['--quiet', '--max-seconds', '1']);
       // a baseline: every route once, plainly; what it sends is what nodeprof evaluates on its own
-      for (const r of ROUTES) expect((await request(`${s.url}${r}${['profile', 'cpuprofile', 'trace'].includes(r) ? '?seconds=0.2' : ''}`)).status).toBe(200);
+      for (const r of DOCUMENTED_ROUTES)
+        expect((await request(`${s.url}${r}${['profile', 'cpuprofile', 'trace'].includes(r) ? '?seconds=0.2' : ''}`)).status).toBe(200);
       expect((await request(`${s.url}goroutine?debug=2`)).status).toBe(200);
       const baseline = cdpCalls(proxy.messages);
       const expressions = new Set(baseline.filter((c) => c.method === 'Runtime.evaluate').map((c) => String(c.params.expression)));
@@ -188,7 +147,7 @@ describe('R1 the facade never forwards raw CDP', () => {
 
       const marker = fc.stringMatching(/^[a-z0-9]{10}$/).map((m) => `zq${m}`);
       const placed = fc.record({
-        route: fc.constantFrom(...ROUTES),
+        route: fc.constantFrom(...DOCUMENTED_ROUTES),
         where: fc.subarray(['path', 'param', 'header', 'bearer', 'body', 'value'] as const, { minLength: 1 }),
         param: fc.constantFrom('seconds', 'debug', 'gc', 'categories', 'token', 'sample_index', 'x'),
         debug: fc.constantFrom(undefined, '1', '2'),

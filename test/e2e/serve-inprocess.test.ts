@@ -4,15 +4,13 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { killAll, startTarget, type RunningTarget } from '../helpers/processes.js';
 import { request, urlFrom } from '../helpers/serve.js';
+import { waitFor } from '../helpers/wait.js';
 
 afterEach(killAll);
 
 async function servingUrl(t: RunningTarget): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    if (/serving http/.test(t.stderr())) return urlFrom(t.stderr()).url;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no serving line from the app: ${t.stderr()}`);
+  await waitFor(() => /serving http/.test(t.stderr()), 20_000, 'a serving line from the app');
+  return urlFrom(t.stderr()).url;
 }
 
 describe('in-process facade', () => {
@@ -29,8 +27,12 @@ describe('in-process facade', () => {
 
     t.proc.stdin!.write('block\n');
     await t.waitForStdout(/blocking/);
-    await new Promise((r) => setTimeout(r, 500)); // the loop is now running: blockTheLoop spins for 15 s
-    const stack = await request(`${url}goroutine?debug=2`);
+    // blockTheLoop spins for 15 s from now: the facade's worker sees it running
+    const stack = await waitFor(
+      async () => ((a) => /^thread main \[running\]:\nblockTheLoop/.test(a.text) && a)(await request(`${url}goroutine?debug=2`)),
+      10_000,
+      'blockTheLoop on the main thread',
+    );
     expect(stack.text).toMatch(/^thread main \[running\]:\nblockTheLoop/);
     const started = Date.now();
     const cpu = await request(`${url}profile?seconds=2`);

@@ -6,6 +6,7 @@ import { str } from '../../src/pprof/query.js';
 import { byFunction, loadProfile, sampleTypes } from '../helpers/profiles.js';
 import { killAll, startTarget } from '../helpers/processes.js';
 import { request, startServe } from '../helpers/serve.js';
+import { waitFor } from '../helpers/wait.js';
 
 afterEach(killAll);
 
@@ -30,9 +31,9 @@ describe('scraping nodeprof serve like Grafana Alloy', () => {
   test('concurrent rounds: all 200 octet-stream and valid; addresses stable; alloc_* never decrease', async () => {
     const t = await startTarget('retain.js'); // churns short-lived garbage all the time
     const s = await startServe(t.port, ['--heap-mode', 'alloc', '--quiet']);
-    // A scraper's first scrape comes an interval after it starts; give the sampler (started at
-    // attach, ~40 samples/s of churnGarbage) a moment so round 0 is not empty by chance.
-    await new Promise((r) => setTimeout(r, 1000));
+    // A scraper's first scrape comes an interval after it starts; wait until the sampler (started
+    // at attach, ~40 samples/s of churnGarbage) has samples, so round 0 is not empty by chance.
+    await waitFor(async () => loadProfile((await request(`${s.url}allocs`)).body).sample.length > 0, 20_000, 'heap samples');
     const addressToFrame = new Map<string, string>();
     const frameToAddress = new Map<string, string>();
     let previous: Map<string, number[]> | undefined;

@@ -7,6 +7,9 @@ import { connectWebSocket } from '../../src/target/remote.js';
 import { byFunction, loadProfile, sampleTypes } from '../helpers/profiles.js';
 import { FIXTURES, killAll, runCli, startTarget } from '../helpers/processes.js';
 import { request, startServe } from '../helpers/serve.js';
+import { DOCUMENTED_ROUTES, PPROF_KINDS } from '../helpers/routes.js';
+import { waitFor } from '../helpers/wait.js';
+import { profilersRunning } from '../helpers/inspect.js';
 import { str } from '../../src/pprof/query.js';
 
 afterEach(killAll);
@@ -29,27 +32,14 @@ describe('nodeprof serve', () => {
     expect(index.text).toContain(`pid ${t.pid}`);
     expect(index.text).toMatch(/inuse mode.*--heap-mode alloc/);
     const links = [...index.text.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
-    for (const name of [
-      'profile',
-      'heap',
-      'allocs',
-      'goroutine',
-      'block',
-      'mutex',
-      'threadcreate',
-      'cmdline',
-      'symbol',
-      'trace',
-      'cpuprofile',
-      'heapsnapshot',
-    ]) {
+    for (const name of DOCUMENTED_ROUTES) {
       expect(links.some((l) => l === name || l.startsWith(`${name}?`))).toBe(true);
     }
     const answers = await Promise.all(links.map(async (l) => [l, await request(s.url + l)] as const));
     for (const [link, a] of answers) {
       expect({ link, status: a.status }).toEqual({ link, status: 200 });
       const name = link.split('?')[0]!;
-      if (['profile', 'heap', 'allocs', 'goroutine', 'block', 'mutex', 'threadcreate'].includes(name) && !link.includes('debug')) {
+      if ((name === 'profile' || PPROF_KINDS.includes(name)) && !link.includes('debug')) {
         expect(a.headers['content-type']).toBe('application/octet-stream');
         expect(a.headers['content-disposition']).toBe(`attachment; filename="${name}"`);
         loadProfile(a.body);
@@ -104,16 +94,7 @@ describe('nodeprof serve', () => {
   test('bad parameters 400, unknown profiles 404, a foreign Host 403: plain text with X-Go-Pprof', async () => {
     const t = await startTarget('busy.js');
     const s = await startServe(t.port, ['--max-seconds', '60', '--quiet']);
-    for (const q of [
-      'profile?seconds=abc',
-      'profile?seconds=0',
-      'profile?seconds=-1',
-      'profile?seconds=61',
-      'trace?seconds=1e3',
-      'heap?seconds=1&debug=1',
-      'goroutine?debug=x',
-      'heap?gc=yes',
-    ]) {
+    for (const q of ['profile?seconds=abc', 'profile?seconds=0', 'profile?seconds=-1', 'profile?seconds=61', 'trace?seconds=1e3', 'heap?seconds=1&debug=1']) {
       expectGoError(await request(s.url + q), 400);
     }
     expectGoError(await request(`${s.url}profile?seconds=61`), 400, /--max-seconds/);
@@ -124,6 +105,39 @@ describe('nodeprof serve', () => {
     expect((await request(`${s.url}heap`, { headers: { Host: `localhost:${s.port}` } })).status).toBe(200);
     // --quiet: no request lines
     expect(s.stderr()).not.toMatch(/GET \/debug/);
+  });
+
+  test("Go's answers where a client could depend on them: POST, debug=abc, the 301 with a body, debug=1 as Go's text (docs/go-parity.md)", async () => {
+    const t = await startTarget('busy.js');
+    const s = await startServe(t.port, ['--quiet']);
+    const binary = (a: { status: number; headers: Record<string, unknown>; body: Buffer }, name: string) => {
+      expect(a.status).toBe(200);
+      expect(a.headers['content-disposition']).toBe(`attachment; filename="${name}"`);
+      return loadProfile(a.body);
+    };
+    expect(sampleTypes(binary(await request(`${s.url}heap`, { method: 'POST', body: 'x=1' }), 'heap'))).toEqual(['inuse_objects/count', 'inuse_space/bytes']);
+    expect(byFunction(binary(await request(`${s.url}profile?seconds=1`, { method: 'POST' }), 'profile'), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
+    for (const q of ['goroutine?debug=abc', 'goroutine?debug=-1', 'goroutine?debug='])
+      expect(sampleTypes(binary(await request(s.url + q), 'goroutine'))).toEqual(['goroutine/count']);
+    binary(await request(`${s.url}heap?gc=yes`), 'heap');
+    const del = await request(`${s.url}heap`, { method: 'DELETE' });
+    expectGoError(del, 405, /DELETE is not supported here: use GET or POST/);
+    expect(del.headers.allow).toBe('GET, HEAD, POST');
+    // /debug/pprof without the slash: Go's 301, its body and type, the query kept (escaped in the body)
+    const moved = await request(`${s.url.replace(/\/$/, '')}?a=1&b=%22x%22`);
+    expect(moved.status).toBe(301);
+    expect(moved.headers.location).toBe('/debug/pprof/?a=1&b=%22x%22');
+    expect(moved.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(moved.text).toBe('<a href="/debug/pprof/?a=1&amp;b=%22x%22">Moved Permanently</a>.\n\n');
+    // debug=1: Go's text, as google/pprof's legacy parser reads it
+    const heap = await request(`${s.url}heap?debug=1`);
+    expect(heap.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(heap.text).toMatch(/^heap profile: (\d+): (\d+) \[\1: \2\] @ heap\/1048576\n/);
+    const goroutine = (await request(`${s.url}goroutine?debug=1`)).text.split('\n');
+    expect(goroutine[0]).toBe('goroutine profile: total 1');
+    expect(goroutine[1]).toMatch(/^1 @( 0x[0-9a-f]+)+$/);
+    expect(goroutine[2]).toBe('# labels: {"thread":"main"}');
+    expect(goroutine[3]).toMatch(/^#\t0x[0-9a-f]+\t\S.*\+0x0/);
   });
 
   test('a token is needed off loopback, and checked on every request', async () => {
@@ -149,17 +163,11 @@ describe('nodeprof serve', () => {
     expect((await request(`${s.url}heap`)).status).toBe(200);
     t.proc.kill('SIGKILL');
     await t.exited;
-    let gone = await request(`${s.url}heap`);
-    for (let i = 0; i < 20 && gone.status === 200; i++) gone = await request(`${s.url}heap`);
+    const gone = await waitFor(async () => ((a) => a.status !== 200 && a)(await request(`${s.url}heap`)), 20_000, 'serve to see the target gone');
     expectGoError(gone, 503, /is gone/);
     expectGoError(await request(`${s.url}profile?seconds=1`), 503);
     const t2 = await startTarget('busy.js', { inspect: false, nodeArgs: [`--inspect=127.0.0.1:${t.port}`] });
-    let back = gone;
-    for (let i = 0; i < 100 && back.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      back = await request(`${s.url}heap`);
-    }
-    expect(back.status).toBe(200);
+    await waitFor(async () => (await request(`${s.url}heap`)).status === 200, 30_000, 'serve to reattach and answer heap');
     expect((await request(s.url)).text).toContain(`pid ${t2.pid}`);
     expect(byFunction(loadProfile((await request(`${s.url}profile?seconds=1`)).body), 'cpu').flat.get('hotFunction')).toBeGreaterThan(0);
     expect(s.stderr()).toMatch(/went away/);
@@ -170,7 +178,7 @@ describe('nodeprof serve', () => {
     const t = await startTarget('busy.js');
     const s = await startServe(t.port);
     const inflight = request(`${s.url}profile?seconds=60`).catch((e: Error) => e);
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(async () => (await profilersRunning(t.port)).includes('1 CPU profile(s)'), 20_000, 'the CPU window running in the target');
     s.run.proc.kill('SIGTERM');
     const r = await s.run.done;
     expect(r.code).toBe(0);

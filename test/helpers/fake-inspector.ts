@@ -4,6 +4,9 @@
 
 import crypto from 'node:crypto';
 import net from 'node:net';
+import { frame, FrameReader } from './websocket.js';
+
+export { frame };
 
 export interface Command {
   id: number;
@@ -19,26 +22,6 @@ export interface FakeInspector {
   /** Methods received, in order. */
   methods: string[];
   close(): void;
-}
-
-/** A server-to-client frame: FIN, opcode (1 text, 2 binary), unmasked; `claimed` overrides the length in the header. */
-export function frame(payload: Buffer | string, opts: { opcode?: number; claimed?: number } = {}): Buffer {
-  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  const len = opts.claimed ?? body.length;
-  let head: Buffer;
-  if (len < 126) head = Buffer.from([0x80 | (opts.opcode ?? 1), len]);
-  else if (len < 65536) {
-    head = Buffer.alloc(4);
-    head[0] = 0x80 | (opts.opcode ?? 1);
-    head[1] = 126;
-    head.writeUInt16BE(len, 2);
-  } else {
-    head = Buffer.alloc(10);
-    head[0] = 0x80 | (opts.opcode ?? 1);
-    head[1] = 127;
-    head.writeBigUInt64BE(BigInt(len), 2);
-  }
-  return Buffer.concat([head, body]);
 }
 
 export function reply(socket: net.Socket, id: number, result: unknown): void {
@@ -86,29 +69,12 @@ export async function fakeInspector(answer: Answer): Promise<FakeInspector> {
   const upgrade = (socket: net.Socket, key: string, rest: Buffer) => {
     const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-    let buf = rest;
+    const frames = new FrameReader();
     const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      // Client frames: small, masked, unfragmented (chrome-remote-interface sends one per command).
-      while (buf.length >= 6) {
-        let len = buf[1]! & 0x7f;
-        let at = 2;
-        if (len === 126) {
-          len = buf.readUInt16BE(2);
-          at = 4;
-        } else if (len === 127) {
-          len = Number(buf.readBigUInt64BE(2));
-          at = 10;
-        }
-        if (buf.length < at + 4 + len) return;
-        const mask = buf.subarray(at, at + 4);
-        const payload = Buffer.from(buf.subarray(at + 4, at + 4 + len));
-        for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i % 4]!;
-        const opcode = buf[0]! & 0x0f;
-        buf = buf.subarray(at + 4 + len);
-        if (opcode === 8) return void socket.end();
-        if (opcode !== 1) continue;
-        const cmd = JSON.parse(payload.toString()) as Command;
+      for (const f of frames.push(d)) {
+        if (f.opcode === 8) return void socket.end();
+        if (f.opcode !== 1) continue;
+        const cmd = JSON.parse(f.payload.toString()) as Command;
         methods.push(cmd.method);
         if (answer(cmd, socket) === true) continue;
         const expression = (cmd.params as { expression?: string } | undefined)?.expression ?? '';
@@ -118,7 +84,7 @@ export async function fakeInspector(answer: Answer): Promise<FakeInspector> {
       }
     };
     socket.on('data', onData);
-    if (rest.length > 0) onData(Buffer.alloc(0));
+    if (rest.length > 0) onData(rest);
   };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { collected, waitFor, waitForStderr } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
@@ -90,16 +91,9 @@ export async function startTarget(
       check();
     });
   await waitForStdout(/ready \d+/);
-  let port = 0;
-  if (inspect) {
-    const deadline = Date.now() + 10_000;
-    while (!port && Date.now() < deadline) {
-      const m = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
-      if (m) port = Number(m[1]);
-      else await new Promise((r) => setTimeout(r, 20));
-    }
-    if (!port) throw new Error(`no inspector port from ${fixture}: ${err}`);
-  }
+  const port = inspect
+    ? Number(await waitFor(() => /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(err)?.[1], 10_000, `the inspector port of ${fixture}`))
+    : 0;
   return { proc, pid: proc.pid!, port, stdout: () => out, stderr: () => err, waitForStdout, exited };
 }
 
@@ -125,30 +119,16 @@ export function startCli(args: string[], opts: { cwd?: string; timeoutMs?: numbe
     spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'], env: { ...process.env, ...opts.env } }),
   );
   const out: Buffer[] = [];
-  let err = '';
+  const err = collected(proc);
   proc.stdout?.on('data', (d: Buffer) => out.push(d));
-  proc.stderr!.on('data', (d) => (err += d));
   const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const done = new Promise<CliResult>((resolve) =>
     proc.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out), stderr: err, ms: Date.now() - started });
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: err(), ms: Date.now() - started });
     }),
   );
-  const waitForStderr = (re: RegExp, timeoutMs = 20_000) =>
-    new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`CLI stderr did not match ${re}: ${err}`)), timeoutMs);
-      const check = () => {
-        if (re.test(err)) {
-          clearTimeout(t);
-          proc.stderr!.off('data', check);
-          resolve();
-        }
-      };
-      proc.stderr!.on('data', check);
-      check();
-    });
-  return { proc, done, waitForStderr };
+  return { proc, done, waitForStderr: async (re, timeoutMs = 20_000) => void (await waitForStderr(proc, re, timeoutMs, err)) };
 }
 
 export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; stdout?: number } = {}): Promise<CliResult> {
@@ -196,4 +176,20 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** CPU time a local process has used so far, in ms (utime + stime of /proc/<pid>/stat, 100 ticks a second). */
+export function cpuTimeMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Resolves once the process has run `cpuMs` of CPU from now: a window that must hold samples of a
+ * busy target waits for the target to have run, not for the clock (a loaded machine may not run it).
+ */
+export async function ranFor(pid: number, cpuMs: number, timeoutMs = 30_000): Promise<void> {
+  const from = cpuTimeMs(pid);
+  await waitFor(() => cpuTimeMs(pid) - from >= cpuMs, timeoutMs, `pid ${pid} to run ${cpuMs}ms of CPU`);
 }

@@ -2,6 +2,8 @@
 // the same port), and a black hole that accepts connections and never answers.
 
 import net from 'node:net';
+import { waitFor } from './wait.js';
+import { clientRecorder } from './websocket.js';
 
 export interface Proxy {
   port: number;
@@ -11,6 +13,8 @@ export interface Proxy {
   restore(): Promise<void>;
   /** Resolves once n connections in all have come through (e.g. 2: the HTTP /json/list, then the websocket). */
   connections(n: number): Promise<void>;
+  /** The CDP messages clients have sent through it so far (websocket text, decoded). */
+  messages: string[];
   close(): void;
 }
 
@@ -18,12 +22,15 @@ export async function proxy(targetPort: number): Promise<Proxy> {
   const sockets = new Set<net.Socket>();
   let server: net.Server | undefined;
   let count = 0;
+  const messages: string[] = [];
+  const heads: string[] = [];
   const listen = async (port: number) => {
     const s = net.createServer((client) => {
       count++;
       const upstream = net.connect(targetPort, '127.0.0.1');
       sockets.add(client).add(upstream);
       client.pipe(upstream).pipe(client);
+      client.on('data', clientRecorder(heads, messages));
       const end = () => {
         client.destroy();
         upstream.destroy();
@@ -44,10 +51,8 @@ export async function proxy(targetPort: number): Promise<Proxy> {
     for (const s of sockets) s.destroy();
     sockets.clear();
   };
-  const connections = async (n: number) => {
-    while (count < n) await new Promise((r) => setTimeout(r, 20));
-  };
-  return { port, cut, restore: async () => void (await listen(port)), connections, close: cut };
+  const connections = async (n: number) => void (await waitFor(() => count >= n, 60_000, `${n} connections through the proxy`));
+  return { port, cut, restore: async () => void (await listen(port)), connections, messages, close: cut };
 }
 
 /** A listener that accepts connections and never answers (a firewall that swallows, a hung peer). */

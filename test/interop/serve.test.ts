@@ -1,8 +1,10 @@
 // What users run against the facade: `go tool pprof http://…/debug/pprof/<kind>`, symbolization on.
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { goPprof, parseTop } from '../helpers/gopprof.js';
-import { killAll, startTarget } from '../helpers/processes.js';
-import { startServe, urlFrom } from '../helpers/serve.js';
+import { byFunction, loadProfile } from '../helpers/profiles.js';
+import { killAll, ranFor, startTarget } from '../helpers/processes.js';
+import { request, startServe, urlFrom } from '../helpers/serve.js';
+import { waitFor } from '../helpers/wait.js';
 
 afterEach(killAll);
 
@@ -42,7 +44,12 @@ describe('go tool pprof against nodeprof serve', () => {
   test('allocs in --heap-mode alloc: alloc_space by default, collected garbage included', async () => {
     const t = await startTarget('retain.js');
     const s = await startServe(t.port, ['--heap-mode', 'alloc']);
-    await new Promise((r) => setTimeout(r, 1500));
+    // the sampler has seen the garbage churnGarbage makes
+    await waitFor(
+      async () => byFunction(loadProfile((await request(`${s.url}allocs`)).body), 'alloc_space').cum.has('churnGarbage'),
+      30_000,
+      'churnGarbage in allocs',
+    );
     const r = await goPprof(['-top', `${s.url}allocs`]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Type: alloc_space/);
@@ -54,11 +61,11 @@ describe('go tool pprof against nodeprof serve', () => {
 
   test('in-process (--import nodeprof/register): the blocked loop is named while it blocks', async () => {
     const t = await startTarget('inprocess-app.js', { inspect: false, nodeArgs: ['--import', 'nodeprof/register'], env: { NODEPROF_LISTEN: '127.0.0.1:0' } });
-    for (let i = 0; i < 200 && !/serving http/.test(t.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => /serving http/.test(t.stderr()), 20_000, 'the in-process facade to serve');
     const { url } = urlFrom(t.stderr());
     t.proc.stdin!.write('block\n');
     await t.waitForStdout(/blocking/);
-    await new Promise((r) => setTimeout(r, 500));
+    await ranFor(t.pid, 300); // the loop is blocked, spinning in blockTheLoop
     const r = await goPprof(['-top', `${url}profile?seconds=2`]);
     expect(r.code).toBe(0);
     expect(parseTop(r.stdout)[0]!.name).toBe('blockTheLoop');

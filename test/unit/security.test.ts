@@ -14,23 +14,8 @@ import { isLoopbackAddress } from '../../src/serve/listen.js';
 import { pprofHandler } from '../../src/index.js';
 import { checkServePlan, type ServePlan } from '../../src/serve/serve.js';
 import { ROOT } from '../helpers/processes.js';
+import { DOCUMENTED_ROUTES } from '../helpers/routes.js';
 import type { IncomingMessage } from 'node:http';
-
-/** DESIGN section 2's table: the facade answers these and nothing else. */
-export const DOCUMENTED_ROUTES = [
-  'profile',
-  'heap',
-  'allocs',
-  'goroutine',
-  'block',
-  'mutex',
-  'threadcreate',
-  'cmdline',
-  'symbol',
-  'trace',
-  'cpuprofile',
-  'heapsnapshot',
-];
 
 function sources(dir: string): Array<[string, string]> {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e): Array<[string, string]> => {
