@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Profile } from 'pprof-format';
 import { byFunction, loadProfile, sampleTypes } from '../helpers/profiles.js';
-import { alive, killAll, runCli, startCli, type CliRun } from '../helpers/processes.js';
+import { alive, cliReadableByAll, killAll, runCli, startCli, type CliRun } from '../helpers/processes.js';
 import { request } from '../helpers/serve.js';
 
 const HOT = ['hotAlpha', 'hotBravo', 'hotCharlie', 'hotDelta', 'hotEcho'] as const;
@@ -227,6 +227,56 @@ describe('serve --all --open-inspectors, scraped like Grafana Alloy', () => {
       expect(listening(boxed.pid, true)).toEqual([]);
       expect(listening(inspected.pid)).toEqual(inspectedBefore);
       for (const t of [inspected, plainA, boxed, later]) expect(alive(t.pid)).toBe(true);
+    }
+  });
+});
+
+describe('serve --all without the privilege to enter a namespace', () => {
+  test('a process in another network namespace is left out of /targets and listed on the index with the reason', async () => {
+    // The app runs as nobody in a network namespace of its own; serve --all runs as nobody too, so
+    // it sees the process but may not enter its namespace (no CAP_SYS_ADMIN).
+    fs.chmodSync(dir, 0o755);
+    const proc = spawn(
+      'unshare',
+      [
+        '--net',
+        'sh',
+        '-c',
+        'ip link set lo up && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$0" "$@"',
+        process.execPath,
+        '--inspect=127.0.0.1:0',
+        fixture,
+        'hotAlpha',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    targets.add(proc);
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (d) => {
+        out += d;
+        if (/ready \d+/.test(out)) resolve();
+      });
+      proc.on('exit', (code) => reject(new Error(`the app exited ${code}`)));
+    });
+    const serve = spawn(process.execPath, [cliReadableByAll(), 'serve', '--all', '--match', path.basename(dir), '--listen', '127.0.0.1:0'], {
+      uid: 65534,
+      gid: 65534,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    serve.stderr.on('data', (d) => (err += d));
+    try {
+      await poll('the reason on stderr', async () => (/is not served: it is in another network namespace/.test(err) ? true : undefined), 30_000);
+      const base = /serving (http:\/\/\S+?\/) /.exec(err)![1]!;
+      expect(JSON.parse((await request(`${base}targets`)).text)).toEqual([]);
+      const index = (await request(base)).text;
+      expect(index).toContain(`<td>${proc.pid}</td>`);
+      expect(index).toMatch(/not served: it is in another network namespace \(a container\): reaching it needs root \(CAP_SYS_ADMIN/);
+      expect((await request(`${base}pid/${proc.pid}/debug/pprof/goroutine`)).status).toBe(404);
+    } finally {
+      serve.kill('SIGTERM');
+      await new Promise((r) => serve.on('close', r));
     }
   });
 });
