@@ -8,7 +8,7 @@ import type { Format } from '../jobs/job.js';
 import { FORMATS } from '../output/writers/index.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { parseTarget, type TargetSpec } from '../target/target-spec.js';
+import { parsePick, parseTarget, type TargetSpec } from '../target/target-spec.js';
 import { createProgress } from './progress.js';
 import { terminalText } from '../output/terminal-text.js';
 import type { CommandContext } from './context.js';
@@ -19,7 +19,7 @@ export function attachCommand(ctx: CommandContext) {
     describe: 'Attach to a running Node.js process and collect profiles',
     builder: (y: Argv) =>
       y
-        .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>' })
+        .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id>, pid:<PID>, auto or cmd:<regex>' })
         .option('pid', { type: 'string', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
         .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
         .option('workers', { type: 'boolean', default: false, describe: 'also profile worker threads; samples get a thread label' })
@@ -87,7 +87,7 @@ export function attachCommand(ctx: CommandContext) {
       const heapWindow = str('heap-window');
       if (heapWindow !== undefined && !argv.heap) throw new UsageError('--heap-window applies to --heap only');
       const plan: AttachPlan = {
-        target: targetFromArgs(argv),
+        target: await targetFromArgs(argv),
         cpu: argv.cpu !== undefined ? { durationMs: parseDuration(String(argv.cpu), '--cpu duration') } : undefined,
         intervalUs: parseDurationMicros(String(argv.interval), '--interval'),
         jitReset: argv.jitReset !== false,
@@ -127,10 +127,12 @@ export function attachCommand(ctx: CommandContext) {
 }
 
 /** The positional target or --pid (exactly one of them); shared by the commands that take a target. */
-export function targetFromArgs(argv: Record<string, unknown>): TargetSpec {
+export async function targetFromArgs(argv: Record<string, unknown>): Promise<TargetSpec> {
   const hasPid = argv.pid !== undefined;
   if (hasPid && argv.target !== undefined) throw new UsageError('give either a target or --pid, not both');
   if (hasPid) return parseTarget(`pid:${String(argv.pid)}`);
   if (argv.target === undefined) throw new UsageError('give a target: a port (9229), host:port, ws://..., pid:<PID> or --pid <PID>');
+  // auto and cmd:<regex> name the one process they match (pick.ts), loaded only for them.
+  if (parsePick(String(argv.target))) return (await import('../target/pick.js')).resolveTarget(String(argv.target));
   return parseTarget(String(argv.target));
 }

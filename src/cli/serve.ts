@@ -6,7 +6,6 @@ import type { HeapMode } from '../pprof/heap-profile.js';
 import { parseListen } from '../serve/listen.js';
 import { parseCpuInterval } from '../serve/cpu-rate.js';
 import type { ServePlan } from '../serve/serve.js';
-import { parseTarget } from '../target/target-spec.js';
 import type { CommandContext } from './context.js';
 import { terminalText } from '../output/terminal-text.js';
 
@@ -16,7 +15,20 @@ export function serveCommand(ctx: CommandContext) {
     describe: "Serve a running Node.js process's profiles as Go's /debug/pprof/ (for go tool pprof, Pyroscope, Parca)",
     builder: (y: Argv) =>
       y
-        .option('target', { type: 'string', demandOption: true, describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>' })
+        .option('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id>, pid:<PID>, auto or cmd:<regex>' })
+        .option('all', {
+          type: 'boolean',
+          default: false,
+          describe: 'every local Node.js process, each under /pid/<PID>/debug/pprof/; GET /targets for scrapers',
+        })
+        .option('match', { type: 'string', describe: '--all: only processes whose command line matches this regular expression' })
+        .option('exclude', { type: 'string', describe: '--all: not the processes whose command line matches this regular expression' })
+        .option('open-inspectors', {
+          type: 'boolean',
+          default: false,
+          describe:
+            '--all: open the inspector of every selected process that has it closed (SIGUSR1, moved off 9229, closed when serve stops): an intervention on each of them; without it only processes started with --inspect are served',
+        })
         .option('listen', { type: 'string', default: '127.0.0.1:6060', describe: 'address to serve on (port 0: any free port)' })
         .option('token', {
           type: 'string',
@@ -43,18 +55,53 @@ export function serveCommand(ctx: CommandContext) {
         })
         .strict()
         .example('$0 serve --target 9229', 'then: go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=30')
+        .example('$0 serve --all --open-inspectors', 'every Node process on this host; Alloy discovery.http reads http://127.0.0.1:6060/targets')
         .epilogue(
           'Security: an inspector runs any code sent to it, and nothing authenticates a connection to it. With --target pid:<PID> of a process ' +
             'whose inspector is closed, serve opens it (SIGUSR1), moves it from 127.0.0.1:9229 to a port the OS picks, and closes it when serve ' +
             'stops (Ctrl-C, SIGTERM, SIGHUP, a crash); meanwhile any local user who finds that port (it shows in /proc/net/tcp) can run code as ' +
-            "the target's user. After a kill -9 of serve it stays open until the process exits. An inspector that was already open is left as it is.",
+            "the target's user. After a kill -9 of serve it stays open until the process exits. An inspector that was already open is left as it is. " +
+            'serve --all opens inspectors only with --open-inspectors, and then the same way for every selected process (serialized per network namespace); ' +
+            'processes in other network namespaces (containers) are reached through a relay process in their namespace (root only).',
         ),
     handler: async (argv: Record<string, unknown>) => {
       const maxSeconds = Number(argv['max-seconds']);
       if (!Number.isFinite(maxSeconds) || maxSeconds <= 0)
         throw new UsageError(`invalid --max-seconds '${String(argv['max-seconds'])}': use a positive number of seconds`);
+      const fleetOnly = ['match', 'exclude', 'open-inspectors'].filter((o) => argv[o] !== undefined && argv[o] !== false);
+      if (argv.all) {
+        if (argv.target !== undefined) throw new UsageError('give either --all or --target, not both');
+        const { parseRegex } = await import('../target/target-spec.js');
+        const fleetPlan = {
+          listen: parseListen(String(argv.listen)),
+          token: (argv.token as string | undefined) ?? (process.env.NODEPROF_TOKEN || undefined),
+          heapMode: argv['heap-mode'] as HeapMode,
+          maxSeconds,
+          quiet: ctx.quiet(),
+          match: argv.match !== undefined ? parseRegex(String(argv.match), '--match') : undefined,
+          exclude: argv.exclude !== undefined ? parseRegex(String(argv.exclude), '--exclude') : undefined,
+          openInspectors: Boolean(argv['open-inspectors']),
+        };
+        const { runFleet } = await import('../serve/fleet.js');
+        const interrupts = ctx.interrupts();
+        try {
+          ctx.setExitCode(
+            await runFleet(fleetPlan, {
+              say: (line) => process.stderr.write(`${terminalText(line)}\n`),
+              interrupted: interrupts.interrupted,
+              setAbortHook: interrupts.setAbortHook,
+            }),
+          );
+        } finally {
+          interrupts.dispose();
+        }
+        return;
+      }
+      if (fleetOnly.length > 0) throw new UsageError(`--${fleetOnly[0]} applies to serve --all only`);
+      if (argv.target === undefined) throw new UsageError('give --target <port|host:port|pid:<PID>|auto|cmd:<regex>>, or --all');
+      const { resolveTarget } = await import('../target/pick.js');
       const plan: ServePlan = {
-        target: parseTarget(String(argv.target)),
+        target: await resolveTarget(String(argv.target)),
         listen: parseListen(String(argv.listen)),
         token: (argv.token as string | undefined) ?? (process.env.NODEPROF_TOKEN || undefined),
         heapMode: argv['heap-mode'] as HeapMode,

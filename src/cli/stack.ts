@@ -14,7 +14,7 @@ export function stackCommand(ctx: CommandContext) {
     describe: 'Print the current JavaScript stack of a running Node.js process (like py-spy dump)',
     builder: (y: Argv) =>
       y
-        .positional('target', { type: 'string', describe: 'port (9229), host:port, ws://host:port/<id> or pid:<PID>' })
+        .positional('target', { type: 'string', describe: 'port (9229), host:port, ws://host:port/<id>, pid:<PID>, auto or cmd:<regex>' })
         .option('pid', { type: 'number', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
         .option('workers', { type: 'boolean', default: false, describe: 'also each worker thread' })
         .option('timeout', { type: 'string', default: '5s', describe: 'how long to wait for a thread to pause' })
@@ -29,7 +29,7 @@ export function stackCommand(ctx: CommandContext) {
         .example('$0 stack pid:1234', 'where is it spending its time right now?')
         .example('$0 stack 9229 --workers', 'main thread and every worker'),
     handler: async (argv: Record<string, unknown>) => {
-      const spec = targetFromArgs(argv);
+      const spec = await targetFromArgs(argv);
       const timeoutMs = parseDuration(String(argv.timeout), '--timeout');
       // Loaded by the handler: the other commands start faster without them.
       const [{ openTarget }, { stackText }, { collectStacks }, { terminalJson }] = await Promise.all([

@@ -133,7 +133,7 @@ export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
  * Until disposed: an uncaught exception or a SIGHUP (the terminal closed) runs `cleanup` (bounded)
  * before nodeprof exits, instead of leaving the target's inspector open until it exits.
  */
-function guardRelease(cleanup: () => Promise<void>, say: (line: string) => void): { dispose(): void } {
+export function guardRelease(cleanup: () => Promise<void>, say: (line: string) => void): { dispose(): void } {
   let running = false;
   const end = (code: number) => {
     if (running) return;

@@ -53,7 +53,17 @@ export interface ResolveOptions {
    * only tries 9229 finds it. A local user can still find the new port (/proc/net/tcp).
    */
   moveInspector?: boolean;
+  /**
+   * For a process in another network namespace (serve --all, as root): where, from here, to reach
+   * host:port of that namespace (a relay). Without it such a process is refused.
+   */
+  reach?: Reach;
 }
+
+/** Maps an address in a target's network namespace to one this process can connect to. */
+export type Reach = (host: string, port: number) => Promise<{ host: string; port: number }>;
+
+const direct: Reach = async (host, port) => ({ host, port });
 
 const DEFAULT_WAIT_MS = 10_000;
 const POLL_MS = 50;
@@ -152,7 +162,7 @@ function notRunning(pid: number): NodeprofError {
  * Checks the pid is a live Node process (by name) we may signal and can reach; throws the
  * user-facing error otherwise. Returns who the process is, for signalNode, which checks more.
  */
-export async function checkNodeProcess(pid: number): Promise<ProcessIdentity> {
+export async function checkNodeProcess(pid: number, otherNetOk = false): Promise<ProcessIdentity> {
   const state = processState(pid);
   if (state === 'gone') throw notRunning(pid);
   if (state === 'denied') throw permissionDenied(pid);
@@ -169,7 +179,7 @@ export async function checkNodeProcess(pid: number): Promise<ProcessIdentity> {
     throw new NodeprofError(`pid ${pid} is not a Node.js process (it runs ${exe}): give the pid of a node process (nodeprof ps lists them)`);
   }
   const [theirs, ours] = await Promise.all([netNamespace(pid).catch(() => undefined), netNamespace('self')]);
-  if (theirs && theirs !== ours) {
+  if (theirs && theirs !== ours && !otherNetOk) {
     throw new NodeprofError(
       `pid ${pid} is in another network namespace (a container?): an inspector it opens is not reachable from here; run nodeprof inside it (e.g. docker exec <container> npx nodeprof attach pid:<PID in the container> ...), or start it with --inspect and publish the port`,
     );
@@ -182,24 +192,31 @@ export async function checkNodeProcess(pid: number): Promise<ProcessIdentity> {
  * /json/version. Only sockets on the configured inspector port are probed (unless `anyPort`):
  * probing every port would send stray requests to the app's own servers.
  */
-export async function findOpenInspector(listeners: Listener[], port: number, anyPort = false): Promise<{ host: string; port: number } | undefined> {
+export async function findOpenInspector(
+  listeners: Listener[],
+  port: number,
+  anyPort = false,
+  reach: Reach = direct,
+): Promise<{ host: string; port: number } | undefined> {
   const candidates = listeners.filter((l) => anyPort || l.port === port).sort((a, b) => Number(b.port === port) - Number(a.port === port));
   for (const l of candidates.slice(0, 16)) {
     const host = connectHost(l.host);
-    if (await inspectorVersion(host, l.port, 1500)) return { host, port: l.port };
+    const via = await reach(host, l.port);
+    if (await inspectorVersion(via.host, via.port, 1500)) return { host, port: l.port };
   }
   return undefined;
 }
 
 /** The inspector a process already has open, if any: on its configured port, or anywhere when that is 0 (random). */
-export async function openInspectorOf(pid: number): Promise<{ host: string; port: number } | undefined> {
+export async function openInspectorOf(pid: number, reach?: Reach): Promise<{ host: string; port: number } | undefined> {
   const wanted = configuredInspector(await nodeOptions(pid));
-  return findOpenInspector(await listenersOf(pid), wanted.port, wanted.port === 0);
+  return findOpenInspector(await listenersOf(pid), wanted.port, wanted.port === 0, reach);
 }
 
 export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promise<ResolvedPid> {
   const log = opts.log ?? (() => undefined);
-  const identity = await checkNodeProcess(pid);
+  const identity = await checkNodeProcess(pid, opts.reach !== undefined);
+  const reach = opts.reach ?? direct;
   const options = await nodeOptions(pid);
   const wanted = configuredInspector(options);
 
@@ -210,7 +227,7 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
     if (isEacces(err)) throw permissionDenied(pid);
     throw new NodeprofError(`cannot read the sockets of pid ${pid}: ${errorMessage(err)}`);
   }
-  const open = await findOpenInspector(before, wanted.port, wanted.port === 0);
+  const open = await findOpenInspector(before, wanted.port, wanted.port === 0, reach);
   if (open) return { pid, ...open, opened: false, release: async () => undefined };
 
   await checkNodeBinary(pid);
@@ -239,10 +256,10 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
     if (state !== 'alive') throw new NodeprofError(`pid ${pid} exited while nodeprof waited for its inspector to open (after SIGUSR1)`);
     const fresh = (await listenersOf(pid).catch(() => [] as Listener[])).filter((l) => !known.has(l.inode));
     if (fresh.length > 0) {
-      const opened = await findOpenInspector(fresh, wanted.port, true);
+      const opened = await findOpenInspector(fresh, wanted.port, true, reach);
       if (opened) {
         // A configured port of 0 already is one the OS picked.
-        const found = opts.moveInspector && opened.port !== 0 ? await moveInspector(pid, opened, log) : opened;
+        const found = opts.moveInspector && opened.port !== 0 ? await moveInspector(pid, opened, log, reach) : opened;
         const where = formatHostPort(found.host, found.port);
         return {
           pid,
@@ -256,7 +273,7 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
               );
               return;
             }
-            await closeInspector(pid, found.host, found.port, log);
+            await closeInspector(pid, found.host, found.port, log, reach);
           },
         };
       }
@@ -265,7 +282,7 @@ export async function resolvePid(pid: number, opts: ResolveOptions = {}): Promis
     if (Date.now() > deadline) {
       await checkPortFree(pid, wanted);
       // An inspector opened from code (inspector.open(port)) ignores SIGUSR1 and may sit on any port.
-      const elsewhere = await findOpenInspector(before, wanted.port, true);
+      const elsewhere = await findOpenInspector(before, wanted.port, true, reach);
       if (elsewhere) return { pid, ...elsewhere, opened: false, release: async () => undefined };
       throw new NodeprofError(
         `pid ${pid} did not open its inspector within ${waitMs / 1000}s of SIGUSR1: it may handle SIGUSR1 itself or run with --disable-sigusr1; start it with --inspect instead`,
@@ -304,11 +321,12 @@ async function checkPortFree(pid: number, wanted: { host: string; port: number }
  * Closes an inspector from inside the target. `require` comes from the inspector's command-line API
  * (Node 18-22, CJS and ESM apps alike); the call ends our connection, which is the success case.
  */
-export async function closeInspector(pid: number, host: string, port: number, log: (line: string) => void): Promise<void> {
+export async function closeInspector(pid: number, host: string, port: number, log: (line: string) => void, reach: Reach = direct): Promise<void> {
   const where = formatHostPort(host, port);
   if (processState(pid) !== 'alive') return;
   try {
-    const target = await findInspectorTarget(host, port);
+    const via = await reach(host, port);
+    const target = await findInspectorTarget(via.host, via.port);
     const session = await connectWebSocket(target.webSocketDebuggerUrl, where);
     try {
       await Promise.race([
@@ -372,7 +390,12 @@ export function moveExpression(host: string, untilNs: bigint): string {
  * where it is now (where it was, with a warning, when the target did not move it in time). Throws
  * only when the target exited or closed its inspector without reopening it.
  */
-async function moveInspector(pid: number, at: { host: string; port: number }, log: (line: string) => void): Promise<{ host: string; port: number }> {
+async function moveInspector(
+  pid: number,
+  at: { host: string; port: number },
+  log: (line: string) => void,
+  reach: Reach,
+): Promise<{ host: string; port: number }> {
   const where = formatHostPort(at.host, at.port);
   const stays = (why: string) => {
     log(`warning: could not move the inspector of pid ${pid} off ${where} (${why}): it stays there while nodeprof runs`);
@@ -384,7 +407,8 @@ async function moveInspector(pid: number, at: { host: string; port: number }, lo
   const known = new Set(before.map((l) => l.inode));
   let lookUntil = Date.now() + MOVE_BUDGET_MS + MOVE_MARGIN_MS;
   try {
-    const target = await findInspectorTarget(at.host, at.port);
+    const via = await reach(at.host, at.port);
+    const target = await findInspectorTarget(via.host, via.port);
     const session = await connectWebSocket(target.webSocketDebuggerUrl, where);
     try {
       // The monotonic clock nodeprof and the target share (unless the target is in another time namespace).
@@ -418,7 +442,7 @@ async function moveInspector(pid: number, at: { host: string; port: number }, lo
     const oldOpen = now.some((l) => oldInodes.has(l.inode));
     const fresh = now.filter((l) => !known.has(l.inode));
     if (!oldOpen && fresh.length > 0) {
-      const moved = await findOpenInspector(fresh, 0, true);
+      const moved = await findOpenInspector(fresh, 0, true, reach);
       if (moved) return moved;
       fresh.forEach((l) => known.add(l.inode));
     }

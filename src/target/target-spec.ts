@@ -8,7 +8,7 @@ export type TargetSpec =
   | { kind: 'pid'; pid: number; text: string };
 
 const MAX_PID = 2 ** 31 - 1;
-const HELP = 'use a port (9229), host:port, [::1]:9229, ws://host:port/<id> or pid:<PID>';
+const HELP = 'use a port (9229), host:port, [::1]:9229, ws://host:port/<id>, pid:<PID>, auto or cmd:<regex>';
 
 function parsePort(text: string, whole: string): number {
   if (!/^\d{1,5}$/.test(text)) throw new UsageError(`invalid target '${whole}': ${HELP}`);
@@ -55,4 +55,26 @@ export function parseTarget(input: string | number): TargetSpec {
 /** host:port as a user would type it back (IPv6 in brackets). */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** `auto` (the only Node process besides nodeprof) or `cmd:<regex>` (the one whose command line matches): resolved to a pid by pick.ts. */
+export type PickSpec = { kind: 'auto'; text: string } | { kind: 'cmd'; re: RegExp; text: string };
+
+/** A regular expression the user typed (--match, cmd:), or a UsageError naming the option. */
+export function parseRegex(source: string, what: string): RegExp {
+  if (source === '') throw new UsageError(`invalid ${what}: the regular expression is empty`);
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new UsageError(`invalid ${what}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+  }
+}
+
+/** The pick spellings (`auto`, `cmd:<regex>`), or undefined for every other target. */
+export function parsePick(input: string): PickSpec | undefined {
+  const text = input.trim();
+  if (text === 'auto') return { kind: 'auto', text };
+  const m = /^cmd:(.*)$/s.exec(text);
+  if (m) return { kind: 'cmd', re: parseRegex(m[1]!, '--target cmd:<regex>'), text };
+  return undefined;
 }
