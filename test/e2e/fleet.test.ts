@@ -12,6 +12,7 @@ import type { Profile } from 'pprof-format';
 import { byFunction, loadProfile, sampleTypes } from '../helpers/profiles.js';
 import { alive, cliReadableByAll, killAll, runCli, startCli, type CliRun } from '../helpers/processes.js';
 import { request } from '../helpers/serve.js';
+import { lockPort9229, unlockPort9229 } from '../helpers/port9229.js';
 
 const HOT = ['hotAlpha', 'hotBravo', 'hotCharlie', 'hotDelta', 'hotEcho'] as const;
 type Hot = (typeof HOT)[number];
@@ -35,6 +36,10 @@ beforeAll(() => {
 });
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+// --open-inspectors signals the plain targets (port 9229, as pid.test.ts does): one file at a time.
+beforeAll(lockPort9229, 660_000);
+afterAll(unlockPort9229);
 
 async function killTargets(): Promise<void> {
   await Promise.all(

@@ -1,7 +1,7 @@
 // pid:<PID> targets against processes started WITHOUT --inspect: nodeprof opens their inspector
 // with SIGUSR1 (Node binds 127.0.0.1:9229) and closes it again. These are the only tests that use
 // port 9229, so they live in this one file and run one after another.
-import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -17,6 +17,7 @@ import { connectWebSocket } from '../../src/target/remote.js';
 import { nodeBinary, targetMajors } from '../helpers/node-versions.js';
 import { request, startServe } from '../helpers/serve.js';
 import { waitFor } from '../helpers/wait.js';
+import { lockPort9229, unlockPort9229 } from '../helpers/port9229.js';
 
 afterEach(killAll);
 
@@ -35,6 +36,10 @@ function portOpen(port: number): Promise<boolean> {
 function tmpfile(name: string): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-pid-')), name);
 }
+
+// fleet.test.ts signals processes too: one file at a time.
+beforeAll(lockPort9229, 660_000);
+afterAll(unlockPort9229);
 
 beforeAll(async () => {
   if (await portOpen(INSPECTOR)) {
