@@ -34,7 +34,7 @@ describe('go tool pprof reads the debug=1 text', () => {
     expect(text.stdout).toMatch(/Type: space/);
     expect(parseTop(text.stdout)[0]!.name).toBe('retainMemory');
     // the text's addresses resolve through /symbol to the names the binary answer gives them
-    expect(s.stderr()).toMatch(/POST \/debug\/pprof\/symbol 200/);
+    await waitFor(() => /POST \/debug\/pprof\/symbol 200/.test(s.stderr()), 10_000, "serve's log line for /symbol");
     const raw = await goPprof(['-raw', `${s.url}heap?debug=1`]);
     expect(raw.stdout).toMatch(/^PeriodType: space bytes$/m);
     expect(raw.stdout).toMatch(/^objects\/count space\/bytes$/m);

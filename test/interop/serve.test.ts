@@ -25,7 +25,8 @@ describe('go tool pprof against nodeprof serve', () => {
     expect(r.stdout).toMatch(/Type: cpu/);
     expect(parseTop(r.stdout)[0]!.name).toBe('hotFunction');
     expect(complaints(r.stderr)).not.toMatch(/symboliz|warning|unrecognized|failed/i);
-    expect(s.stderr()).toMatch(/GET \/debug\/pprof\/profile\?seconds=2 200/);
+    // serve logs a request once its answer is sent, which go tool pprof may beat to the exit.
+    await waitFor(() => /GET \/debug\/pprof\/profile\?seconds=2 200/.test(s.stderr()), 10_000, "serve's log line for the request");
     expect(s.stderr()).not.toMatch(/\/symbol/);
   });
 
