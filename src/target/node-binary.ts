@@ -148,15 +148,32 @@ export async function nodeVersionOfFile(handle: fs.FileHandle): Promise<string |
   return scanForMarker(handle, rodata.offset, Math.min(rodata.size, RODATA_SCAN_MAX));
 }
 
-const cache = new Map<string, Promise<string | null>>();
+const cache = new Map<string, Promise<string | null | undefined>>();
 
-function cached(key: string, read: () => Promise<string | null>): Promise<string | null> {
-  let v = cache.get(key);
-  if (!v) {
-    v = read().catch(() => null);
-    cache.set(key, v);
+/**
+ * What the file `key` (device:inode) says, read once per nodeprof run: `read` gives the version or
+ * null (the file's bytes carry none), or undefined when it could not read the file through its
+ * process (gone meanwhile, exec'd, not ours to open). An undefined is not kept: every process
+ * mapping the same file would inherit it (`ps` read /usr/bin/node through a process that had just
+ * exited, and showed every Node process's version as unknown). A caller that shared such a read
+ * tries once more with its own.
+ */
+export async function fileVersion(key: string, read: () => Promise<string | null | undefined>): Promise<string | null | undefined> {
+  const safeRead = () => read().catch(() => undefined);
+  let entry = cache.get(key);
+  const shared = entry !== undefined;
+  if (!entry) {
+    entry = safeRead();
+    cache.set(key, entry);
   }
-  return v;
+  const version = await entry;
+  if (version !== undefined) return version;
+  if (cache.get(key) === entry) cache.delete(key);
+  if (!shared) return undefined;
+  const own = safeRead();
+  const mine = await own;
+  if (mine !== undefined && !cache.has(key)) cache.set(key, own);
+  return mine;
 }
 
 /**
@@ -212,11 +229,11 @@ export async function inspectNodeBinary(pid: number): Promise<NodeCheck> {
       unreadable = 'it runs from a FUSE file system, which nodeprof does not read';
       continue;
     }
-    const version = await cached(key, async () => {
+    const version = await fileVersion(key, async () => {
       const handle = m.isExe ? await fs.open(`/proc/${pid}/exe`, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY) : await openMapped(pid, m);
-      if (!handle) return null;
+      if (!handle) return undefined;
       try {
-        if ((await handle.stat()).ino !== m.inode) return null;
+        if ((await handle.stat()).ino !== m.inode) return undefined;
         return await nodeVersionOfFile(handle);
       } finally {
         await handle.close();

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { escapeControlsInStrings, findInspectorTarget, parseLenient } from '../../src/target/discover.js';
-import { fuseDevices, nodeVersionOfFile, parseMaps, processIdentity, sameIdentity } from '../../src/target/node-binary.js';
+import { fileVersion, fuseDevices, nodeVersionOfFile, parseMaps, processIdentity, sameIdentity } from '../../src/target/node-binary.js';
 
 async function versionOf(file: string): Promise<string | null> {
   const h = await fs.open(file, 'r');
@@ -140,4 +140,30 @@ describe('/json/list reads are bounded', () => {
       huge.close();
     }
   }, 20_000);
+});
+
+describe('the version read once per file', () => {
+  test('a read that could not open the file through one process is not kept for the others', async () => {
+    // `ps` as CI saw it: the first process mapping /usr/bin/node exited before its exe was opened,
+    // and every Node process's version showed as unknown.
+    expect(await fileVersion('t1', async () => undefined)).toBeUndefined();
+    expect(await fileVersion('t1', async () => 'v20.20.2')).toBe('v20.20.2');
+    // read once: later readers get the kept answer, whatever theirs would say
+    expect(await fileVersion('t1', () => Promise.reject(new Error('not read again')))).toBe('v20.20.2');
+  });
+
+  test('callers sharing a read that failed try once with their own', async () => {
+    let failFirst!: (v: undefined) => void;
+    const first = fileVersion('t2', () => new Promise<undefined>((r) => (failFirst = r)));
+    const second = fileVersion('t2', async () => 'v22.23.3');
+    failFirst(undefined);
+    expect(await first).toBeUndefined();
+    expect(await second).toBe('v22.23.3');
+    expect(await fileVersion('t2', async () => undefined)).toBe('v22.23.3');
+  });
+
+  test('a file whose bytes carry no version is kept as null (it will not say more next time)', async () => {
+    expect(await fileVersion('t3', async () => null)).toBeNull();
+    expect(await fileVersion('t3', async () => 'v1.0.0')).toBeNull();
+  });
 });
