@@ -24,14 +24,15 @@ export const KEEPER_IDLE_MS = 60_000;
 /** The longest the target may take to answer one of the keeper's own commands. */
 const COMMAND_MS = 5000;
 const TITLE = 'nodeprof-keeper';
+type KeeperTitle = `${typeof TITLE}-${number}`;
 const NOT_ANSWERING = `the target did not answer within ${COMMAND_MS / 1000}s`;
 
 interface Kept {
   session: CdpSession;
   startedAtMs: number;
   reset: JitResetResult;
-  /** The console profile keeping the profiler alive. */
-  title: string;
+  /** The console profile keeping the profiler alive ('' before the first). */
+  title: KeeperTitle | '';
   /** Set when the console profile ended without us (the app's console.profileEnd()): not usable. */
   lost: boolean;
   /** True while a window runs on it (one Profiler.start per session). */
@@ -156,14 +157,14 @@ export class CpuKeeper {
 
   /** Starts a new console profile on the keeper's session, then ends the previous one. */
   private async consoleProfile(k: Kept): Promise<void> {
-    const title = `${TITLE}-${++this.serial}`;
+    const title: KeeperTitle = `${TITLE}-${++this.serial}`;
     let started = false;
     const off = k.session.on('Profiler.consoleProfileStarted', (e) => {
       if (e.title === title) started = true;
     });
     try {
       // The command line API's profile(): the inspector's console, whatever the app did to its own.
-      await withTimeout(evaluate(k.session, `profile(${JSON.stringify(title)})`), COMMAND_MS, NOT_ANSWERING);
+      await withTimeout(evaluate(k.session, 'profile', title), COMMAND_MS, NOT_ANSWERING);
     } finally {
       off();
     }
@@ -171,7 +172,7 @@ export class CpuKeeper {
     if (!started) throw new Error('the target did not start a console profile');
     const prev = k.title;
     k.title = title;
-    if (prev) await withTimeout(evaluate(k.session, `profileEnd(${JSON.stringify(prev)})`), COMMAND_MS, NOT_ANSWERING);
+    if (prev) await withTimeout(evaluate(k.session, 'profileEnd', prev), COMMAND_MS, NOT_ANSWERING);
   }
 
   private async rotate(k: Kept): Promise<void> {
@@ -199,6 +200,8 @@ export class CpuKeeper {
   }
 }
 
-function evaluate(session: CdpSession, expression: string): Promise<Protocol.Runtime.EvaluateResponse> {
-  return session.send('Runtime.evaluate', { expression, includeCommandLineAPI: true, silent: true, returnByValue: true });
+/** The inspector's console command on one of our titles: built from constants and a counter only. */
+function evaluate(session: CdpSession, command: 'profile' | 'profileEnd', title: KeeperTitle): Promise<Protocol.Runtime.EvaluateResponse> {
+  const EXPRESSION = `${command}(${JSON.stringify(title)})`;
+  return session.send('Runtime.evaluate', { expression: EXPRESSION, includeCommandLineAPI: true, silent: true, returnByValue: true });
 }
