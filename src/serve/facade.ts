@@ -196,7 +196,7 @@ export class Facade {
    * out of process (in-process windows keep their own sessions).
    */
   private keeps(att: Attachment, intervalUs: number): boolean {
-    return this.jitReset && intervalUs === this.cpuIntervalUs && !this.transport.sameThread && Number(/^v(\d+)/.exec(att.info.nodeVersion)?.[1] ?? 0) >= 22;
+    return this.jitReset && intervalUs === this.cpuIntervalUs && !this.transport.inProcess && Number(/^v(\d+)/.exec(att.info.nodeVersion)?.[1] ?? 0) >= 22;
   }
 
   /** A window cut from the kept profiler, or undefined when it cannot serve this one. */
