@@ -10,6 +10,7 @@ import type { HeapMode } from '../pprof/heap-profile.js';
 import type { Profile } from 'pprof-format';
 import type { CdpSession } from '../target/session.js';
 import { errorMessage } from '../errors.js';
+import { CpuKeeper } from './cpu-keeper.js';
 import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
 import { SERVE_CPU_INTERVAL_US } from './cpu-rate.js';
@@ -59,6 +60,8 @@ export class Facade {
   private snapshotQueue: Promise<unknown> = Promise.resolve();
   /** The CPU windows running in the target, bounded; shared by profile and cpuprofile. */
   readonly cpuWindows: CpuWindows;
+  /** Node 22+: one profiler kept running for the windows at the facade's rate (see cpu-keeper.ts). */
+  private readonly keeper: CpuKeeper;
 
   constructor(
     readonly transport: Transport,
@@ -72,6 +75,7 @@ export class Facade {
     this.cpuWindows = new CpuWindows(opts.maxCpuWindows ?? MAX_CPU_WINDOWS, (ms, stop, intervalUs) =>
       this.recordCpuWindow(ms, stop, intervalUs ?? this.cpuIntervalUs),
     );
+    this.keeper = new CpuKeeper(() => this.transport.open(), this.cpuIntervalUs, this.log);
     this.link = new TargetConnection(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
   }
 
@@ -170,8 +174,12 @@ export class Facade {
     }
   }
 
-  private recordCpuWindow(ms: number, stop: AbortSignal, intervalUs: number): Promise<CpuWindow> {
+  private async recordCpuWindow(ms: number, stop: AbortSignal, intervalUs: number): Promise<CpuWindow> {
     const att = this.link.get();
+    if (this.keeps(att, intervalUs)) {
+      const w = await this.keptWindow(att, ms, stop);
+      if (w) return w;
+    }
     return this.onSession(
       stop,
       async (session, signal) => {
@@ -181,6 +189,37 @@ export class Facade {
       },
       ms,
     );
+  }
+
+  /**
+   * The kept profiler serves the windows at the facade's rate on V8 12+ when the JIT reset is on,
+   * out of process (in-process windows keep their own sessions).
+   */
+  private keeps(att: Attachment, intervalUs: number): boolean {
+    return this.jitReset && intervalUs === this.cpuIntervalUs && !this.transport.inProcess && Number(/^v(\d+)/.exec(att.info.nodeVersion)?.[1] ?? 0) >= 22;
+  }
+
+  /** A window cut from the kept profiler, or undefined when it cannot serve this one. */
+  private async keptWindow(att: Attachment, ms: number, stop: AbortSignal): Promise<CpuWindow | undefined> {
+    if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
+    const signal = AbortSignal.any([this.shutdown.signal, stop]);
+    const run = withTimeout(
+      this.keeper.window(ms, signal, !this.transport.sameThread, async (session, w) => {
+        const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
+        return { ...w, mapFrame };
+      }),
+      ms + answerTimeoutMs() + 5000,
+      () => this.notAnswering(ms),
+    );
+    this.active.add(run);
+    try {
+      return await run;
+    } catch (err) {
+      if (signal.aborted && !(err instanceof HttpError)) throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
+      throw err;
+    } finally {
+      this.active.delete(run);
+    }
   }
 
   /** The window's profile as a .pb.gz, written straight from the builder's tables. */
@@ -298,6 +337,7 @@ export class Facade {
     const settled = Promise.allSettled([...this.active]).then(() => true);
     if (!(await Promise.race([settled, after(CLOSE_WAIT_MS, false, { unref: true })])))
       this.log(`the target did not end its collections within ${CLOSE_WAIT_MS / 1000}s; closing the connection`);
+    await Promise.race([this.keeper.close(), after(CLOSE_WAIT_MS, undefined, { unref: true })]);
     await this.link.close();
   }
 }

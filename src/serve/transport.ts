@@ -13,6 +13,8 @@ export interface Transport {
   readonly where: string;
   /** Debugger.pause from this transport would deadlock (the facade runs on the paused thread). */
   readonly sameThread: boolean;
+  /** The facade runs in the target itself (nodeprof/register, pprofHandler). */
+  readonly inProcess?: boolean;
   open(): Promise<CdpSession>;
 }
 
@@ -37,5 +39,5 @@ export function remoteTransport(spec: Exclude<TargetSpec, { kind: 'pid' }>): Tra
 }
 
 export function inProcessTransport(mode: InProcessMode): Transport {
-  return { where: `this process (pid ${process.pid})`, sameThread: mode === 'same-thread', open: async () => new InspectorSession(mode) };
+  return { where: `this process (pid ${process.pid})`, sameThread: mode === 'same-thread', inProcess: true, open: async () => new InspectorSession(mode) };
 }
