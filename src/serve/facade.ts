@@ -133,15 +133,31 @@ export class Facade {
         await session.close();
       }
     })();
+    return this.tracked(run, signal);
+  }
+
+  /** The 503 of a collection cut short: serve is closing, or the client went away. */
+  private cutShort(): HttpError {
+    return new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
+  }
+
+  /** A collection that close() waits for; one aborted by `signal` answers cutShort(). */
+  private async tracked<T>(run: Promise<T>, signal: AbortSignal): Promise<T> {
     this.active.add(run);
     try {
       return await run;
     } catch (err) {
-      if (signal.aborted && !(err instanceof HttpError)) throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
+      if (signal.aborted && !(err instanceof HttpError)) throw this.cutShort();
       throw err;
     } finally {
       this.active.delete(run);
     }
+  }
+
+  /** A CPU window with its frames mapped through the target's source maps. */
+  private async withSourceMaps(att: Attachment, session: CdpSession, w: CpuWindow): Promise<CpuWindow> {
+    const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
+    return { ...w, mapFrame };
   }
 
   signalFor(res: ServerResponse): AbortSignal {
@@ -153,7 +169,7 @@ export class Facade {
     try {
       await sleep(ms, { signal: this.signalFor(res) });
     } catch {
-      throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
+      throw this.cutShort();
     }
   }
 
@@ -169,7 +185,7 @@ export class Facade {
       return await this.cpuWindows.take(seconds * 1000, client, intervalUs === this.cpuIntervalUs ? undefined : intervalUs);
     } catch (err) {
       if (err instanceof CpuBusyError) throw new HttpError(503, `target ${this.transport.where}: ${err.message}`, { 'Retry-After': String(err.retryAfterS) });
-      if (client.aborted && !(err instanceof HttpError)) throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
+      if (client.aborted && !(err instanceof HttpError)) throw this.cutShort();
       throw err;
     }
   }
@@ -184,8 +200,7 @@ export class Facade {
       stop,
       async (session, signal) => {
         const w = await recordCpu(session, { ms, intervalUs, jitReset: this.jitReset, canPause: !this.transport.sameThread, signal });
-        const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
-        return { ...w, mapFrame };
+        return this.withSourceMaps(att, session, w);
       },
       ms,
     );
@@ -204,22 +219,11 @@ export class Facade {
     if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
     const signal = AbortSignal.any([this.shutdown.signal, stop]);
     const run = withTimeout(
-      this.keeper.window(ms, signal, !this.transport.sameThread, async (session, w) => {
-        const mapFrame = await this.mapped(att, (cache) => sourceMapsForCpuProfile(session, w.profile, { cache }));
-        return { ...w, mapFrame };
-      }),
+      this.keeper.window(ms, signal, !this.transport.sameThread, (session, w) => this.withSourceMaps(att, session, w)),
       ms + answerTimeoutMs() + 5000,
       () => this.notAnswering(ms),
     );
-    this.active.add(run);
-    try {
-      return await run;
-    } catch (err) {
-      if (signal.aborted && !(err instanceof HttpError)) throw new HttpError(503, this.closing ? 'nodeprof is shutting down' : 'the client went away');
-      throw err;
-    } finally {
-      this.active.delete(run);
-    }
+    return this.tracked(run, signal);
   }
 
   /** The window's profile as a .pb.gz, written straight from the builder's tables. */

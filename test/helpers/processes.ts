@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collected, waitFor, waitForStderr } from './wait.js';
+import { collected, waitFor, waitForOutput, waitForStderr } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
@@ -65,31 +65,14 @@ export async function startTarget(
   proc.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const waitForStdout = (re: RegExp, timeoutMs = 20_000) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const m = re.exec(out);
-        if (m) {
-          cleanup();
-          resolve(m[0]);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`target ${fixture} did not print ${re} within ${timeoutMs}ms; stdout: ${out} stderr: ${err}`));
-      }, timeoutMs);
-      const onExit = () => {
-        cleanup();
-        reject(new Error(`target ${fixture} exited before printing ${re}; stdout: ${out} stderr: ${err}`));
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        proc.stdout!.off('data', check);
-        proc.off('exit', onExit);
-      };
-      proc.stdout!.on('data', check);
-      proc.on('exit', onExit);
-      check();
-    });
+    waitForOutput(
+      proc,
+      'stdout',
+      re,
+      timeoutMs,
+      () => out,
+      () => `target ${fixture}; stdout: ${out} stderr: ${err}`,
+    ).then((m) => m[0]);
   await waitForStdout(/ready \d+/);
   const port = inspect
     ? Number(await waitFor(() => /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(err)?.[1], 10_000, `the inspector port of ${fixture}`))

@@ -37,6 +37,21 @@ export async function waitFor<T>(
  * listeners); fails on timeout or when the child exits first, with what it wrote.
  */
 export function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 20_000, seen: () => string = collected(child)): Promise<RegExpExecArray> {
+  return waitForOutput(child, 'stderr', re, timeoutMs, seen, seen);
+}
+
+/**
+ * The same for either stream, given what was `seen` on it so far (collected by a listener added
+ * before this one) and what to `show` when it fails.
+ */
+export function waitForOutput(
+  child: ChildProcess,
+  stream: 'stdout' | 'stderr',
+  re: RegExp,
+  timeoutMs: number,
+  seen: () => string,
+  show: () => string,
+): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const check = () => {
       const m = re.exec(seen());
@@ -47,21 +62,21 @@ export function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 20_00
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error(`stderr did not match ${re} within ${timeoutMs}ms: ${seen()}`));
+      reject(new Error(`${stream} did not match ${re} within ${timeoutMs}ms: ${show()}`));
     }, timeoutMs);
     const onExit = () => {
       if (check()) return;
       done();
-      reject(new Error(`exited before its stderr matched ${re}: ${seen()}`));
+      reject(new Error(`exited before its ${stream} matched ${re}: ${show()}`));
     };
     const onData = () => void check();
     const done = () => {
       clearTimeout(timer);
-      child.stderr!.off('data', onData);
+      child[stream]!.off('data', onData);
       child.off('close', onExit);
     };
-    // 'data' listeners run in order of registration: collected()'s runs first, so the text is there.
-    child.stderr!.on('data', onData);
+    // 'data' listeners run in order of registration: the collecting one runs first, so the text is there.
+    child[stream]!.on('data', onData);
     child.on('close', onExit);
     check();
   });
