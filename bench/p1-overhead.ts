@@ -29,7 +29,7 @@ function chosen(conds: Condition[], o: P1Options): Condition[] {
   return o.only ? conds.filter((c) => c.kind === 'plain' || o.only!.includes(c.key)) : conds.filter((c) => !c.optIn);
 }
 
-type Kind = 'plain' | 'inspect' | 'nodeprof' | 'cpuprof' | 'datadog' | 'nodeprof-heap' | 'heapprof' | 'datadog-heap';
+type Kind = 'plain' | 'inspect' | 'nodeprof' | 'top' | 'cpuprof' | 'datadog' | 'nodeprof-heap' | 'heapprof' | 'datadog-heap';
 interface Condition {
   key: string;
   name: string;
@@ -47,6 +47,8 @@ const CONDITIONS: Condition[] = [
   { key: 'inspect', name: 'inspector open, no client', kind: 'inspect', optIn: true },
   { key: 'nodeprof-1ms', name: 'nodeprof attach --cpu, 1 ms', kind: 'nodeprof', intervalUs: 1000 },
   { key: 'nodeprof-10ms', name: 'nodeprof attach --cpu, 10 ms', kind: 'nodeprof', intervalUs: 10_000 },
+  // top at its default rate, one window cut each second from a profiler it keeps running.
+  { key: 'top', name: 'nodeprof top, 10 ms, refreshed each second', kind: 'top', intervalUs: 10_000 },
   { key: 'cpu-prof', name: 'node --cpu-prof, 1 ms (the floor)', kind: 'cpuprof', intervalUs: 1000 },
   { key: 'datadog-1ms', name: '@datadog/pprof time profiler in-process, 1 ms', kind: 'datadog', intervalUs: 1000 },
 ];
@@ -96,6 +98,7 @@ function nodeArgsFor(c: Condition, tmp: string): string[] {
   switch (c.kind) {
     case 'inspect':
     case 'nodeprof':
+    case 'top':
     case 'nodeprof-heap':
       return ['--inspect=127.0.0.1:0'];
     case 'cpuprof':
@@ -151,11 +154,13 @@ async function runOnce(fixture: Fixture, c: Condition, o: P1Options): Promise<Ru
         ? startCli(['attach', String(target.inspectPort), '--cpu', '10m', '--interval', `${c.intervalUs}us`, '-o', out])
         : c.kind === 'nodeprof-heap'
           ? startCli(['attach', String(target.inspectPort), '--heap', '--heap-window', '10m', '--heap-interval', `${c.intervalBytes! / 1024}KiB`, '-o', out])
-          : undefined;
+          : c.kind === 'top'
+            ? startCli(['top', String(target.inspectPort)], { terminal: true })
+            : undefined;
     if (cli) {
       const failed = cli.exited.then((e) => Promise.reject(new Error(`nodeprof exited ${e.code} before profiling: ${cli.stderr().trim().split('\n').pop()}`)));
       failed.catch(() => undefined);
-      await Promise.race([c.kind === 'nodeprof' ? cpuProfilerRunning(target.proc.pid!, 30_000) : windowStarted(cli, 30_000), failed]);
+      await Promise.race([c.kind === 'nodeprof-heap' ? windowStarted(cli, 30_000) : cpuProfilerRunning(target.proc.pid!, 30_000), failed]);
     }
     let throughput: number;
     let perCpu: number | undefined;
@@ -188,10 +193,13 @@ async function runOnce(fixture: Fixture, c: Condition, o: P1Options): Promise<Ru
     }
     const result: RunResult = { throughput, perCpu };
     if (cli) {
-      cli.proc.kill('SIGINT');
+      // top quits on q, typed into its terminal; attach stops on Ctrl-C and writes its profile.
+      if (c.kind === 'top') cli.proc.stdin!.write('q');
+      else cli.proc.kill('SIGINT');
       const done = await cli.exited;
       if (done.code !== 0) return { throughput: NaN, problem: `nodeprof exited ${done.code}: ${cli.stderr().trim().split('\n').pop()}` };
-      result.coverage = coverage(out, t0, t1);
+      if (c.kind !== 'top') result.coverage = coverage(out, t0, t1);
+      else if (!/\d\.\d%\s+\d+\.\d%/.test(cli.stdout())) result.problem = 'top showed no table';
     }
     await stopTarget(target);
     if (c.kind === 'cpuprof' && !fs.readdirSync(tmp).some((f) => f.endsWith('.cpuprofile'))) result.problem = 'node --cpu-prof wrote no profile';

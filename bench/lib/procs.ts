@@ -67,12 +67,19 @@ export interface SpawnOpts {
   readyTimeoutMs?: number;
   /** The node binary (this process's unless given). */
   node?: string;
+  /** Run it in a pseudo-terminal of its own (util-linux `script`), for `nodeprof top`. */
+  terminal?: boolean;
 }
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Starts `node [nodeArgs] script [args]` with piped stdio. */
 export function startNode(script: string, opts: SpawnOpts = {}): Child {
+  const argv = [opts.node ?? process.execPath, ...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])];
+  // script -q (no banner) -f (flush) -e (its exit code is the command's) -c <command> <no log file>.
+  const [file, args] = opts.terminal ? ['script', ['-qfec', argv.map(shellQuote).join(' '), '/dev/null']] : [argv[0]!, argv.slice(1)];
   const proc = track(
-    spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), script, ...(opts.args ?? [])], {
+    spawn(file, args, {
       cwd: opts.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },

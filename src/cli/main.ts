@@ -8,6 +8,7 @@ import { psCommand } from './ps.js';
 import { stackCommand } from './stack.js';
 import { serveCommand } from './serve.js';
 import { viewCommand } from './view.js';
+import { topCommand } from './top.js';
 import type { CommandContext } from './context.js';
 import { installInterrupts } from './signals.js';
 import { terminalLines, terminalText } from '../output/terminal-text.js';
@@ -73,10 +74,11 @@ export async function main(rawArgs: string[] = hideBin(process.argv)): Promise<n
     .command(stackCommand(ctx))
     .command(serveCommand(ctx))
     .command(viewCommand(ctx))
+    .command(topCommand(ctx))
     .option('quiet', { alias: 'q', type: 'boolean', global: true, describe: 'no progress or notes on stderr, errors only' })
     .option('verbose', { type: 'boolean', global: true, describe: 'stack traces for errors' })
     .middleware(rejectRepeatedOptions, true)
-    .demandCommand(1, 'give a command: attach, serve, view, ps or stack')
+    .demandCommand(1, 'give a command: attach, serve, top, view, ps or stack')
     .strict()
     .help()
     .version()

@@ -28,6 +28,11 @@ export interface CpuCollectorOptions {
   jitReset?: boolean;
   /** Pause and step a blocked target so frames already running are attributed (default true). */
   repair?: boolean;
+  /**
+   * Check whether the event loop turns (default true). Off for a window cut from a profiler that
+   * has been running, whose frames were set right when it started (top's windows after its first).
+   */
+  probe?: boolean;
   probeTimeoutMs?: number;
   repairOptions?: Omit<RepairOptions, 'signal'>;
   /** Called as soon as the start-up check knows the loop is blocked, and again after the repair. */
@@ -80,6 +85,7 @@ export class CpuCollector {
 
   private async startRest(session: CdpSession): Promise<void> {
     if (this.opts.jitReset ?? true) this.jitReset = await resetOptimizedCode(session);
+    if (this.opts.probe === false) return;
     // The repair must come after Profiler.start: only frames (re-)entered after it are attributed.
     const probe = await probeEventLoop(session, { timeoutMs: this.opts.probeTimeoutMs });
     const repairOff = this.opts.repair === false;

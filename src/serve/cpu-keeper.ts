@@ -62,6 +62,7 @@ export class CpuKeeper {
     signal: AbortSignal,
     canPause: boolean,
     finish: (session: CdpSession, w: CpuWindow) => Promise<CpuWindow>,
+    opts: { probe?: boolean } = {},
   ): Promise<CpuWindow | undefined> {
     const k = await this.get();
     if (!k || k.busy || k.lost || k.session.isEnded || signal.aborted) return undefined;
@@ -86,7 +87,7 @@ export class CpuKeeper {
       },
       close: () => Promise.resolve(),
     };
-    const collector = new CpuCollector(this.intervalUs, { repair: canPause, jitReset: false });
+    const collector = new CpuCollector(this.intervalUs, { repair: canPause, jitReset: false, probe: opts.probe });
     const endsAtMs = Date.now() + ms;
     try {
       await collector.start(windowSession);
@@ -125,7 +126,7 @@ export class CpuKeeper {
     }
     this.kept = this.start().catch((err: unknown) => {
       this.failedAtMs = Date.now();
-      this.log(`cannot keep a CPU profiler running in the target (${errorMessage(err)}); CPU windows reset optimized code each`);
+      this.log(`cannot keep a CPU profiler running in the target (${errorMessage(err)}); each window starts its own`);
       return undefined;
     });
     return this.kept;

@@ -20,6 +20,8 @@ export interface Target {
   /** How to name the target in messages: what the user typed, resolved. */
   where: string;
   info: ProcessInfo;
+  /** Another session to the same inspector (release() does not close it: its user does, first). */
+  open(): Promise<CdpSession>;
   /** Undoes what opening the target did (closes the session; for pid targets, the inspector it opened). */
   release(): Promise<void>;
 }
@@ -98,5 +100,5 @@ export async function openTarget(spec: TargetSpec, opts: ResolveOptions = {}): P
   // Our session first: the inspector closes cleanly once no session of ours is attached.
   let released: Promise<void> | undefined;
   const release = () => (released ??= session.close().then(undo));
-  return { session, where, info, release };
+  return { session, where, info, open: () => connectWebSocket(url, where), release };
 }

@@ -42,15 +42,20 @@ export function enabledTraceCategories(port: number): Promise<string> {
  * other sessions run, so it proves nothing).
  */
 export function cpuProfilerThreads(pid: number): number {
-  let n = 0;
+  return cpuProfilerThreadIds(pid).length;
+}
+
+/** The thread ids of those threads: a profiler stopped and started again gets a new one. */
+export function cpuProfilerThreadIds(pid: number): number[] {
+  const ids: number[] = [];
   for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
-      if (fs.readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim() === 'v8:ProfEvntProc') n++;
+      if (fs.readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim() === 'v8:ProfEvntProc') ids.push(Number(task));
     } catch {
       // the thread ended while we looked
     }
   }
-  return n;
+  return ids;
 }
 
 /** What of a profiler's is running in the target now: CPU profiler, heap sampler, tracing. */
