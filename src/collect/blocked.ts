@@ -5,7 +5,7 @@
 // What it found, in words for the user and the profile, is said by output/recording-notes.ts.
 
 import type { Protocol } from 'devtools-protocol';
-import { frameFromCallFrame } from '../pprof/frame.js';
+import { frameFromCallFrame, ownScript } from '../pprof/frame.js';
 import type { CdpSession } from '../target/session.js';
 
 export const PROBE_EXPRESSION = 'new Promise(r => setImmediate(() => r(1)))';
@@ -38,7 +38,7 @@ export async function probeEventLoop(session: CdpSession, opts: { timeoutMs?: nu
   const sentAtMs = Date.now();
   // Runtime.evaluate is served on an interrupt even while JavaScript spins, but the promise needs a
   // loop turn; a native call that never reaches a stack check answers nothing at all, also "blocked".
-  const answer = session.send('Runtime.evaluate', { expression: PROBE_EXPRESSION, awaitPromise: true, returnByValue: true, silent: true }).then(
+  const answer = session.send('Runtime.evaluate', { expression: ownScript(PROBE_EXPRESSION), awaitPromise: true, returnByValue: true, silent: true }).then(
     (res) => (res.exceptionDetails ? { error: res.exceptionDetails.exception?.description ?? res.exceptionDetails.text } : { at: Date.now() }),
     (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
   );

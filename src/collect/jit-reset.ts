@@ -5,6 +5,7 @@
 // re-optimized while the profiler listens, and then attributed right. Cost: tens of milliseconds in
 // the target plus a short re-warm of its hot code (bench/RESULTS.md, "Other costs").
 
+import { ownScript } from '../pprof/frame.js';
 import type { CdpSession } from '../target/session.js';
 
 export interface JitResetResult {
@@ -16,7 +17,7 @@ export interface JitResetResult {
 
 export async function resetOptimizedCode(session: CdpSession): Promise<JitResetResult> {
   const probe = await session.send('Runtime.evaluate', {
-    expression: 'JSON.stringify([process.versions.v8, !!process.env.NODE_V8_COVERAGE])',
+    expression: ownScript('JSON.stringify([process.versions.v8, !!process.env.NODE_V8_COVERAGE])'),
     returnByValue: true,
     silent: true,
   });

@@ -9,6 +9,7 @@
 // Everything the target answers is checked before it is used.
 
 import { readFileSync } from 'node:fs';
+import { ownScript } from '../pprof/frame.js';
 import type { Protocol } from 'devtools-protocol';
 import type { CpuScale } from '../pprof/cpu-profile.js';
 import type { CdpSession } from '../target/session.js';
@@ -59,7 +60,7 @@ export async function readMainThreadCpu(session: CdpSession, timeoutMs = 2000): 
   let timer: NodeJS.Timeout | undefined;
   try {
     const res = await Promise.race([
-      session.send('Runtime.evaluate', { expression: EXPRESSION, returnByValue: true, silent: true }),
+      session.send('Runtime.evaluate', { expression: ownScript(EXPRESSION), returnByValue: true, silent: true }),
       new Promise<undefined>((resolve) => {
         timer = setTimeout(() => resolve(undefined), timeoutMs);
       }),

@@ -52,7 +52,23 @@ export function scriptPath(url: string): string {
  * process): else every template and validator a library compiles would be one `(anonymous)` row.
  * Script id 0 is V8's own (builtins, natives): nothing tells those apart.
  */
+/**
+ * The URL of the expressions nodeprof evaluates in a target (its CPU clock, the event-loop probe,
+ * the kept profiler's console commands): one row, `(nodeprof)`, for the little time they take,
+ * rather than a new `(anonymous eval#N:1)` for each evaluation. A target could name its own code so;
+ * it would only hide itself under our name.
+ */
+export const OWN_SCRIPT_URL = 'node:nodeprof';
+/** What nodeprof's own code is called in profiles. */
+export const OWN_CODE = '(nodeprof)';
+
+/** An expression to evaluate in the target, named as nodeprof's (see OWN_SCRIPT_URL). */
+export function ownScript(expression: string): string {
+  return `${expression}\n//# sourceURL=${OWN_SCRIPT_URL}`;
+}
+
 export function functionName(name: string, file: string, line1: number, scriptId?: string): string {
+  if (file === OWN_SCRIPT_URL) return OWN_CODE;
   if (name) return name;
   if (!file) return scriptId && scriptId !== '0' && /^\d{1,12}$/.test(scriptId) ? `(anonymous eval#${scriptId}:${line1})` : '(anonymous)';
   return `(anonymous ${path.basename(file)}:${line1})`;

@@ -15,6 +15,7 @@ import { CpuCollector } from '../collect/cpu.js';
 import { resetOptimizedCode, type JitResetResult } from '../collect/jit-reset.js';
 import { errorMessage } from '../errors.js';
 import { recordingComments } from '../output/recording-notes.js';
+import { ownScript } from '../pprof/frame.js';
 import type { CdpSession } from '../target/session.js';
 import { sleep, withTimeout } from '../time.js';
 import type { CpuWindow } from './cpu-window.js';
@@ -203,6 +204,6 @@ export class CpuKeeper {
 
 /** The inspector's console command on one of our titles: built from constants and a counter only. */
 function evaluate(session: CdpSession, command: 'profile' | 'profileEnd', title: KeeperTitle): Promise<Protocol.Runtime.EvaluateResponse> {
-  const EXPRESSION = `${command}(${JSON.stringify(title)})`;
+  const EXPRESSION = ownScript(`${command}(${JSON.stringify(title)})`);
   return session.send('Runtime.evaluate', { expression: EXPRESSION, includeCommandLineAPI: true, silent: true, returnByValue: true });
 }

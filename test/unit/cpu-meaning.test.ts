@@ -8,6 +8,7 @@ import { AddressBook } from '../../src/pprof/address-book.js';
 import { cpuProfileToPprof } from '../../src/pprof/cpu-profile.js';
 import { decodePprof, encodePprof } from '../../src/pprof/encode.js';
 import { stacks } from '../../src/pprof/query.js';
+import { OWN_CODE, OWN_SCRIPT_URL, ownScript } from '../../src/pprof/frame.js';
 import { targetName } from '../../src/target/connect.js';
 
 const frame = (functionName: string, scriptId: string, url = '', lineNumber = 0, columnNumber = 19): Protocol.Runtime.CallFrame => ({
@@ -89,6 +90,16 @@ describe('code without a file', () => {
     const addr = (p: typeof one) =>
       new Map(p.location.map((l) => [p.stringTable.strings[Number(p.function.find((f) => f.id === l.line[0]!.functionId)!.name)], l.address]));
     expect(addr(two)).toEqual(addr(one));
+  });
+
+  test("nodeprof's own evaluations (CPU clock, loop probe) are one `(nodeprof)` row, whatever their script ids", () => {
+    const p = profile(700);
+    p.nodes[1]!.callFrame = frame('', '120', OWN_SCRIPT_URL);
+    p.nodes[2]!.callFrame = frame('', '121', OWN_SCRIPT_URL);
+    const leaves = stacks(convert(p)).map((s) => s.frames[0]!.name);
+    expect(new Set(leaves)).toEqual(new Set([OWN_CODE, '(idle)']));
+    // The expressions evaluated in targets carry that URL.
+    expect(ownScript('1 + 1')).toMatch(/\n\/\/# sourceURL=node:nodeprof$/);
   });
 
   test("V8's own frames (script 0) keep their names", () => {
