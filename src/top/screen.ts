@@ -101,6 +101,7 @@ export function renderScreen(s: ScreenState, width: number, height: number): str
   const bottom = s.status ?? KEYS_HELP;
   const room = Math.max(0, height - out.length - 1);
   const rows = t ? t.model.rows(s.sort, s.lines).slice(0, room) : [];
+  if (rows.length === 0 && recent && recent.samples > 0 && room > 0) out.push('  (no JavaScript ran: the thread was idle)');
   for (const r of rows) {
     const nums = `${percent(r.own).padStart(8)}${percent(r.total).padStart(8)}${seconds(r.ownTime).padStart(10)}${seconds(r.totalTime).padStart(10)}  `;
     out.push(nums + where(r, w - nums.length));

@@ -138,6 +138,18 @@ describe('renderScreen', () => {
     expect(lines[1]).toMatch(/worker 1 hasher: sampling at 1 kHz, waiting for the first samples {2}PAUSED/);
   });
 
+  test('a thread that only waited says so instead of an empty table', () => {
+    const m = new ThreadModel(3000);
+    m.add(window([6, 6, 6]));
+    const text = renderScreen(
+      { title: 't', threads: [{ label: 'main', model: m }], selected: 0, sort: 'own', lines: false, paused: false, intervalUs: 10_000 },
+      100,
+      10,
+    ).join('\n');
+    expect(text).toMatch(/busy 0\.0%, idle 100\.0%/);
+    expect(text).toMatch(/no JavaScript ran: the thread was idle/);
+  });
+
   test('rates', () => {
     expect(hertz(10_000)).toBe('100 Hz');
     expect(hertz(1000)).toBe('1 kHz');
