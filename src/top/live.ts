@@ -16,7 +16,7 @@ import type { TargetSpec } from '../target/target-spec.js';
 import { MAIN_THREAD, WorkerWatcher, workerThreadLabel, type WorkerSession } from '../target/workers.js';
 import { after, sleep } from '../time.js';
 import { countWindow, SORT_KEYS, ThreadModel } from './model.js';
-import { KEYS_HELP, renderScreen, type ScreenState, type ThreadView } from './screen.js';
+import { columnsHelp, renderScreen, type ScreenState, type ThreadView } from './screen.js';
 import { LiveTerminal, type Key } from './terminal.js';
 
 export interface TopOptions {
@@ -80,8 +80,9 @@ export async function runTop(opts: TopOptions): Promise<number> {
       windows: 0,
       ended: false,
     };
-    th.loop = followThread(th, target, opts, stop.signal, warnings, () => {
-      if (!state.paused) draw();
+    th.loop = followThread(th, target, opts, stop.signal, warnings, {
+      changed: () => !state.paused && draw(),
+      paused: () => state.paused,
     });
     threads.push(th);
     return th;
@@ -115,7 +116,7 @@ export async function runTop(opts: TopOptions): Promise<number> {
         threads.forEach((t) => t.model.reset());
         break;
       case 'help':
-        state.status = state.status === KEYS_HELP ? undefined : KEYS_HELP;
+        state.status = state.status ? undefined : columnsHelp(opts.recentMs);
         break;
     }
     draw();
@@ -168,7 +169,15 @@ export async function runTop(opts: TopOptions): Promise<number> {
 }
 
 /** Windows one after another on one thread until `signal`, each summed into the thread's model. */
-async function followThread(th: LiveThread, target: Target, opts: TopOptions, signal: AbortSignal, warnings: Set<string>, changed: () => void): Promise<void> {
+async function followThread(
+  th: LiveThread,
+  target: Target,
+  opts: TopOptions,
+  signal: AbortSignal,
+  warnings: Set<string>,
+  screen: { changed(): void; paused(): boolean },
+): Promise<void> {
+  const changed = () => screen.changed();
   const finish = async (session: CdpSession, w: CpuWindow): Promise<CpuWindow> => {
     if (!opts.sourceMaps) return w;
     const maps = await sourceMapsForCpuProfile(session, w.profile, { cache: th.cache });
@@ -198,6 +207,8 @@ async function followThread(th: LiveThread, target: Target, opts: TopOptions, si
     }
     if (!w) continue;
     th.windows++;
+    // Paused: the screen stays as it was, and what happens meanwhile is not counted.
+    if (screen.paused()) continue;
     const p = cpuProfileToPprof(w.profile, { intervalUs: w.intervalUs, startedAtMs: w.startedAtMs, mapFrame: w.mapFrame, cpuScale: w.cpuScale });
     th.model.add(countWindow(p, Math.max(0, (w.profile.endTime - w.profile.startTime) / 1000)));
     changed();

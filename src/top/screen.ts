@@ -31,7 +31,11 @@ const COLUMNS: ReadonlyArray<{ key: SortKey; title: string }> = [
   { key: 'ownTime', title: 'OwnTime' },
   { key: 'totalTime', title: 'TotalTime' },
 ];
-export const KEYS_HELP = '1-4 sort · l lines/functions · Tab thread · p pause · r reset times · q quit';
+export const KEYS_HELP = '1-4 sort · l lines/functions · Tab thread · p pause · r reset times · ? columns · q quit';
+/** What `?` shows in place of the keys. */
+export function columnsHelp(recentMs: number): string {
+  return `%Own: running itself, %Total: anywhere on the stack, in the last ${recentMs / 1000}s's samples · Own/TotalTime: CPU time since start (r resets) · ? keys`;
+}
 
 export function percent(share: number): string {
   return `${(100 * share).toFixed(1)}%`;

@@ -77,6 +77,15 @@ describe.each([
     // Lines: the hot line of the fixture is line 8.
     await waitFor(() => rows(top.screen()).some((r) => /^hotFunction \(.*busy\.js:8\)$/.test(r.fn)), 10_000, 'line 8 of hotFunction');
 
+    // Paused: the table stands still (two refreshes later it is the same), and goes on after p.
+    top.keys('p');
+    await waitFor(() => top.screen().some((l) => /PAUSED/.test(l)), 10_000, 'PAUSED');
+    const frozen = top.screen().join('\n');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(top.screen().join('\n')).toBe(frozen);
+    top.keys('p');
+    await waitFor(() => top.screen().join('\n') !== frozen && !top.screen().some((l) => /PAUSED/.test(l)), 10_000, 'the screen to move again');
+
     top.keys('q');
     expect(await top.waitForExit()).toBe(0);
     await assertNoProfilerRunning(t.port);
