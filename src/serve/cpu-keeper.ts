@@ -1,11 +1,15 @@
-// One V8 CPU profiler kept running in a Node 22+ target, so serve's windows need the JIT reset once
-// per keeper rather than once per window. A profiler started late does not see the on-stack-
-// replaced code of hot loops compiled before it (collect/jit-reset.ts), whenever that code was
-// compiled: every fresh window needs the reset, and its re-warm costs the target most of its
-// throughput under a scraper (bench P9). A session's profiler agent keeps its v8::CpuProfiler while
-// any profile of the session runs; a console profile (the inspector's own `profile()`, not the app's
-// console) keeps one running between windows, and each window is Profiler.start/stop on that same
-// session. The console profile is replaced at each window's end, so its samples never pile up; the
+// One V8 CPU profiler kept running in the target, so serve's windows neither start a profiler each
+// (Profiler.start logs every code object of the heap to the new profiler, on the target's main
+// thread: hundreds of ms on a big heap, bench P10) nor, on Node 22+, need the JIT reset each. A
+// profiler started late does not see the on-stack-replaced code of hot loops compiled before it on
+// V8 12+ (collect/jit-reset.ts), whenever that code was compiled: every fresh window needs the
+// reset, and its re-warm costs the target most of its throughput under a scraper (bench P9); the
+// keeper needs it once. A session's profiler agent keeps its v8::CpuProfiler while any profile of
+// the session runs; a console profile (the inspector's own `profile()`, not the app's console)
+// keeps one running between windows, and each window is Profiler.start/stop on that same
+// session. The console profile is replaced after a window once it is ROTATE_MS old, so its samples
+// never pile up; not after every window, because ending it makes V8 serialize the whole console
+// profile (its call tree, as big as a window's) on the target's main thread a second time. The
 // keeper stops when no window came for IDLE_MS, when serve closes, and when the target exits.
 // Every session with the Profiler domain on sees its console-profile events (and starts a profile
 // of its own for them), as it would for the app's console.profile().
@@ -21,6 +25,11 @@ import type { CpuWindow } from './cpu-window.js';
 
 /** No window for this long: the keeper stops (the next window starts it again, with a reset). */
 export const KEEPER_IDLE_MS = 60_000;
+/**
+ * How old the console profile may get before it is replaced after a window. At 100 Hz it holds about
+ * 30,000 samples (a few hundred KiB in the target, about as much JSON when it ends) after 5 minutes.
+ */
+export const KEEPER_ROTATE_MS = 300_000;
 /** The longest the target may take to answer one of the keeper's own commands. */
 const COMMAND_MS = 5000;
 const TITLE = 'nodeprof-keeper';
@@ -33,6 +42,8 @@ interface Kept {
   reset: JitResetResult;
   /** The console profile keeping the profiler alive ('' before the first). */
   title: KeeperTitle | '';
+  /** When that console profile started (epoch ms). */
+  titleAtMs: number;
   /** Set when the console profile ended without us (the app's console.profileEnd()): not usable. */
   lost: boolean;
   /** True while a window runs on it (one Profiler.start per session). */
@@ -51,6 +62,7 @@ export class CpuKeeper {
     private readonly open: () => Promise<CdpSession>,
     readonly intervalUs: number,
     private readonly log: (line: string) => void,
+    private readonly opts: { rotateMs?: number } = {},
   ) {}
 
   /**
@@ -134,7 +146,16 @@ export class CpuKeeper {
   private async start(): Promise<Kept> {
     const session = await this.open();
     try {
-      const k: Kept = { session, startedAtMs: Date.now(), reset: { done: false, note: '', ms: 0 }, title: '', lost: false, busy: false, windows: 0 };
+      const k: Kept = {
+        session,
+        startedAtMs: Date.now(),
+        reset: { done: false, note: '', ms: 0 },
+        title: '',
+        titleAtMs: 0,
+        lost: false,
+        busy: false,
+        windows: 0,
+      };
       session.on('Profiler.consoleProfileFinished', (e) => {
         if (e.title === k.title) k.lost = true;
       });
@@ -172,11 +193,13 @@ export class CpuKeeper {
     if (!started) throw new Error('the target did not start a console profile');
     const prev = k.title;
     k.title = title;
+    k.titleAtMs = Date.now();
     if (prev) await withTimeout(evaluate(k.session, 'profileEnd', prev), COMMAND_MS, NOT_ANSWERING);
   }
 
   private async rotate(k: Kept): Promise<void> {
     if (k.session.isEnded || k.lost || this.closed) return;
+    if (Date.now() - k.titleAtMs < (this.opts.rotateMs ?? KEEPER_ROTATE_MS)) return;
     try {
       await this.consoleProfile(k);
     } catch {

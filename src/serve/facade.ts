@@ -60,7 +60,7 @@ export class Facade {
   private snapshotQueue: Promise<unknown> = Promise.resolve();
   /** The CPU windows running in the target, bounded; shared by profile and cpuprofile. */
   readonly cpuWindows: CpuWindows;
-  /** Node 22+: one profiler kept running for the windows at the facade's rate (see cpu-keeper.ts). */
+  /** One profiler kept running for the windows at the facade's rate (see cpu-keeper.ts). */
   private readonly keeper: CpuKeeper;
 
   constructor(
@@ -207,11 +207,14 @@ export class Facade {
   }
 
   /**
-   * The kept profiler serves the windows at the facade's rate on V8 12+ when the JIT reset is on,
-   * out of process (in-process windows keep their own sessions).
+   * The kept profiler serves the windows at the facade's rate out of process (in-process windows
+   * keep their own sessions). On Node 22+ it spares each window the JIT reset, so it is used when the
+   * reset is on; on older Node it spares each window V8's profiler start-up (Profiler.start logs
+   * every code object of the heap), whatever the reset setting.
    */
   private keeps(att: Attachment, intervalUs: number): boolean {
-    return this.jitReset && intervalUs === this.cpuIntervalUs && !this.transport.inProcess && Number(/^v(\d+)/.exec(att.info.nodeVersion)?.[1] ?? 0) >= 22;
+    if (intervalUs !== this.cpuIntervalUs || this.transport.inProcess) return false;
+    return this.jitReset || Number(/^v(\d+)/.exec(att.info.nodeVersion)?.[1] ?? 22) < 22;
   }
 
   /** A window cut from the kept profiler, or undefined when it cannot serve this one. */
