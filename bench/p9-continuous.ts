@@ -35,15 +35,18 @@ export interface P9Options {
   warmUnits: number;
   warmRequests: number;
   connections: number;
+  /** serve-base: another build of nodeprof (a directory with its bin/nodeprof.js), for before/after. */
+  baseDir?: string;
   log(line: string): void;
 }
 
 /** serve-1ms: serve at the sampling rate it had before 100 Hz became its default. */
-export type Condition = 'plain' | 'plain-b' | 'serve' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
-export const P9_CONDITIONS: readonly Condition[] = ['plain', 'plain-b', 'serve', 'serve-1ms', 'serve-nojit', 'serve-idle', 'dd'];
+export type Condition = 'plain' | 'plain-b' | 'serve' | 'serve-base' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
+export const P9_CONDITIONS: readonly Condition[] = ['plain', 'plain-b', 'serve', 'serve-base', 'serve-1ms', 'serve-nojit', 'serve-idle', 'dd'];
 /** serve's arguments per condition. */
 const SERVE_ARGS: Partial<Record<Condition, string[]>> = {
   serve: [],
+  'serve-base': [],
   'serve-1ms': ['--cpu-interval', '1ms'],
   'serve-nojit': ['--no-jit-reset'],
   'serve-idle': [],
@@ -52,6 +55,7 @@ const NAMES: Record<Condition, string> = {
   plain: 'unprofiled',
   'plain-b': 'a second unprofiled target (A/A)',
   serve: 'nodeprof serve (100 Hz default) + Alloy loop',
+  'serve-base': 'nodeprof serve of the --p9-base build + Alloy loop',
   'serve-1ms': 'nodeprof serve --cpu-interval 1ms + Alloy loop',
   'serve-nojit': 'nodeprof serve --no-jit-reset + Alloy loop',
   'serve-idle': 'nodeprof serve attached, not scraped (its heap sampler only)',
@@ -196,7 +200,9 @@ async function runTarget(
       if (i.c === 'dd') await ask(i.t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
       const args = SERVE_ARGS[i.c];
       if (!args) continue;
-      i.serving = await startServe(i.t.inspectPort, ['--quiet', ...args]);
+      if (i.c === 'serve-base' && !o.baseDir) throw new Error('serve-base needs --p9-base <dir of another build>');
+      const cli = i.c === 'serve-base' ? path.join(o.baseDir!, 'bin/nodeprof.js') : undefined;
+      i.serving = await startServe(i.t.inspectPort, ['--quiet', ...args], 60_000, cli);
       if (i.c !== 'serve-idle') i.loop = scrapeLoop(i.serving.port, o.periodS);
     }
     // Dropped: what serve does once per attachment (the kept profiler's JIT reset on Node 22+ and the
