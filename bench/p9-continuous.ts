@@ -65,7 +65,7 @@ const DD_INTERVAL_US = Math.round(1e6 / 99);
 const DD_HEAP_BYTES = 512 * 1024;
 const DD_RESTART_MS = 60_000;
 /** Periods each target works, unmeasured, once profiled: see runTarget. */
-const DROP_PERIODS = 2;
+const DROP_PERIODS = 3;
 
 interface Window {
   /** Units/s (CPU target) or requests/s (HTTP target). */

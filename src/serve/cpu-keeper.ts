@@ -36,6 +36,19 @@ const TITLE = 'nodeprof-keeper';
 type KeeperTitle = `${typeof TITLE}-${number}`;
 const NOT_ANSWERING = `the target did not answer within ${COMMAND_MS / 1000}s`;
 
+/** The kept profiler's session ended under a window or its start: the target went away. */
+export class KeptSessionEndedError extends Error {
+  constructor() {
+    super('the target went away');
+  }
+}
+
+/** True if the session ended, or ends within a moment (a failed command may come before the close). */
+async function endedSoon(session: CdpSession): Promise<boolean> {
+  if (session.isEnded) return true;
+  return Promise.race([session.ended.then(() => true), sleep(200).then(() => false)]);
+}
+
 interface Kept {
   session: CdpSession;
   startedAtMs: number;
@@ -111,6 +124,8 @@ export class CpuKeeper {
         ...recordingComments(rec),
       ];
       return await finish(k.session, { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments, cpuScale: rec.cpuScale });
+    } catch (err) {
+      throw (await endedSoon(k.session)) ? new KeptSessionEndedError() : err;
     } finally {
       await collector.cleanup(windowSession);
       k.busy = false;
@@ -135,11 +150,17 @@ export class CpuKeeper {
         return this.get();
       });
     }
-    this.kept = this.start().catch((err: unknown) => {
+    const kept: Promise<Kept | undefined> = this.start().catch((err: unknown) => {
+      // The target went away: the window says so; the next one, after a reattach, starts another.
+      if (err instanceof KeptSessionEndedError) {
+        if (this.kept === kept) this.kept = undefined;
+        throw err;
+      }
       this.failedAtMs = Date.now();
-      this.log(`cannot keep a CPU profiler running in the target (${errorMessage(err)}); CPU windows reset optimized code each`);
+      this.log(`cannot keep a CPU profiler running in the target (${errorMessage(err)}); CPU windows run a profiler of their own`);
       return undefined;
     });
+    this.kept = kept;
     return this.kept;
   }
 
@@ -171,8 +192,9 @@ export class CpuKeeper {
       if (this.closed) throw new Error('serve is closing');
       return k;
     } catch (err) {
+      const gone = await endedSoon(session);
       await session.close();
-      throw err;
+      throw gone ? new KeptSessionEndedError() : err;
     }
   }
 

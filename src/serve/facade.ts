@@ -10,7 +10,7 @@ import type { HeapMode } from '../pprof/heap-profile.js';
 import type { Profile } from 'pprof-format';
 import type { CdpSession } from '../target/session.js';
 import { errorMessage } from '../errors.js';
-import { CpuKeeper } from './cpu-keeper.js';
+import { CpuKeeper, KeptSessionEndedError } from './cpu-keeper.js';
 import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
 import { SERVE_CPU_INTERVAL_US } from './cpu-rate.js';
@@ -221,11 +221,13 @@ export class Facade {
   private async keptWindow(att: Attachment, ms: number, stop: AbortSignal): Promise<CpuWindow | undefined> {
     if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
     const signal = AbortSignal.any([this.shutdown.signal, stop]);
-    const run = withTimeout(
-      this.keeper.window(ms, signal, !this.transport.sameThread, (session, w) => this.withSourceMaps(att, session, w)),
-      ms + answerTimeoutMs() + 5000,
-      () => this.notAnswering(ms),
-    );
+    const window = this.keeper
+      .window(ms, signal, !this.transport.sameThread, (session, w) => this.withSourceMaps(att, session, w))
+      .catch((err: unknown) => {
+        if (err instanceof KeptSessionEndedError) throw new HttpError(502, `target ${this.transport.where} went away during the collection`);
+        throw err;
+      });
+    const run = withTimeout(window, ms + answerTimeoutMs() + 5000, () => this.notAnswering(ms));
     return this.tracked(run, signal);
   }
 
