@@ -1,18 +1,21 @@
 // P9: the cost of continuous profiling as users run it: attached for good. Per Node version and
-// fixture, one target per condition (all pinned to the same core, warmed alike): unprofiled; `nodeprof
-// serve` attached once and scraped by Grafana Alloy's default job loop for the whole run (every
-// period, at once: profile?seconds=period-1, allocs, goroutine, mutex, block); the peer,
-// @datadog/pprof in-process at dd-trace-js's defaults (time profiler at 1e6/99 µs, heap sampler at
-// 512 KiB / 64 frames, exported and restarted every 60 s), started once. The targets work in turn,
-// one window of one period at a time, the order rotated and reversed each round, so each round's
-// windows share the machine's state of the moment and a ratio against the round's unprofiled window
-// is paired; the targets not measured sit idle (still profiled and scraped). After attaching, every
-// target works DROP_PERIODS periods unmeasured: that covers what serve does once per attachment
-// (on Node 22+ the kept profiler's one JIT reset and the re-warm after it, a few seconds; source
-// maps; the address book) and the peer's start, which hours of profiling make negligible. A window
-// of one period holds one whole CPU window's end (V8 serializing the profile on the target's main
-// thread) and one set of the other answers, as under Alloy. "plain-b", a second unprofiled target,
-// says how far two processes of the same fixture differ (an A/A check of the method).
+// fixture, one target per condition (all pinned to the same core, warmed alike): unprofiled;
+// `nodeprof serve` attached once and scraped by Grafana Alloy's default jobs for the whole run
+// (profile?seconds=period-1, allocs, goroutine, mutex, block, started together, then each job on
+// its own loop every period, never two of one job at once); the peer, @datadog/pprof in-process at
+// dd-trace-js's defaults (time profiler at 1e6/99 µs, heap sampler at 512 KiB / 64 frames,
+// exported and restarted every 60 s), started once. The targets work in turn, one window of one
+// period at a time, the order rotated and reversed each round, so each round's windows share the
+// machine's state of the moment and a ratio against the round's unprofiled window is paired; the
+// targets not measured sit idle (still profiled and scraped). After attaching, every target works
+// DROP_PERIODS periods unmeasured: that covers what serve does once per attachment (on Node 22+
+// the kept profiler's one JIT reset and the re-warm after it, a few seconds; source maps; the
+// address book), the peer's start, and the rest of each target's own warm-up; hours of profiling
+// make those negligible. A window of one period holds one CPU window's end (V8 serializing the
+// profile on the target's main thread) and one set of the other answers, as under Alloy.
+// "plain-b", a second unprofiled target, says how far two processes of the same fixture differ
+// (an A/A check of the method); "serve-base" runs serve from another build (--p9-base), for a
+// before/after in one run.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -112,33 +115,46 @@ async function ask(t: Child, cmd: string, re: RegExp, timeoutMs = 60_000): Promi
   }
 }
 
-/** Alloy's default jobs, once: all at once, as its scrape loop sends them. */
-function scrapeOnce(port: number, periodS: number): Promise<string[]> {
-  const paths = [`profile?seconds=${periodS - 1}`, 'allocs', 'goroutine', 'mutex', 'block'];
-  return Promise.all(paths.map((p) => get(port, p, (periodS + 10) * 1000))).then((as) =>
-    as.flatMap((a, i) => (a.status === 200 ? [] : [`${paths[i]}: ${a.status} ${a.error ?? ''}`.trim()])),
-  );
+/** Sleeps ms, or less if `signal` aborts meanwhile. */
+function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
 }
 
-/** Alloy's scrape loop against one serve: scrapeOnce every period, never waiting for the last one. */
+/** Alloy's default jobs: started together, each then on its own loop. */
+const jobs = (periodS: number) => [`profile?seconds=${periodS - 1}`, 'allocs', 'goroutine', 'mutex', 'block'];
+
+/**
+ * Alloy's scrape loops against one serve, one per job as a Prometheus-style scraper runs them: a
+ * job's scrape starts every period, or as soon as its last one answered if that took longer (never
+ * two of one job at once). Non-200 answers are kept as failures.
+ */
 function scrapeLoop(port: number, periodS: number): { failures: string[]; stop(): Promise<void> } {
   const failures: string[] = [];
-  const inflight = new Set<Promise<void>>();
   let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    const p = scrapeOnce(port, periodS).then((f) => void failures.push(...f));
-    inflight.add(p);
-    void p.finally(() => inflight.delete(p));
-  };
-  tick();
-  const timer = setInterval(tick, periodS * 1000);
+  const wake = new AbortController();
+  const loops = jobs(periodS).map(async (job) => {
+    while (!stopped) {
+      const t0 = Date.now();
+      const a = await get(port, job, (periodS + 10) * 1000);
+      if (a.status !== 200 && !stopped) failures.push(`${job}: ${a.status} ${a.error ?? ''}`.trim());
+      const wait = periodS * 1000 - (Date.now() - t0);
+      if (wait > 0 && !stopped) await sleepUnless(wait, wake.signal);
+    }
+  });
   return {
     failures,
     async stop() {
       stopped = true;
-      clearInterval(timer);
-      await Promise.all(inflight);
+      wake.abort();
+      await Promise.all(loops);
     },
   };
 }
@@ -310,7 +326,7 @@ export async function measureP9(o: P9Options): Promise<Measure> {
     id: 'P9',
     title: 'cost of continuous profiling: serve attached and scraped for good, and @datadog/pprof, windows alternated between one target per condition',
     status: 'measured',
-    method: `Per Node version and fixture, one target per condition, pinned to one core, warmed alike; serve attached once per target and scraped by the loop (profile?seconds=${o.periodS - 1}, allocs, goroutine, mutex, block at once, every ${o.periodS} s) for the whole run, the peer started once; each target then works ${DROP_PERIODS} periods unmeasured (serve's once-per-attachment work: on Node 22+ the kept profiler's JIT reset and the re-warm; the peer's start); then ${o.rounds} rounds of one ${o.periodS} s window per target (${o.conditions.join(', ')}), the order rotated and reversed every round, the others idle meanwhile; ratios against the round's unprofiled window. Loop delay: perf_hooks.monitorEventLoopDelay (10 ms resolution) in the target over the window. Work per CPU-second: the window's units or requests over the target's CPU time (/proc, every thread), which a machine shared with other work disturbs far less than throughput does.`,
+    method: `Per Node version and fixture, one target per condition, pinned to one core, warmed alike; serve attached once per target and scraped by the loop (profile?seconds=${o.periodS - 1}, allocs, goroutine, mutex, block, started together, each job every ${o.periodS} s or when its last answer came if later) for the whole run, the peer started once; each target then works ${DROP_PERIODS} periods unmeasured (serve's once-per-attachment work: on Node 22+ the kept profiler's JIT reset and the re-warm; the peer's start); then ${o.rounds} rounds of one ${o.periodS} s window per target (${o.conditions.join(', ')}), the order rotated and reversed every round, the others idle meanwhile; ratios against the round's unprofiled window. Loop delay: perf_hooks.monitorEventLoopDelay (10 ms resolution) in the target over the window. Work per CPU-second: the window's units or requests over the target's CPU time (/proc, every thread), which a machine shared with other work disturbs far less than throughput does.`,
     goal: 'serve + scraper >= 0.98 of unprofiled (median), no worse than @datadog/pprof; added loop delay p99 < 10 ms',
     rows,
     notes,
