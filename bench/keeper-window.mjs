@@ -39,7 +39,7 @@ async function startTarget(node) {
       const ask = async (cmd, re) => {
         const from = out.length;
         proc.stdin.write(`${cmd}\n`);
-        for (let j = 0; j < 6000; j++) {
+        for (let j = 0; j < 24000; j++) {
           const m = re.exec(out.slice(from));
           if (m) return m;
           await sleep(5);

@@ -15,7 +15,8 @@
 // profile on the target's main thread) and one set of the other answers, as under Alloy.
 // "plain-b", a second unprofiled target, says how far two processes of the same fixture differ
 // (an A/A check of the method); "serve-base" runs serve from another build (--p9-base), for a
-// before/after in one run.
+// before/after in one run; "serve-cpuonly" (the profile job alone) and "serve-idle" (attached, not
+// scraped: its heap sampler alone) split serve's cost.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -44,12 +45,13 @@ export interface P9Options {
 }
 
 /** serve-1ms: serve at the sampling rate it had before 100 Hz became its default. */
-export type Condition = 'plain' | 'plain-b' | 'serve' | 'serve-base' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
-export const P9_CONDITIONS: readonly Condition[] = ['plain', 'plain-b', 'serve', 'serve-base', 'serve-1ms', 'serve-nojit', 'serve-idle', 'dd'];
+export type Condition = 'plain' | 'plain-b' | 'serve' | 'serve-base' | 'serve-cpuonly' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
+export const P9_CONDITIONS: readonly Condition[] = ['plain', 'plain-b', 'serve', 'serve-base', 'serve-cpuonly', 'serve-1ms', 'serve-nojit', 'serve-idle', 'dd'];
 /** serve's arguments per condition. */
 const SERVE_ARGS: Partial<Record<Condition, string[]>> = {
   serve: [],
   'serve-base': [],
+  'serve-cpuonly': [],
   'serve-1ms': ['--cpu-interval', '1ms'],
   'serve-nojit': ['--no-jit-reset'],
   'serve-idle': [],
@@ -59,6 +61,7 @@ const NAMES: Record<Condition, string> = {
   'plain-b': 'a second unprofiled target (A/A)',
   serve: 'nodeprof serve (100 Hz default) + Alloy loop',
   'serve-base': 'nodeprof serve of the --p9-base build + Alloy loop',
+  'serve-cpuonly': 'nodeprof serve + the profile job alone',
   'serve-1ms': 'nodeprof serve --cpu-interval 1ms + Alloy loop',
   'serve-nojit': 'nodeprof serve --no-jit-reset + Alloy loop',
   'serve-idle': 'nodeprof serve attached, not scraped (its heap sampler only)',
@@ -136,19 +139,21 @@ const jobs = (periodS: number) => [`profile?seconds=${periodS - 1}`, 'allocs', '
  * job's scrape starts every period, or as soon as its last one answered if that took longer (never
  * two of one job at once). Non-200 answers are kept as failures.
  */
-function scrapeLoop(port: number, periodS: number): { failures: string[]; stop(): Promise<void> } {
+function scrapeLoop(port: number, periodS: number, cpuOnly = false): { failures: string[]; stop(): Promise<void> } {
   const failures: string[] = [];
   let stopped = false;
   const wake = new AbortController();
-  const loops = jobs(periodS).map(async (job) => {
-    while (!stopped) {
-      const t0 = Date.now();
-      const a = await get(port, job, (periodS + 10) * 1000);
-      if (a.status !== 200 && !stopped) failures.push(`${job}: ${a.status} ${a.error ?? ''}`.trim());
-      const wait = periodS * 1000 - (Date.now() - t0);
-      if (wait > 0 && !stopped) await sleepUnless(wait, wake.signal);
-    }
-  });
+  const loops = jobs(periodS)
+    .slice(0, cpuOnly ? 1 : undefined)
+    .map(async (job) => {
+      while (!stopped) {
+        const t0 = Date.now();
+        const a = await get(port, job, (periodS + 10) * 1000);
+        if (a.status !== 200 && !stopped) failures.push(`${job}: ${a.status} ${a.error ?? ''}`.trim());
+        const wait = periodS * 1000 - (Date.now() - t0);
+        if (wait > 0 && !stopped) await sleepUnless(wait, wake.signal);
+      }
+    });
   return {
     failures,
     async stop() {
@@ -219,7 +224,7 @@ async function runTarget(
       if (i.c === 'serve-base' && !o.baseDir) throw new Error('serve-base needs --p9-base <dir of another build>');
       const cli = i.c === 'serve-base' ? path.join(o.baseDir!, 'bin/nodeprof.js') : undefined;
       i.serving = await startServe(i.t.inspectPort, ['--quiet', ...args], 60_000, cli);
-      if (i.c !== 'serve-idle') i.loop = scrapeLoop(i.serving.port, o.periodS);
+      if (i.c !== 'serve-idle') i.loop = scrapeLoop(i.serving.port, o.periodS, i.c === 'serve-cpuonly');
     }
     // Dropped: what serve does once per attachment (the kept profiler's JIT reset on Node 22+ and the
     // target's re-warm after it, source maps through Debugger.enable, the address book), and the
