@@ -1,11 +1,22 @@
-// P9: the cost of continuous profiling as users run it. One target per Node version and fixture
-// runs paired windows, the conditions interleaved round by round: unprofiled; `nodeprof serve`
-// scraped by Grafana Alloy's default job loop (every period, at once: profile?seconds=period-1,
-// allocs, goroutine, mutex, block); and the peer, @datadog/pprof in-process at dd-trace-js's defaults
-// (time profiler at 1e6/99 µs, heap sampler at 512 KiB / 64 frames, exported and restarted every
-// 60 s). A serve window is one whole period of the loop: serve attaches (its heap sampler starts)
-// before the window, the loop's first scrape opens it, and the CPU window it asks for starts and
-// ends (V8 serializing the profile on the target's main thread) inside it.
+// P9: the cost of continuous profiling as users run it: attached for good. Per Node version and
+// fixture, one target per condition (all pinned to the same core, warmed alike): unprofiled;
+// `nodeprof serve` attached once and scraped by Grafana Alloy's default jobs for the whole run
+// (profile?seconds=period-1, allocs, goroutine, mutex, block, started together, then each job on
+// its own loop every period, never two of one job at once); the peer, @datadog/pprof in-process at
+// dd-trace-js's defaults (time profiler at 1e6/99 µs, heap sampler at 512 KiB / 64 frames,
+// exported and restarted every 60 s), started once. The targets work in turn, one window of one
+// period at a time, the order rotated and reversed each round, so each round's windows share the
+// machine's state of the moment and a ratio against the round's unprofiled window is paired; the
+// targets not measured sit idle (still profiled and scraped). After attaching, every target works
+// DROP_PERIODS periods unmeasured: that covers what serve does once per attachment (on Node 22+
+// the kept profiler's one JIT reset and the re-warm after it, a few seconds; source maps; the
+// address book), the peer's start, and the rest of each target's own warm-up; hours of profiling
+// make those negligible. A window of one period holds one CPU window's end (V8 serializing the
+// profile on the target's main thread) and one set of the other answers, as under Alloy.
+// "plain-b", a second unprofiled target, says how far two processes of the same fixture differ
+// (an A/A check of the method); "serve-base" runs serve from another build (--p9-base), for a
+// before/after in one run; "serve-cpuonly" (the profile job alone) and "serve-idle" (attached, not
+// scraped: its heap sampler alone) split serve's cost.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +25,7 @@ import path from 'node:path';
 import { newAgent, runLoad } from './lib/load.js';
 import { pinned, ROOT, sleep, startTarget, stopTarget, type Child, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
-import { get, startServe } from './lib/serve.js';
+import { get, startServe, type Serving } from './lib/serve.js';
 import { roundOrder, summarize } from './lib/stats.js';
 
 export interface P9Options {
@@ -28,22 +39,29 @@ export interface P9Options {
   warmUnits: number;
   warmRequests: number;
   connections: number;
+  /** serve-base: another build of nodeprof (a directory with its bin/nodeprof.js), for before/after. */
+  baseDir?: string;
   log(line: string): void;
 }
 
 /** serve-1ms: serve at the sampling rate it had before 100 Hz became its default. */
-export type Condition = 'plain' | 'serve' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
-export const P9_CONDITIONS: readonly Condition[] = ['plain', 'serve', 'serve-1ms', 'serve-nojit', 'serve-idle', 'dd'];
+export type Condition = 'plain' | 'plain-b' | 'serve' | 'serve-base' | 'serve-cpuonly' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
+export const P9_CONDITIONS: readonly Condition[] = ['plain', 'plain-b', 'serve', 'serve-base', 'serve-cpuonly', 'serve-1ms', 'serve-nojit', 'serve-idle', 'dd'];
 /** serve's arguments per condition. */
 const SERVE_ARGS: Partial<Record<Condition, string[]>> = {
   serve: [],
+  'serve-base': [],
+  'serve-cpuonly': [],
   'serve-1ms': ['--cpu-interval', '1ms'],
   'serve-nojit': ['--no-jit-reset'],
   'serve-idle': [],
 };
 const NAMES: Record<Condition, string> = {
   plain: 'unprofiled',
+  'plain-b': 'a second unprofiled target (A/A)',
   serve: 'nodeprof serve (100 Hz default) + Alloy loop',
+  'serve-base': 'nodeprof serve of the --p9-base build + Alloy loop',
+  'serve-cpuonly': 'nodeprof serve + the profile job alone',
   'serve-1ms': 'nodeprof serve --cpu-interval 1ms + Alloy loop',
   'serve-nojit': 'nodeprof serve --no-jit-reset + Alloy loop',
   'serve-idle': 'nodeprof serve attached, not scraped (its heap sampler only)',
@@ -52,7 +70,8 @@ const NAMES: Record<Condition, string> = {
 const DD_INTERVAL_US = Math.round(1e6 / 99);
 const DD_HEAP_BYTES = 512 * 1024;
 const DD_RESTART_MS = 60_000;
-const SETTLE_MS = 500;
+/** Periods each target works, unmeasured, once profiled: see runTarget. */
+const DROP_PERIODS = 3;
 
 interface Window {
   /** Units/s (CPU target) or requests/s (HTTP target). */
@@ -99,12 +118,58 @@ async function ask(t: Child, cmd: string, re: RegExp, timeoutMs = 60_000): Promi
   }
 }
 
-/** Alloy's default jobs, once: all at once, as its scrape loop sends them. */
-function scrapeOnce(port: number, periodS: number): Promise<string[]> {
-  const paths = [`profile?seconds=${periodS - 1}`, 'allocs', 'goroutine', 'mutex', 'block'];
-  return Promise.all(paths.map((p) => get(port, p, (periodS + 10) * 1000))).then((as) =>
-    as.flatMap((a, i) => (a.status === 200 ? [] : [`${paths[i]}: ${a.status} ${a.error ?? ''}`.trim()])),
-  );
+/** Sleeps ms, or less if `signal` aborts meanwhile. */
+function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
+/** Alloy's default jobs: started together, each then on its own loop. */
+const jobs = (periodS: number) => [`profile?seconds=${periodS - 1}`, 'allocs', 'goroutine', 'mutex', 'block'];
+
+/**
+ * Alloy's scrape loops against one serve, one per job as a Prometheus-style scraper runs them: a
+ * job's scrape starts every period, or as soon as its last one answered if that took longer (never
+ * two of one job at once). Non-200 answers are kept as failures.
+ */
+function scrapeLoop(port: number, periodS: number, cpuOnly = false): { failures: string[]; stop(): Promise<void> } {
+  const failures: string[] = [];
+  let stopped = false;
+  const wake = new AbortController();
+  const loops = jobs(periodS)
+    .slice(0, cpuOnly ? 1 : undefined)
+    .map(async (job) => {
+      while (!stopped) {
+        const t0 = Date.now();
+        const a = await get(port, job, (periodS + 10) * 1000);
+        if (a.status !== 200 && !stopped) failures.push(`${job}: ${a.status} ${a.error ?? ''}`.trim());
+        const wait = periodS * 1000 - (Date.now() - t0);
+        if (wait > 0 && !stopped) await sleepUnless(wait, wake.signal);
+      }
+    });
+  return {
+    failures,
+    async stop() {
+      stopped = true;
+      wake.abort();
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** One target of a condition: its process, and for serve its server and scrape loop. */
+interface Instance {
+  c: Condition;
+  t: Target;
+  serving?: Serving;
+  loop?: ReturnType<typeof scrapeLoop>;
 }
 
 async function runTarget(
@@ -117,73 +182,86 @@ async function runTarget(
   const runs = new Map<Condition, Window[]>(o.conditions.map((c) => [c, []]));
   const ddExportMs: number[] = [];
   const agent = newAgent(o.connections);
-  let target: Target | undefined;
   const windowMs = o.periodS * 1000;
+  const instances: Instance[] = [];
+  const measure = async (t: Target, ms: number): Promise<Window> => {
+    await ask(t, 'eld-reset', /eld reset\n/);
+    const cpu0 = cpuSeconds(t.proc.pid!);
+    let w: Omit<Window, 'eldP99' | 'perCpuS'>;
+    let work: number;
+    if (fixture === 'cpu') {
+      const m = await ask(t, `run 0 ${ms}`, /result (\{.*\})\n/, ms + 120_000);
+      const r = JSON.parse(m[1]!) as { units: number; ms: number };
+      w = { rate: (r.units * 1000) / r.ms };
+      work = r.units;
+    } else {
+      const latencies: number[] = [];
+      const r = await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: ms, maxRequests: 10_000_000, latencies });
+      if (r.errors > 0) throw new Error(`${r.errors} failed requests`);
+      w = { rate: r.rps, p99: percentile(latencies, 99) };
+      work = r.ok;
+    }
+    const cpuS = cpuSeconds(t.proc.pid!) - cpu0;
+    const eld = JSON.parse((await ask(t, 'eld-read', /eld (\{.*\})\n/))[1]!) as { p99: number };
+    return { ...w, eldP99: eld.p99, perCpuS: work / cpuS };
+  };
+  const checkLoop = (i: Instance) => {
+    if (i.loop?.failures.length) throw new Error(`scrapes failed (${i.c}): ${i.loop.failures.join('; ')}`);
+  };
   try {
-    target = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { node, nodeArgs: ['--inspect=127.0.0.1:0'] });
-    const t = target;
-    const measure = async (): Promise<Window> => {
-      await ask(t, 'eld-reset', /eld reset\n/);
-      const cpu0 = cpuSeconds(t.proc.pid!);
-      let w: Omit<Window, 'eldP99' | 'perCpuS'>;
-      let work: number;
-      if (fixture === 'cpu') {
-        const m = await ask(t, `run 0 ${windowMs}`, /result (\{.*\})\n/, windowMs + 120_000);
-        const r = JSON.parse(m[1]!) as { units: number; ms: number };
-        w = { rate: (r.units * 1000) / r.ms };
-        work = r.units;
-      } else {
-        const latencies: number[] = [];
-        const r = await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: windowMs, maxRequests: 10_000_000, latencies });
-        if (r.errors > 0) throw new Error(`${r.errors} failed requests`);
-        w = { rate: r.rps, p99: percentile(latencies, 99) };
-        work = r.ok;
-      }
-      const cpuS = cpuSeconds(t.proc.pid!) - cpu0;
-      const eld = JSON.parse((await ask(t, 'eld-read', /eld (\{.*\})\n/))[1]!) as { p99: number };
-      return { ...w, eldP99: eld.p99, perCpuS: work / cpuS };
-    };
-    if (fixture === 'cpu') await ask(t, `run ${o.warmUnits} 1`, /result (\{.*\})\n/, 300_000);
-    else await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: 300_000, maxRequests: o.warmRequests });
+    // One target per condition, all on the targets' CPU, each warmed the same way.
+    for (const c of o.conditions) {
+      const t = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { node, nodeArgs: ['--inspect=127.0.0.1:0'] });
+      instances.push({ c, t });
+      if (fixture === 'cpu') await ask(t, `run ${o.warmUnits} 1`, /result (\{.*\})\n/, 300_000);
+      else await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: 300_000, maxRequests: o.warmRequests });
+    }
+    // Profiled for good: serve attached with its scrape loop running, the peer started, until the end.
+    for (const i of instances) {
+      if (i.c === 'dd') await ask(i.t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
+      const args = SERVE_ARGS[i.c];
+      if (!args) continue;
+      if (i.c === 'serve-base' && !o.baseDir) throw new Error('serve-base needs --p9-base <dir of another build>');
+      const cli = i.c === 'serve-base' ? path.join(o.baseDir!, 'bin/nodeprof.js') : undefined;
+      i.serving = await startServe(i.t.inspectPort, ['--quiet', ...args], 60_000, cli);
+      if (i.c !== 'serve-idle') i.loop = scrapeLoop(i.serving.port, o.periodS, i.c === 'serve-cpuonly');
+    }
+    // Dropped: what serve does once per attachment (the kept profiler's JIT reset on Node 22+ and the
+    // target's re-warm after it, source maps through Debugger.enable, the address book), and the
+    // peer's start. Every target works DROP_PERIODS periods, in turn, before the measured rounds.
+    for (const i of instances) {
+      await measure(i.t, DROP_PERIODS * windowMs);
+      checkLoop(i);
+    }
     for (let round = 0; round < o.rounds; round++) {
       for (const c of roundOrder(o.conditions, round)) {
-        let w: Window;
-        if (c === 'plain') {
-          await sleep(SETTLE_MS);
-          w = await measure();
-        } else if (c === 'dd') {
-          await ask(t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
-          await sleep(SETTLE_MS);
-          w = await measure();
-          ddExportMs.push(Number((await ask(t, 'dd-stop', /dd stopped ([\d.]+)\n/))[1]));
-        } else {
-          const serving = await startServe(t.inspectPort, ['--quiet', ...SERVE_ARGS[c]!]);
-          try {
-            // serve as it runs for hours: what it does once per attachment (source maps of the
-            // profiled scripts, through Debugger.enable for scripts not on disk; the address book) is
-            // done by one short scrape before the window, not in it.
-            if (c !== 'serve-idle') await scrapeOnce(serving.port, 2);
-            await sleep(SETTLE_MS);
-            const scraped = c === 'serve-idle' ? Promise.resolve([]) : scrapeOnce(serving.port, o.periodS);
-            w = await measure();
-            const failed = await scraped;
-            if (failed.length) throw new Error(`scrapes failed: ${failed.join('; ')}`);
-          } finally {
-            serving.cli.proc.kill('SIGINT');
-            await serving.cli.exited;
-          }
-        }
+        const i = instances.find((x) => x.c === c)!;
+        const w = await measure(i.t, windowMs);
+        checkLoop(i);
         runs.get(c)!.push(w);
         o.log(
           `P9 node ${major} ${fixture} round ${round + 1}/${o.rounds} ${c}: ${w.rate.toFixed(1)}/s, ${w.perCpuS.toFixed(1)}/CPU-s, loop delay p99 ${w.eldP99.toFixed(1)} ms${w.p99 === undefined ? '' : `, request p99 ${w.p99.toFixed(1)} ms`}`,
         );
       }
     }
-    await stopTarget(t);
+    for (const i of instances) {
+      await i.loop?.stop();
+      checkLoop(i);
+      if (i.serving) {
+        i.serving.cli.proc.kill('SIGINT');
+        await i.serving.cli.exited;
+      }
+      if (i.c === 'dd') ddExportMs.push(Number((await ask(i.t, 'dd-stop', /dd stopped ([\d.]+)\n/))[1]));
+      await stopTarget(i.t);
+    }
     return { version, runs, ddExportMs };
   } finally {
     agent.destroy();
-    if (target && target.proc.exitCode === null) target.proc.kill('SIGKILL');
+    for (const i of instances) {
+      void i.loop?.stop();
+      if (i.serving && i.serving.cli.proc.exitCode === null) i.serving.cli.proc.kill('SIGKILL');
+      if (i.t.proc.exitCode === null) i.t.proc.kill('SIGKILL');
+    }
   }
 }
 
@@ -237,7 +315,7 @@ export async function measureP9(o: P9Options): Promise<Measure> {
     if (ddExportMs.length) {
       const e = summarize(ddExportMs);
       notes.push(
-        `${label}: @datadog/pprof's export (time.stop + encode, heap.profile + encode, on the main thread) took ${e.median.toFixed(1)} ms (median of ${e.n}; ${e.min.toFixed(1)} to ${e.max.toFixed(1)}), after each dd window, outside it; dd-trace does it every 60 s, ${((e.median / DD_RESTART_MS) * 100).toFixed(3)}% of the time, not in the ratio above.`,
+        `${label}: @datadog/pprof's export (time.stop + encode, heap.profile + encode, on the main thread) took ${e.median.toFixed(1)} ms at its stop after the last round (dd-trace does it every 60 s, ${((e.median / DD_RESTART_MS) * 100).toFixed(3)}% of the time; the exports during the run fall in the measured windows in proportion to the time measured).`,
       );
     }
   }
@@ -247,13 +325,13 @@ export async function measureP9(o: P9Options): Promise<Measure> {
   notes.push(`Placement: ${how}.`);
   if (o.periodS !== 15)
     notes.push(
-      `The scrape loop runs every ${o.periodS} s (profile?seconds=${o.periodS - 1}) instead of Alloy's 15 s, to fit the run in minutes: each window holds one whole CPU window (its start, JIT reset, stop and serialization), ${(15 / o.periodS).toFixed(1)} times as often as under Alloy, so the serve rows are pessimistic for serve.`,
+      `The scrape loop runs every ${o.periodS} s (profile?seconds=${o.periodS - 1}) instead of Alloy's 15 s, to fit the run in minutes: each window holds one CPU window's end (V8 serializing the profile) and one set of the other answers, ${(15 / o.periodS).toFixed(1)} times as often as under Alloy, so the serve rows are pessimistic for serve.`,
     );
   return {
     id: 'P9',
-    title: 'cost of continuous profiling: serve under a scraper loop, and @datadog/pprof, paired windows in one target',
+    title: 'cost of continuous profiling: serve attached and scraped for good, and @datadog/pprof, windows alternated between one target per condition',
     status: 'measured',
-    method: `One target per Node version and fixture, pinned to one core; ${o.rounds} rounds of ${o.conditions.length} windows of ${o.periodS} s (${o.conditions.join(', ')}), the order rotated and reversed every round; ratios against the round's unprofiled window. serve is started before its window, scraped once (profile?seconds=1 and the rest: what it does once per attachment, such as loading source maps, is not counted), and its window starts ${SETTLE_MS} ms later; serve is stopped after it; the loop's scrape (profile?seconds=${o.periodS - 1}, allocs, goroutine, mutex, block at once) opens the window. The peer is started ${SETTLE_MS} ms before its window. Loop delay: perf_hooks.monitorEventLoopDelay (10 ms resolution) in the target over the window. Work per CPU-second: the window's units or requests over the target's CPU time (/proc, every thread), which a machine shared with other work disturbs far less than throughput does.`,
+    method: `Per Node version and fixture, one target per condition, pinned to one core, warmed alike; serve attached once per target and scraped by the loop (profile?seconds=${o.periodS - 1}, allocs, goroutine, mutex, block, started together, each job every ${o.periodS} s or when its last answer came if later) for the whole run, the peer started once; each target then works ${DROP_PERIODS} periods unmeasured (serve's once-per-attachment work: on Node 22+ the kept profiler's JIT reset and the re-warm; the peer's start); then ${o.rounds} rounds of one ${o.periodS} s window per target (${o.conditions.join(', ')}), the order rotated and reversed every round, the others idle meanwhile; ratios against the round's unprofiled window. Loop delay: perf_hooks.monitorEventLoopDelay (10 ms resolution) in the target over the window. Work per CPU-second: the window's units or requests over the target's CPU time (/proc, every thread), which a machine shared with other work disturbs far less than throughput does.`,
     goal: 'serve + scraper >= 0.98 of unprofiled (median), no worse than @datadog/pprof; added loop delay p99 < 10 ms',
     rows,
     notes,

@@ -33,6 +33,7 @@ interface Args {
   p9Nodes?: string[];
   p9Period?: number;
   p9Conditions?: P9Condition[];
+  p9Base?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -49,6 +50,7 @@ function parseArgs(argv: string[]): Args {
         .map(Number)
         .filter((n) => n > 0);
     else if (x === '--p9-nodes') a.p9Nodes = (argv[++i] ?? '').split(',').filter((s) => /^\d+$/.test(s));
+    else if (x === '--p9-base') a.p9Base = path.resolve(argv[++i] ?? '.');
     else if (x === '--p9-period') a.p9Period = positive(x, argv[++i]);
     else if (x === '--p9-conditions')
       a.p9Conditions = (argv[++i] ?? '').split(',').filter((s): s is P9Condition => (P9_CONDITIONS as readonly string[]).includes(s));
@@ -66,7 +68,7 @@ function parseArgs(argv: string[]): Args {
         .filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
     else {
       process.stderr.write(
-        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W,P9,P10 (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http; for P9: --p9-nodes 20,22 --p9-period 5 --p9-conditions plain,serve,serve-1ms,dd (and --rounds, --fixtures)\n`,
+        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W,P9,P10 (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http; for P9: --p9-nodes 20,22 --p9-period 5 --p9-conditions plain,serve,serve-1ms,dd (and --rounds, --fixtures; serve-base runs serve from --p9-base <dir of another build>)\n`,
       );
       process.exit(2);
     }
@@ -182,6 +184,7 @@ async function main(): Promise<number> {
           warmUnits: q ? 300 : 3000,
           warmRequests: q ? 300 : 3000,
           connections: 8,
+          baseDir: args.p9Base,
           log,
         }),
     ],

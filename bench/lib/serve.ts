@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import { sleep, startCli, type Child } from './procs.js';
+import { sleep, startCli, startNode, type Child } from './procs.js';
 
 export interface Serving {
   cli: Child;
@@ -12,9 +12,13 @@ export interface Serving {
   url: string;
 }
 
-/** Starts `nodeprof serve --target <port> --listen 127.0.0.1:0` and waits for its "serving <url>" line. */
-export async function startServe(targetPort: number, extra: string[] = [], timeoutMs = 60_000): Promise<Serving> {
-  const cli = startCli(['serve', '--target', String(targetPort), '--listen', '127.0.0.1:0', ...extra]);
+/**
+ * Starts `nodeprof serve --target <port> --listen 127.0.0.1:0` and waits for its "serving <url>" line;
+ * `cli`: another build's bin/nodeprof.js (this checkout's unless given).
+ */
+export async function startServe(targetPort: number, extra: string[] = [], timeoutMs = 60_000, cli0?: string): Promise<Serving> {
+  const args = ['serve', '--target', String(targetPort), '--listen', '127.0.0.1:0', ...extra];
+  const cli = cli0 ? startNode(cli0, { args }) : startCli(args);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = /serving (http:\/\/[^\s/]+:(\d+)\/debug\/pprof\/)/.exec(cli.stderr());

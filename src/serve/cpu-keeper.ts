@@ -1,11 +1,15 @@
-// One V8 CPU profiler kept running in a Node 22+ target, so serve's windows need the JIT reset once
-// per keeper rather than once per window. A profiler started late does not see the on-stack-
-// replaced code of hot loops compiled before it (collect/jit-reset.ts), whenever that code was
-// compiled: every fresh window needs the reset, and its re-warm costs the target most of its
-// throughput under a scraper (bench P9). A session's profiler agent keeps its v8::CpuProfiler while
-// any profile of the session runs; a console profile (the inspector's own `profile()`, not the app's
-// console) keeps one running between windows, and each window is Profiler.start/stop on that same
-// session. The console profile is replaced at each window's end, so its samples never pile up; the
+// One V8 CPU profiler kept running in the target, so serve's windows neither start a profiler each
+// (Profiler.start logs every code object of the heap to the new profiler, on the target's main
+// thread: hundreds of ms on a big heap, bench P10) nor, on Node 22+, need the JIT reset each. A
+// profiler started late does not see the on-stack-replaced code of hot loops compiled before it on
+// V8 12+ (collect/jit-reset.ts), whenever that code was compiled: every fresh window needs the
+// reset, and its re-warm costs the target most of its throughput under a scraper (bench P9); the
+// keeper needs it once. A session's profiler agent keeps its v8::CpuProfiler while any profile of
+// the session runs; a console profile (the inspector's own `profile()`, not the app's console)
+// keeps one running between windows, and each window is Profiler.start/stop on that same
+// session. The console profile is replaced after a window once it is ROTATE_MS old, so its samples
+// never pile up; not after every window, because ending it makes V8 serialize the whole console
+// profile (its call tree, as big as a window's) on the target's main thread a second time. The
 // keeper stops when no window came for IDLE_MS, when serve closes, and when the target exits.
 // Every session with the Profiler domain on sees its console-profile events (and starts a profile
 // of its own for them), as it would for the app's console.profile().
@@ -22,11 +26,29 @@ import type { CpuWindow } from './cpu-window.js';
 
 /** No window for this long: the keeper stops (the next window starts it again, with a reset). */
 export const KEEPER_IDLE_MS = 60_000;
+/**
+ * How old the console profile may get before it is replaced after a window. At 100 Hz it holds about
+ * 30,000 samples (a few hundred KiB in the target, about as much JSON when it ends) after 5 minutes.
+ */
+export const KEEPER_ROTATE_MS = 300_000;
 /** The longest the target may take to answer one of the keeper's own commands. */
 const COMMAND_MS = 5000;
 const TITLE = 'nodeprof-keeper';
 type KeeperTitle = `${typeof TITLE}-${number}`;
 const NOT_ANSWERING = `the target did not answer within ${COMMAND_MS / 1000}s`;
+
+/** The kept profiler's session ended under a window or its start: the target went away. */
+export class KeptSessionEndedError extends Error {
+  constructor() {
+    super('the target went away');
+  }
+}
+
+/** True if the session ended, or ends within a moment (a failed command may come before the close). */
+async function endedSoon(session: CdpSession): Promise<boolean> {
+  if (session.isEnded) return true;
+  return Promise.race([session.ended.then(() => true), sleep(200).then(() => false)]);
+}
 
 interface Kept {
   session: CdpSession;
@@ -34,6 +56,8 @@ interface Kept {
   reset: JitResetResult;
   /** The console profile keeping the profiler alive ('' before the first). */
   title: KeeperTitle | '';
+  /** When that console profile started (epoch ms). */
+  titleAtMs: number;
   /** Set when the console profile ended without us (the app's console.profileEnd()): not usable. */
   lost: boolean;
   /** True while a window runs on it (one Profiler.start per session). */
@@ -52,6 +76,7 @@ export class CpuKeeper {
     private readonly open: () => Promise<CdpSession>,
     readonly intervalUs: number,
     private readonly log: (line: string) => void,
+    private readonly opts: { rotateMs?: number } = {},
   ) {}
 
   /**
@@ -101,6 +126,8 @@ export class CpuKeeper {
         ...recordingComments(rec),
       ];
       return await finish(k.session, { profile: rec.profile, startedAtMs: rec.startedAtMs, intervalUs: rec.intervalUs, comments, cpuScale: rec.cpuScale });
+    } catch (err) {
+      throw (await endedSoon(k.session)) ? new KeptSessionEndedError() : err;
     } finally {
       await collector.cleanup(windowSession);
       k.busy = false;
@@ -125,18 +152,33 @@ export class CpuKeeper {
         return this.get();
       });
     }
-    this.kept = this.start().catch((err: unknown) => {
+    const kept: Promise<Kept | undefined> = this.start().catch((err: unknown) => {
+      // The target went away: the window says so; the next one, after a reattach, starts another.
+      if (err instanceof KeptSessionEndedError) {
+        if (this.kept === kept) this.kept = undefined;
+        throw err;
+      }
       this.failedAtMs = Date.now();
-      this.log(`cannot keep a CPU profiler running in the target (${errorMessage(err)}); each window starts its own`);
+      this.log(`cannot keep a CPU profiler running in the target (${errorMessage(err)}); CPU windows run a profiler of their own`);
       return undefined;
     });
+    this.kept = kept;
     return this.kept;
   }
 
   private async start(): Promise<Kept> {
     const session = await this.open();
     try {
-      const k: Kept = { session, startedAtMs: Date.now(), reset: { done: false, note: '', ms: 0 }, title: '', lost: false, busy: false, windows: 0 };
+      const k: Kept = {
+        session,
+        startedAtMs: Date.now(),
+        reset: { done: false, note: '', ms: 0 },
+        title: '',
+        titleAtMs: 0,
+        lost: false,
+        busy: false,
+        windows: 0,
+      };
       session.on('Profiler.consoleProfileFinished', (e) => {
         if (e.title === k.title) k.lost = true;
       });
@@ -152,8 +194,9 @@ export class CpuKeeper {
       if (this.closed) throw new Error('serve is closing');
       return k;
     } catch (err) {
+      const gone = await endedSoon(session);
       await session.close();
-      throw err;
+      throw gone ? new KeptSessionEndedError() : err;
     }
   }
 
@@ -174,11 +217,13 @@ export class CpuKeeper {
     if (!started) throw new Error('the target did not start a console profile');
     const prev = k.title;
     k.title = title;
+    k.titleAtMs = Date.now();
     if (prev) await withTimeout(evaluate(k.session, 'profileEnd', prev), COMMAND_MS, NOT_ANSWERING);
   }
 
   private async rotate(k: Kept): Promise<void> {
     if (k.session.isEnded || k.lost || this.closed) return;
+    if (Date.now() - k.titleAtMs < (this.opts.rotateMs ?? KEEPER_ROTATE_MS)) return;
     try {
       await this.consoleProfile(k);
     } catch {

@@ -10,7 +10,7 @@ import type { HeapMode } from '../pprof/heap-profile.js';
 import type { Profile } from 'pprof-format';
 import type { CdpSession } from '../target/session.js';
 import { errorMessage } from '../errors.js';
-import { CpuKeeper } from './cpu-keeper.js';
+import { CpuKeeper, KeptSessionEndedError } from './cpu-keeper.js';
 import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
 import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
 import { SERVE_CPU_INTERVAL_US } from './cpu-rate.js';
@@ -60,7 +60,7 @@ export class Facade {
   private snapshotQueue: Promise<unknown> = Promise.resolve();
   /** The CPU windows running in the target, bounded; shared by profile and cpuprofile. */
   readonly cpuWindows: CpuWindows;
-  /** Node 22+: one profiler kept running for the windows at the facade's rate (see cpu-keeper.ts). */
+  /** One profiler kept running for the windows at the facade's rate (see cpu-keeper.ts). */
   private readonly keeper: CpuKeeper;
 
   constructor(
@@ -207,22 +207,27 @@ export class Facade {
   }
 
   /**
-   * The kept profiler serves the windows at the facade's rate on V8 12+ when the JIT reset is on,
-   * out of process (in-process windows keep their own sessions).
+   * The kept profiler serves the windows at the facade's rate out of process (in-process windows
+   * keep their own sessions). On Node 22+ it spares each window the JIT reset, so it is used when the
+   * reset is on; on older Node it spares each window V8's profiler start-up (Profiler.start logs
+   * every code object of the heap), whatever the reset setting.
    */
   private keeps(att: Attachment, intervalUs: number): boolean {
-    return this.jitReset && intervalUs === this.cpuIntervalUs && !this.transport.inProcess && Number(/^v(\d+)/.exec(att.info.nodeVersion)?.[1] ?? 0) >= 22;
+    if (intervalUs !== this.cpuIntervalUs || this.transport.inProcess) return false;
+    return this.jitReset || Number(/^v(\d+)/.exec(att.info.nodeVersion)?.[1] ?? 22) < 22;
   }
 
   /** A window cut from the kept profiler, or undefined when it cannot serve this one. */
   private async keptWindow(att: Attachment, ms: number, stop: AbortSignal): Promise<CpuWindow | undefined> {
     if (this.closing) throw new HttpError(503, 'nodeprof is shutting down');
     const signal = AbortSignal.any([this.shutdown.signal, stop]);
-    const run = withTimeout(
-      this.keeper.window(ms, signal, !this.transport.sameThread, (session, w) => this.withSourceMaps(att, session, w)),
-      ms + answerTimeoutMs() + 5000,
-      () => this.notAnswering(ms),
-    );
+    const window = this.keeper
+      .window(ms, signal, !this.transport.sameThread, (session, w) => this.withSourceMaps(att, session, w))
+      .catch((err: unknown) => {
+        if (err instanceof KeptSessionEndedError) throw new HttpError(502, `target ${this.transport.where} went away during the collection`);
+        throw err;
+      });
+    const run = withTimeout(window, ms + answerTimeoutMs() + 5000, () => this.notAnswering(ms));
     return this.tracked(run, signal);
   }
 

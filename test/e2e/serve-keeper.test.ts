@@ -1,9 +1,12 @@
-// On Node 22+ serve keeps one V8 CPU profiler running for its windows (src/serve/cpu-keeper.ts): a
-// hot loop compiled before serve attached is attributed in every window, with the JIT reset once,
-// and nothing of it runs in the target once serve has gone.
+// serve keeps one V8 CPU profiler running for its windows (src/serve/cpu-keeper.ts): on Node 22+ a
+// hot loop compiled before serve attached is attributed in every window, with the JIT reset once;
+// on Node 18 and 20 the windows are cut from it too (no profiler start-up per window, no reset); its
+// console profile is not replaced after every window; nothing of it runs in the target once serve
+// has gone.
 import { afterEach, describe, expect, test } from '@jest/globals';
+import CDP from 'chrome-remote-interface';
 import type { Profile } from 'pprof-format';
-import { assertNoProfilerRunning, withInspector } from '../helpers/inspect.js';
+import { assertNoProfilerRunning, cpuProfilerThreads, withInspector } from '../helpers/inspect.js';
 import { nodeBinary } from '../helpers/node-versions.js';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
 import { killAll, ranFor, startTarget } from '../helpers/processes.js';
@@ -72,5 +75,44 @@ describe('serve on Node 22: one CPU profiler kept running across windows', () =>
     s.run.proc.kill('SIGTERM');
     await s.run.done;
     await assertNoProfilerRunning(t.port);
+  }, 120_000);
+});
+
+describe.each(['18', '20'])('serve on Node %s: windows cut from one kept CPU profiler', (major) => {
+  test('successive windows come from the kept profiler, with no reset, and it stops with serve', async () => {
+    const t = await startTarget('busy.js', { node: nodeBinary(major) });
+    await ranFor(t.pid, 1500);
+    const s = await startServe(t.port, ['--quiet']);
+    for (const p of [await window(s), await window(s)]) {
+      expect(top(p)[0]).toBe('hotFunction');
+      expect(comments(p)).toContainEqual(expect.stringMatching(KEPT));
+      expect(comments(p)).not.toContainEqual(expect.stringMatching(RESET));
+    }
+    // Between windows the profiler runs on (V8's profiler thread), kept by the console profile.
+    expect(cpuProfilerThreads(t.pid)).toBeGreaterThan(0);
+    s.run.proc.kill('SIGINT');
+    expect((await s.run.done).code).toBe(0);
+    await assertNoProfilerRunning(t.port);
+  }, 120_000);
+});
+
+describe('the kept console profile', () => {
+  test('is not replaced after every window (ending it would serialize it on the main thread)', async () => {
+    const t = await startTarget('busy.js', { node: nodeBinary('22') });
+    const s = await startServe(t.port, ['--quiet']);
+    // Another session with the Profiler domain on hears every console profile start and finish.
+    const observer = await CDP({ port: t.port, host: '127.0.0.1' });
+    const seen: string[] = [];
+    try {
+      observer.on('Profiler.consoleProfileStarted', (e: { title?: string }) => seen.push(`started ${e.title}`));
+      observer.on('Profiler.consoleProfileFinished', (e: { title?: string }) => seen.push(`finished ${e.title}`));
+      await observer.send('Profiler.enable');
+      for (let i = 0; i < 3; i++) expect(comments(await window(s))).toContainEqual(expect.stringMatching(KEPT));
+      expect(seen).toEqual(['started nodeprof-keeper-1']);
+    } finally {
+      await observer.close();
+    }
+    s.run.proc.kill('SIGINT');
+    expect((await s.run.done).code).toBe(0);
   }, 120_000);
 });
