@@ -15,8 +15,9 @@
 // profile on the target's main thread) and one set of the other answers, as under Alloy.
 // "plain-b", a second unprofiled target, says how far two processes of the same fixture differ
 // (an A/A check of the method); "serve-base" runs serve from another build (--p9-base), for a
-// before/after in one run; "serve-cpuonly" (the profile job alone) and "serve-idle" (attached, not
-// scraped: its heap sampler alone) split serve's cost.
+// before/after in one run; "serve-cpuonly" (the profile job alone), "serve-allocs" and
+// "serve-goroutine" (the profile job and one other) and "serve-idle" (attached, not scraped: its
+// heap sampler alone) split serve's cost.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -45,13 +46,28 @@ export interface P9Options {
 }
 
 /** serve-1ms: serve at the sampling rate it had before 100 Hz became its default. */
-export type Condition = 'plain' | 'plain-b' | 'serve' | 'serve-base' | 'serve-cpuonly' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
-export const P9_CONDITIONS: readonly Condition[] = ['plain', 'plain-b', 'serve', 'serve-base', 'serve-cpuonly', 'serve-1ms', 'serve-nojit', 'serve-idle', 'dd'];
+export type Condition =
+  'plain' | 'plain-b' | 'serve' | 'serve-base' | 'serve-cpuonly' | 'serve-allocs' | 'serve-goroutine' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
+export const P9_CONDITIONS: readonly Condition[] = [
+  'plain',
+  'plain-b',
+  'serve',
+  'serve-base',
+  'serve-cpuonly',
+  'serve-allocs',
+  'serve-goroutine',
+  'serve-1ms',
+  'serve-nojit',
+  'serve-idle',
+  'dd',
+];
 /** serve's arguments per condition. */
 const SERVE_ARGS: Partial<Record<Condition, string[]>> = {
   serve: [],
   'serve-base': [],
   'serve-cpuonly': [],
+  'serve-allocs': [],
+  'serve-goroutine': [],
   'serve-1ms': ['--cpu-interval', '1ms'],
   'serve-nojit': ['--no-jit-reset'],
   'serve-idle': [],
@@ -62,6 +78,8 @@ const NAMES: Record<Condition, string> = {
   serve: 'nodeprof serve (100 Hz default) + Alloy loop',
   'serve-base': 'nodeprof serve of the --p9-base build + Alloy loop',
   'serve-cpuonly': 'nodeprof serve + the profile job alone',
+  'serve-allocs': 'nodeprof serve + the profile and allocs jobs',
+  'serve-goroutine': 'nodeprof serve + the profile and goroutine jobs',
   'serve-1ms': 'nodeprof serve --cpu-interval 1ms + Alloy loop',
   'serve-nojit': 'nodeprof serve --no-jit-reset + Alloy loop',
   'serve-idle': 'nodeprof serve attached, not scraped (its heap sampler only)',
@@ -70,6 +88,8 @@ const NAMES: Record<Condition, string> = {
 const DD_INTERVAL_US = Math.round(1e6 / 99);
 const DD_HEAP_BYTES = 512 * 1024;
 const DD_RESTART_MS = 60_000;
+/** Conditions scraped by the profile job and at most one other ('' : the profile job alone). */
+const ONLY_JOB: Partial<Record<Condition, string>> = { 'serve-cpuonly': '', 'serve-allocs': 'allocs', 'serve-goroutine': 'goroutine' };
 /** Periods each target works, unmeasured, once profiled: see runTarget. */
 const DROP_PERIODS = 3;
 
@@ -139,12 +159,12 @@ const jobs = (periodS: number) => [`profile?seconds=${periodS - 1}`, 'allocs', '
  * job's scrape starts every period, or as soon as its last one answered if that took longer (never
  * two of one job at once). Non-200 answers are kept as failures.
  */
-function scrapeLoop(port: number, periodS: number, cpuOnly = false): { failures: string[]; stop(): Promise<void> } {
+function scrapeLoop(port: number, periodS: number, only?: string): { failures: string[]; stop(): Promise<void> } {
   const failures: string[] = [];
   let stopped = false;
   const wake = new AbortController();
   const loops = jobs(periodS)
-    .slice(0, cpuOnly ? 1 : undefined)
+    .filter((job, n) => only === undefined || n === 0 || job === only)
     .map(async (job) => {
       while (!stopped) {
         const t0 = Date.now();
@@ -224,7 +244,7 @@ async function runTarget(
       if (i.c === 'serve-base' && !o.baseDir) throw new Error('serve-base needs --p9-base <dir of another build>');
       const cli = i.c === 'serve-base' ? path.join(o.baseDir!, 'bin/nodeprof.js') : undefined;
       i.serving = await startServe(i.t.inspectPort, ['--quiet', ...args], 60_000, cli);
-      if (i.c !== 'serve-idle') i.loop = scrapeLoop(i.serving.port, o.periodS, i.c === 'serve-cpuonly');
+      if (i.c !== 'serve-idle') i.loop = scrapeLoop(i.serving.port, o.periodS, ONLY_JOB[i.c]);
     }
     // Dropped: what serve does once per attachment (the kept profiler's JIT reset on Node 22+ and the
     // target's re-warm after it, source maps through Debugger.enable, the address book), and the
