@@ -84,7 +84,8 @@ describe('CPU windows are bounded per target', () => {
     expect(ok).toBeGreaterThan(MAX_CPU_WINDOWS);
     expect(threads.max()).toBeGreaterThan(0);
     expect(threads.max()).toBeLessThanOrEqual(MAX_CPU_WINDOWS);
-    await until('no profiler thread left', () => cpuProfilerThreads(t.pid) === 0, 5000);
+    // What stays is the one profiler serve keeps running between windows (cpu-keeper.ts), no window's.
+    await until('no window profiler left', () => cpuProfilerThreads(t.pid) <= 1, 5000);
     threads.stop();
     // the target kept its 100 ms heartbeat through the burst (no gap of seconds)
     const during = ticks.filter((x) => x >= burstAt && x <= burstEnd);
@@ -120,7 +121,8 @@ describe('CPU windows are bounded per target', () => {
     expect(person.status).toBe(200);
     expect(Number(loadProfile(person.body).durationNanos) / 1e9).toBeCloseTo(2, 0);
     expect((await scraper).status).toBe(200);
-    await until('no profiler thread left', () => cpuProfilerThreads(t.pid) === 0, 5000);
+    // What stays is the one profiler serve keeps running between windows (cpu-keeper.ts), no window's.
+    await until('no window profiler left', () => cpuProfilerThreads(t.pid) <= 1, 5000);
 
     // every slot taken by long windows: a short request shares one (answered when it ends), a longer one is refused at once
     // (lengths 3 s apart, so each starts a window of its own)
