@@ -1,6 +1,7 @@
 // `nodeprof serve --target <spec>`: parses flags into a ServePlan and hands it to runServe.
 
 import type { Argv } from 'yargs';
+import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import { parseListen } from '../serve/listen.js';
@@ -41,6 +42,12 @@ export function serveCommand(ctx: CommandContext) {
           default: 'inuse',
           describe: 'what the one heap sampler records: live objects or all allocations',
         })
+        .option('heap-read-interval', {
+          type: 'string',
+          default: '60s',
+          describe:
+            'read the heap sampler from the target at most this often (each read is a full GC there; heap and allocs answer from the last read meanwhile); 0 for every request',
+        })
         .option('max-seconds', { type: 'number', default: 300, describe: 'longest ?seconds= accepted' })
         .option('cpu-interval', {
           type: 'string',
@@ -68,6 +75,9 @@ export function serveCommand(ctx: CommandContext) {
       const maxSeconds = Number(argv['max-seconds']);
       if (!Number.isFinite(maxSeconds) || maxSeconds <= 0)
         throw new UsageError(`invalid --max-seconds '${String(argv['max-seconds'])}': use a positive number of seconds`);
+      const heapReadIntervalMs = /^0+(\.0+)?(us|ms|s|m|h)?$/.test(String(argv['heap-read-interval']).trim())
+        ? 0
+        : parseDuration(String(argv['heap-read-interval']), '--heap-read-interval');
       const fleetOnly = ['match', 'exclude', 'open-inspectors'].filter((o) => argv[o] !== undefined && argv[o] !== false);
       if (argv.all) {
         if (argv.target !== undefined) throw new UsageError('give either --all or --target, not both');
@@ -76,6 +86,7 @@ export function serveCommand(ctx: CommandContext) {
           listen: parseListen(String(argv.listen)),
           token: (argv.token as string | undefined) ?? (process.env.NODEPROF_TOKEN || undefined),
           heapMode: argv['heap-mode'] as HeapMode,
+          heapReadIntervalMs,
           maxSeconds,
           quiet: ctx.quiet(),
           match: argv.match !== undefined ? parseRegex(String(argv.match), '--match') : undefined,
@@ -105,6 +116,7 @@ export function serveCommand(ctx: CommandContext) {
         listen: parseListen(String(argv.listen)),
         token: (argv.token as string | undefined) ?? (process.env.NODEPROF_TOKEN || undefined),
         heapMode: argv['heap-mode'] as HeapMode,
+        heapReadIntervalMs,
         maxSeconds,
         cpuIntervalUs: parseCpuInterval(String(argv['cpu-interval'])),
         jitReset: argv.jitReset !== false,

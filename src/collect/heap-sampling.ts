@@ -16,6 +16,12 @@ import type { CdpSession } from '../target/session.js';
 
 /** V8's default sampling interval (bytes between samples on average), as node --heap-prof uses. */
 export const DEFAULT_HEAP_INTERVAL_BYTES = 512 * 1024;
+/**
+ * serve reads the sampler from the target at most once a minute by default (HeapSampler's
+ * maxAgeMs): each read is a full GC in the target. Go's heap profile is likewise as of the last
+ * completed GC, not of the request.
+ */
+export const HEAP_READ_INTERVAL_MS = 60_000;
 
 /**
  * Starts V8's one heap sampler of the isolate. `includeCollected` keeps samples of objects the GC
@@ -87,11 +93,25 @@ export class HeapSamplingCollector {
  */
 export class HeapSampler {
   startedAtMs = 0;
+  /** The last profile read from the target, and when (epoch ms). */
+  private last: { atMs: number; profile: Protocol.HeapProfiler.SamplingHeapProfile } | undefined;
 
   constructor(
     readonly mode: HeapMode,
     readonly intervalBytes: number,
+    /**
+     * A read younger than this answers the next one. Every HeapProfiler.getSamplingProfile is a
+     * full mark-compact GC in the target (the inspector starts V8's sampler with kSamplingForceGC,
+     * and no CDP parameter turns it off): a scraper asking every few seconds would pay one each
+     * time. 0: every read goes to the target.
+     */
+    readonly maxAgeMs = 0,
   ) {}
+
+  /** How old the profile the last read() answered is, ms (0: read just now). */
+  ageMs(): number {
+    return this.last ? Math.max(0, Date.now() - this.last.atMs) : 0;
+  }
 
   async start(session: CdpSession): Promise<void> {
     await session.send('HeapProfiler.enable');
@@ -112,7 +132,9 @@ export class HeapSampler {
    * reads after). So a target stuck in a long native call is sent at most two reads however many
    * requests come meanwhile, rather than a backlog of reads (and full GCs) to run when it returns.
    */
-  read(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+  read(session: CdpSession, gc: boolean, fresh = false): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+    const last = this.last;
+    if (!gc && !fresh && last && Date.now() - last.atMs < this.maxAgeMs) return Promise.resolve(last.profile);
     const pending = this.pending;
     if (pending && (pending.gc || !gc)) return pending.read;
     const read = (pending ? pending.read.catch(() => undefined) : Promise.resolve()).then(() => this.readNow(session, gc));
@@ -128,16 +150,19 @@ export class HeapSampler {
 
   private async readNow(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
     if (gc) await session.send('HeapProfiler.collectGarbage');
+    let profile: Protocol.HeapProfiler.SamplingHeapProfile;
     try {
-      return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+      profile = (await session.send('HeapProfiler.getSamplingProfile')).profile;
     } catch (err) {
       // V8 has one sampler per isolate: another client (a second serve, attach --heap) may have
       // stopped ours. Start it again; its values start over.
       if (!/not started/i.test((err as Error).message)) throw err;
       await this.start(session);
       this.restarts++;
-      return (await session.send('HeapProfiler.getSamplingProfile')).profile;
+      profile = (await session.send('HeapProfiler.getSamplingProfile')).profile;
     }
+    this.last = { atMs: Date.now(), profile };
+    return profile;
   }
 
   async stop(session: CdpSession): Promise<void> {

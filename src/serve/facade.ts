@@ -12,7 +12,7 @@ import type { CdpSession } from '../target/session.js';
 import { errorMessage } from '../errors.js';
 import { CpuKeeper, KeptSessionEndedError } from './cpu-keeper.js';
 import { CpuBusyError, CpuWindows, MAX_CPU_WINDOWS, recordCpu, type CpuWindow } from './cpu-window.js';
-import { DEFAULT_HEAP_INTERVAL_BYTES } from '../collect/heap-sampling.js';
+import { DEFAULT_HEAP_INTERVAL_BYTES, HEAP_READ_INTERVAL_MS } from '../collect/heap-sampling.js';
 import { SERVE_CPU_INTERVAL_US } from './cpu-rate.js';
 import { HttpError } from './http-error.js';
 import { TargetConnection, type Attachment } from './target-connection.js';
@@ -32,6 +32,11 @@ import { formatDuration } from '../duration.js';
 export interface FacadeOptions {
   heapMode: HeapMode;
   heapIntervalBytes?: number;
+  /**
+   * The heap sampler is read from the target at most once per this many ms (default
+   * HEAP_READ_INTERVAL_MS): each read is a full GC there. ?gc=1 and ?seconds= read at once.
+   */
+  heapReadIntervalMs?: number;
   /** CPU sampling interval, µs (default SERVE_CPU_INTERVAL_US, 100 Hz); ?hz= asks for another per request. */
   cpuIntervalUs?: number;
   /** Deoptimize once after each window's Profiler.start on Node 22+ (default true; see collect/jit-reset.ts). */
@@ -76,7 +81,15 @@ export class Facade {
       this.recordCpuWindow(ms, stop, intervalUs ?? this.cpuIntervalUs),
     );
     this.keeper = new CpuKeeper(() => this.transport.open(), this.cpuIntervalUs, this.log);
-    this.link = new TargetConnection(transport, { mode: opts.heapMode, intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES }, this.log);
+    this.link = new TargetConnection(
+      transport,
+      {
+        mode: opts.heapMode,
+        intervalBytes: opts.heapIntervalBytes ?? DEFAULT_HEAP_INTERVAL_BYTES,
+        readIntervalMs: opts.heapReadIntervalMs ?? HEAP_READ_INTERVAL_MS,
+      },
+      this.log,
+    );
   }
 
   private mapCache(att: Attachment): SourceMapCache {
@@ -245,12 +258,22 @@ export class Facade {
     );
   }
 
-  async heap(gc: boolean): Promise<Profile> {
+  /** The heap sampler's profile: a recent read, or (gc, fresh, or none recent) a read now. */
+  async heap(gc: boolean, fresh = false): Promise<Profile> {
     const att = this.link.get();
     const answer = async () => {
-      const sampling = await this.onMain(att, () => att.heap.read(att.session, gc));
+      const sampling = await this.onMain(att, () => att.heap.read(att.session, gc, fresh));
+      const ageMs = att.heap.ageMs();
       const mapFrame = await this.mapped(att, (cache) => sourceMapsForHeapProfile(att.session, sampling, { cache }));
-      return heapAnswer(sampling, { mode: att.heap.mode, intervalBytes: att.heap.intervalBytes, startedAtMs: att.heap.startedAtMs, book: this.book, mapFrame });
+      return heapAnswer(sampling, {
+        mode: att.heap.mode,
+        intervalBytes: att.heap.intervalBytes,
+        startedAtMs: att.heap.startedAtMs,
+        book: this.book,
+        mapFrame,
+        readAgoMs: ageMs,
+        readIntervalMs: att.heap.maxAgeMs,
+      });
     };
     return withTimeout(answer(), answerTimeoutMs(), () => this.notAnswering(0));
   }

@@ -37,6 +37,8 @@ export interface FleetPlan {
   listen: ListenAddress;
   token?: string;
   heapMode: HeapMode;
+  /** --heap-read-interval, ms. */
+  heapReadIntervalMs?: number;
   maxSeconds: number;
   quiet: boolean;
   /** Only processes whose command line matches. */
@@ -216,7 +218,12 @@ export class Fleet {
         sameThread: false,
         open: async () => connectWebSocket((await findInspectorTarget(local.host, local.port)).webSocketDebuggerUrl, where),
       };
-      const facade = new Facade(transport, { heapMode: this.plan.heapMode, maxSeconds: this.plan.maxSeconds, log });
+      const facade = new Facade(transport, {
+        heapMode: this.plan.heapMode,
+        heapReadIntervalMs: this.plan.heapReadIntervalMs,
+        maxSeconds: this.plan.maxSeconds,
+        log,
+      });
       m.facade = facade;
       await facade.start();
       if (m.removed || this.closed) {

@@ -16,7 +16,16 @@ import type { ThreadStack } from '../collect/stack.js';
 
 export function heapAnswer(
   sampling: Protocol.HeapProfiler.SamplingHeapProfile,
-  o: { mode: HeapMode; intervalBytes: number; startedAtMs: number; book: AddressBook; mapFrame?: FrameMapper },
+  o: {
+    mode: HeapMode;
+    intervalBytes: number;
+    startedAtMs: number;
+    book: AddressBook;
+    mapFrame?: FrameMapper;
+    /** How long ago the sampler was read from the target (the answer of an earlier read), ms. */
+    readAgoMs?: number;
+    readIntervalMs?: number;
+  },
 ): Profile {
   // As Go's: time_nanos is when the answer was taken; the duration runs from when sampling began.
   const now = Date.now();
@@ -33,6 +42,11 @@ export function heapAnswer(
       ? 'nodeprof: the heap sampler runs in inuse mode (live objects); start serve with --heap-mode alloc for alloc_objects/alloc_space'
       : 'nodeprof: the heap sampler runs in alloc mode (every allocation since sampling began, collected or not); start serve with --heap-mode inuse for live objects',
   );
+  if (o.readAgoMs !== undefined && o.readAgoMs >= 1000) {
+    b.addComment(
+      `nodeprof: read from the target ${Math.round(o.readAgoMs / 1000)}s ago: serve reads V8's heap sampler at most every ${Math.round((o.readIntervalMs ?? 0) / 1000)}s (each read is a full GC in the target; --heap-read-interval); ?gc=1 or ?seconds= reads now`,
+    );
+  }
   return b.build();
 }
 

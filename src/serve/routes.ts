@@ -117,7 +117,8 @@ function pprofRoute(
 const HEAP_TEXT: TextForm = { when: (debug) => debug !== 0, write: heapText };
 const countForm = (name: string): TextForm => ({ when: (debug) => debug > 0, write: (p) => countText(p, name) });
 
-const heapCollect = async (ctx: RouteContext) => ctx.facade.heap(goInt(ctx, 'gc') > 0);
+// A delta (?seconds=) needs a read at each end, not a recent one.
+const heapCollect = async (ctx: RouteContext) => ctx.facade.heap(goInt(ctx, 'gc') > 0, seconds(ctx) !== undefined);
 
 export function modeNote(f: Facade): string {
   return f.heapMode === 'inuse'

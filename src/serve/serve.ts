@@ -17,6 +17,8 @@ export interface ServePlan {
   listen: ListenAddress;
   token?: string;
   heapMode: HeapMode;
+  /** --heap-read-interval, ms: the heap sampler is read from the target at most this often. */
+  heapReadIntervalMs?: number;
   maxSeconds: number;
   /** CPU sampling interval, µs (--cpu-interval). */
   cpuIntervalUs?: number;
@@ -81,6 +83,7 @@ export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
   }
   const facade = new Facade(remoteTransport(target), {
     heapMode: plan.heapMode,
+    heapReadIntervalMs: plan.heapReadIntervalMs,
     maxSeconds: plan.maxSeconds,
     cpuIntervalUs: plan.cpuIntervalUs,
     jitReset: plan.jitReset,

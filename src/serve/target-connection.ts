@@ -32,7 +32,7 @@ export class TargetConnection {
 
   constructor(
     readonly transport: Transport,
-    private readonly heap: { mode: HeapMode; intervalBytes: number },
+    private readonly heap: { mode: HeapMode; intervalBytes: number; readIntervalMs?: number },
     private readonly log: (line: string) => void,
   ) {}
 
@@ -49,7 +49,7 @@ export class TargetConnection {
       if (this.heap.mode === 'alloc' && !keepsCollectedHeapSamples(info.nodeVersion)) {
         this.log(`warning: --heap-mode alloc: ${freedSamplesDropped(info.nodeVersion)}: heap and allocs show only sampled allocations still live`);
       }
-      const heap = new HeapSampler(this.heap.mode, this.heap.intervalBytes);
+      const heap = new HeapSampler(this.heap.mode, this.heap.intervalBytes, this.heap.readIntervalMs);
       await heap.start(session);
       // The in-process facade's own worker is not one of the app's threads.
       const workers = new WorkerWatcher(session, undefined, (w) => w.url.endsWith('/register-worker.js'));
