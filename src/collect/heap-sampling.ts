@@ -134,7 +134,8 @@ export class HeapSampler {
    */
   read(session: CdpSession, gc: boolean, fresh = false): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
     const last = this.last;
-    if (!gc && !fresh && last && Date.now() - last.atMs < this.maxAgeMs) return Promise.resolve(last.profile);
+    // An empty read (just after attach, before the first sample) is not worth keeping.
+    if (!gc && !fresh && last && (last.profile.samples?.length ?? 0) > 0 && Date.now() - last.atMs < this.maxAgeMs) return Promise.resolve(last.profile);
     const pending = this.pending;
     if (pending && (pending.gc || !gc)) return pending.read;
     const read = (pending ? pending.read.catch(() => undefined) : Promise.resolve()).then(() => this.readNow(session, gc));

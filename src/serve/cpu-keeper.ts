@@ -90,9 +90,6 @@ export class CpuKeeper {
     finish: (session: CdpSession, w: CpuWindow) => Promise<CpuWindow>,
     opts: { probe?: boolean } = {},
   ): Promise<CpuWindow | undefined> {
-    // `seconds=N` is N seconds from the request: starting the keeper (V8's profiler start-up, a
-    // second on a large heap) counts, as a window's own Profiler.start does (cpu-window.ts).
-    const askedAtMs = Date.now();
     const k = await this.get();
     if (!k || k.busy || k.lost || k.session.isEnded || signal.aborted) return undefined;
     k.busy = true;
@@ -117,7 +114,7 @@ export class CpuKeeper {
       close: () => Promise.resolve(),
     };
     const collector = new CpuCollector(this.intervalUs, { repair: canPause, jitReset: false, probe: opts.probe });
-    const endsAtMs = askedAtMs + ms;
+    const endsAtMs = Date.now() + ms;
     try {
       await collector.start(windowSession);
       await Promise.race([sleep(Math.max(0, endsAtMs - Date.now()), { signal }), k.session.exiting]);
