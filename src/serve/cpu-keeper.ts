@@ -89,10 +89,25 @@ export class CpuKeeper {
     canPause: boolean,
     finish: (session: CdpSession, w: CpuWindow) => Promise<CpuWindow>,
     opts: { probe?: boolean } = {},
+    again = false,
   ): Promise<CpuWindow | undefined> {
     const k = await this.get();
     if (!k || k.busy || k.lost || k.session.isEnded || signal.aborted) return undefined;
     k.busy = true;
+    // One round trip on the keeper's session first: the target sends its events before the answer,
+    // so an end of the console profile it already made (the app's bare console.profileEnd()) is
+    // heard here, and the window does not start a fresh, reset-less profiler on this session.
+    try {
+      await withTimeout(k.session.send('Profiler.enable'), COMMAND_MS, NOT_ANSWERING);
+    } catch {
+      k.lost = true;
+    }
+    if (k.lost) {
+      k.busy = false;
+      await this.stop(k);
+      // Once with a new keeper; after that the caller records a window of its own.
+      return again ? undefined : this.window(ms, signal, canPause, finish, opts, true);
+    }
     clearTimeout(k.idle);
     // The session's profiler is running: enabling, setting the rate (V8 refuses while it profiles)
     // or disabling (which would end the console profile) is not the window's to do.
