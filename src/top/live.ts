@@ -46,7 +46,6 @@ interface LiveThread extends ThreadView {
   session: CdpSession;
   cache: SourceMapCache;
   windows: number;
-  ended: boolean;
   loop?: Promise<void>;
 }
 
@@ -78,7 +77,6 @@ export async function runTop(opts: TopOptions): Promise<number> {
       session,
       cache: new SourceMapCache(),
       windows: 0,
-      ended: false,
     };
     th.loop = followThread(th, target, opts, stop.signal, warnings, {
       changed: () => !state.paused && draw(),
@@ -214,7 +212,6 @@ async function followThread(
     changed();
   }
   if (th.session.isEnded && !signal.aborted) {
-    th.ended = true;
     th.problem = th.label === MAIN_THREAD ? `${target.where}: the target exited` : 'this worker exited';
     changed();
   }
