@@ -134,11 +134,10 @@ export class HeapSampler {
    */
   read(session: CdpSession, gc: boolean, fresh = false): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
     const last = this.last;
-    // An empty read (just after attach, before the first sample) is not worth keeping.
-    if (!gc && !fresh && last && (last.profile.samples?.length ?? 0) > 0 && Date.now() - last.atMs < this.maxAgeMs) return Promise.resolve(last.profile);
+    if (!gc && !fresh && last && Date.now() - last.atMs < this.keepMs(last)) return Promise.resolve(last.profile);
     const pending = this.pending;
     if (pending && (pending.gc || !gc)) return pending.read;
-    const read = (pending ? pending.read.catch(() => undefined) : Promise.resolve()).then(() => this.readNow(session, gc));
+    const read = (pending ? pending.read.catch(() => undefined) : Promise.resolve()).then(() => this.readNow(session));
     const entry = { gc, read };
     this.pending = entry;
     read
@@ -149,8 +148,21 @@ export class HeapSampler {
     return read;
   }
 
-  private async readNow(session: CdpSession, gc: boolean): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
-    if (gc) await session.send('HeapProfiler.collectGarbage');
+  /**
+   * How long a read answers later requests. One without samples (the sampler is young, or the app
+   * allocates little) only for as long as the sampler had run when it was read: soon after attach a
+   * request reads again within a second or two, and an idle app is read (a full GC) at most once per
+   * maxAgeMs after a while rather than at every scrape.
+   */
+  private keepMs(last: { atMs: number; profile: Protocol.HeapProfiler.SamplingHeapProfile }): number {
+    if ((last.profile.samples?.length ?? 0) > 0) return this.maxAgeMs;
+    return Math.min(this.maxAgeMs, Math.max(0, last.atMs - this.startedAtMs));
+  }
+
+  private async readNow(session: CdpSession): Promise<Protocol.HeapProfiler.SamplingHeapProfile> {
+    // No HeapProfiler.collectGarbage for `gc`: every getSamplingProfile already runs a full GC
+    // before it reads (kSamplingForceGC; seen with --trace-gc on Node 18, 20 and 22), and a second
+    // one would only double the pause.
     let profile: Protocol.HeapProfiler.SamplingHeapProfile;
     try {
       profile = (await session.send('HeapProfiler.getSamplingProfile')).profile;

@@ -128,7 +128,9 @@ export class CpuKeeper {
       },
       close: () => Promise.resolve(),
     };
-    const collector = new CpuCollector(this.intervalUs, { repair: canPause, jitReset: false, probe: opts.probe });
+    // Only the first window checks the loop (and repairs a frame already running): the profiler has
+    // run since, so every frame entered after its start is attributed right in later windows.
+    const collector = new CpuCollector(this.intervalUs, { repair: canPause, jitReset: false, probe: opts.probe ?? k.windows === 0 });
     const endsAtMs = Date.now() + ms;
     try {
       await collector.start(windowSession);

@@ -27,7 +27,7 @@ test('heap and allocs within the interval answer from one read, saying how old; 
   cleanups.push(p.close);
   const s = await startServe(p.port);
   t.proc.stdin!.write('go\n'); // retain 64 MiB: live samples for the inuse sampler
-  // Until the sampler has samples, every request reads again (an empty read is not kept).
+  // Until the sampler has samples, a read is kept only as long as the sampler had run: soon read again.
   await waitFor(async () => decodePprof((await request(`${s.url}heap`)).body).sample.length > 0, 20_000, 'heap samples');
   const n = reads(p);
   // Old enough for the answer to say so (ages under a second are not mentioned).

@@ -104,20 +104,39 @@ describe('the heap sampler reads one at a time', () => {
     const a = await first;
     for (const p of joined) expect(await p).toBe(a);
     await tick();
-    // Then the GC and a second read, shared by everything that came after the GC request.
-    expect(sent.map((s) => s.method)).toEqual(['HeapProfiler.getSamplingProfile', 'HeapProfiler.collectGarbage']);
+    // Then a second read (its own full GC: every read is one), shared by everything after the GC request.
+    expect(sent.map((s) => s.method)).toEqual(['HeapProfiler.getSamplingProfile', 'HeapProfiler.getSamplingProfile']);
     sent[1]!.answer();
-    await tick();
-    expect(sent.map((s) => s.method)).toEqual(['HeapProfiler.getSamplingProfile', 'HeapProfiler.collectGarbage', 'HeapProfiler.getSamplingProfile']);
-    sent[2]!.answer();
     const b = await withGc;
     expect(b).not.toBe(a);
     for (const p of afterGc) expect(await p).toBe(b);
     // Once answered, the next request reads afresh.
     const next = heap.read(session, false);
     await tick();
-    expect(sent).toHaveLength(4);
-    sent[3]!.answer();
+    expect(sent).toHaveLength(3);
+    sent[2]!.answer();
     expect(await next).not.toBe(b);
+  });
+
+  test('a read without samples answers for as long as the sampler had run when it was read, at most the interval', async () => {
+    let reads = 0;
+    const session = {
+      send: (method: string) => {
+        if (method === 'HeapProfiler.getSamplingProfile') reads++;
+        return Promise.resolve(method === 'HeapProfiler.getSamplingProfile' ? { profile: { head: {}, samples: [] } } : {});
+      },
+    } as unknown as CdpSession;
+    const heap = new HeapSampler('inuse', 512 * 1024, 60_000);
+    const now = Date.now();
+    // Started 10 s ago: an empty read now is kept 10 s.
+    heap.startedAtMs = now - 10_000;
+    await heap.read(session, false);
+    await heap.read(session, false);
+    expect(reads).toBe(1);
+    // Started as the read came (here a little after, so the clock's millisecond cannot keep it): read again at once.
+    heap.startedAtMs = Date.now() + 50;
+    await heap.read(session, true);
+    await heap.read(session, false);
+    expect(reads).toBe(3);
   });
 });
