@@ -13,6 +13,11 @@
 // address book), the peer's start, and the rest of each target's own warm-up; hours of profiling
 // make those negligible. A window of one period holds one CPU window's end (V8 serializing the
 // profile on the target's main thread) and one set of the other answers, as under Alloy.
+// Crossover (the default): two processes of one fixture differ by up to 10 % on this machine
+// whatever profiles them, which one target per condition would charge to the condition. So the run
+// has one phase per condition, and in each phase every target process takes another condition
+// (serve detached, the peer stopped and the next one profiled between phases, with DROP_PERIODS
+// again): every process runs every condition once, and its speed weighs on all of them alike.
 // "plain-b", a second unprofiled target, says how far two processes of the same fixture differ
 // (an A/A check of the method); "serve-base" runs serve from another build (--p9-base), for a
 // before/after in one run; "serve-cpuonly" (the profile job alone), "serve-allocs" and
@@ -20,11 +25,10 @@
 // heap sampler alone) split serve's cost.
 
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newAgent, runLoad } from './lib/load.js';
-import { pinned, ROOT, sleep, startTarget, stopTarget, type Child, type Target } from './lib/procs.js';
+import { ask, cpuSeconds, nodeBinary, pinned, startTarget, stopTarget, type Target } from './lib/procs.js';
 import type { Measure, Row } from './lib/report.js';
 import { get, startServe, type Serving } from './lib/serve.js';
 import { roundOrder, summarize } from './lib/stats.js';
@@ -33,7 +37,14 @@ export interface P9Options {
   /** Node majors the targets run on (the bench's own node for its major, else scripts/fetch-node.js). */
   majors: string[];
   fixtures: ReadonlyArray<'cpu' | 'http'>;
+  /** Measured rounds in all (with crossover: split evenly over the phases, at least one each). */
   rounds: number;
+  /**
+   * Crossover: as many phases as conditions, each target taking every condition once (serve
+   * detached and the peer stopped between phases), so a target process that happens to be faster
+   * than another does not bias a condition (the A/A check read 0.90-1.06 with one process each).
+   */
+  crossover: boolean;
   /** The scrape loop's period, s (Alloy: 15); a window is one period. */
   periodS: number;
   conditions: Condition[];
@@ -104,38 +115,9 @@ interface Window {
   perCpuS: number;
 }
 
-/** CPU time of a process so far, s (utime + stime from /proc; NaN elsewhere). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-function binaryFor(major: string): string {
-  if (process.versions.node.split('.')[0] === major) return process.execPath;
-  return execFileSync(process.execPath, [path.join(ROOT, 'scripts/fetch-node.js'), major], { encoding: 'utf8', timeout: 300_000 }).trim();
-}
-
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
-}
-
-/** Sends `cmd` and waits for the next line matching `re` after it. */
-async function ask(t: Child, cmd: string, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
-  const from = t.stdout().length;
-  t.send(cmd);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = re.exec(t.stdout().slice(from));
-    if (m) return m;
-    if (t.proc.exitCode !== null) throw new Error(`the target exited: ${t.stderr().trim().split('\n').pop()}`);
-    if (Date.now() > deadline) throw new Error(`no ${re} from the target within ${timeoutMs} ms (after ${cmd})`);
-    await sleep(10);
-  }
 }
 
 /** Sleeps ms, or less if `signal` aborts meanwhile. */
@@ -184,26 +166,34 @@ function scrapeLoop(port: number, periodS: number, only?: string): { failures: s
   };
 }
 
-/** One target of a condition: its process, and for serve its server and scrape loop. */
+/** One target process (a slot of the crossover) and what profiles it in the current phase. */
 interface Instance {
-  c: Condition;
+  slot: number;
   t: Target;
+  c: Condition;
   serving?: Serving;
   loop?: ReturnType<typeof scrapeLoop>;
 }
+
+/** The condition of `slot` in `phase`: each slot takes every condition once over the phases. */
+export const crossoverCondition = (conditions: readonly Condition[], slot: number, phase: number): Condition => conditions[(slot + phase) % conditions.length]!;
 
 async function runTarget(
   major: string,
   fixture: 'cpu' | 'http',
   o: P9Options,
-): Promise<{ version: string; runs: Map<Condition, Window[]>; ddExportMs: number[] }> {
-  const node = binaryFor(major);
+): Promise<{ version: string; runs: Map<Condition, Window[]>; phaseOf: number[]; ddExportMs: number[] }> {
+  const node = nodeBinary(major);
   const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
   const runs = new Map<Condition, Window[]>(o.conditions.map((c) => [c, []]));
+  /** The phase of each round (index into every condition's window list). */
+  const phaseOf: number[] = [];
   const ddExportMs: number[] = [];
   const agent = newAgent(o.connections);
   const windowMs = o.periodS * 1000;
   const instances: Instance[] = [];
+  const phases = o.crossover ? o.conditions.length : 1;
+  const roundsPerPhase = o.crossover ? Math.max(1, Math.ceil(o.rounds / phases)) : o.rounds;
   const measure = async (t: Target, ms: number): Promise<Window> => {
     await ask(t, 'eld-reset', /eld reset\n/);
     const cpu0 = cpuSeconds(t.proc.pid!);
@@ -228,53 +218,66 @@ async function runTarget(
   const checkLoop = (i: Instance) => {
     if (i.loop?.failures.length) throw new Error(`scrapes failed (${i.c}): ${i.loop.failures.join('; ')}`);
   };
+  // Profiled for the phase: serve attached with its scrape loop running, or the peer started.
+  const profile = async (i: Instance) => {
+    if (i.c === 'dd') await ask(i.t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
+    const args = SERVE_ARGS[i.c];
+    if (!args) return;
+    if (i.c === 'serve-base' && !o.baseDir) throw new Error('serve-base needs --p9-base <dir of another build>');
+    const cli = i.c === 'serve-base' ? path.join(o.baseDir!, 'bin/nodeprof.js') : undefined;
+    i.serving = await startServe(i.t.inspectPort, ['--quiet', ...args], 60_000, cli);
+    if (i.c !== 'serve-idle') i.loop = scrapeLoop(i.serving.port, o.periodS, ONLY_JOB[i.c]);
+  };
+  // The phase is over: serve detached (it stops its profiler and sampler), the peer stopped.
+  const unprofile = async (i: Instance) => {
+    await i.loop?.stop();
+    checkLoop(i);
+    i.loop = undefined;
+    if (i.serving) {
+      i.serving.cli.proc.kill('SIGINT');
+      await i.serving.cli.exited;
+      i.serving = undefined;
+    }
+    if (i.c === 'dd') ddExportMs.push(Number((await ask(i.t, 'dd-stop', /dd stopped ([\d.]+)\n/))[1]));
+  };
   try {
-    // One target per condition, all on the targets' CPU, each warmed the same way.
-    for (const c of o.conditions) {
+    // One target per slot, all on the targets' CPU, each warmed the same way.
+    for (let slot = 0; slot < o.conditions.length; slot++) {
       const t = await startTarget(fixture === 'cpu' ? 'cpu-work.js' : 'http-server.js', { node, nodeArgs: ['--inspect=127.0.0.1:0'] });
-      instances.push({ c, t });
+      instances.push({ slot, t, c: o.conditions[slot]! });
       if (fixture === 'cpu') await ask(t, `run ${o.warmUnits} 1`, /result (\{.*\})\n/, 300_000);
       else await runLoad(agent, { port: t.httpPort, connections: o.connections, durationMs: 300_000, maxRequests: o.warmRequests });
     }
-    // Profiled for good: serve attached with its scrape loop running, the peer started, until the end.
-    for (const i of instances) {
-      if (i.c === 'dd') await ask(i.t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
-      const args = SERVE_ARGS[i.c];
-      if (!args) continue;
-      if (i.c === 'serve-base' && !o.baseDir) throw new Error('serve-base needs --p9-base <dir of another build>');
-      const cli = i.c === 'serve-base' ? path.join(o.baseDir!, 'bin/nodeprof.js') : undefined;
-      i.serving = await startServe(i.t.inspectPort, ['--quiet', ...args], 60_000, cli);
-      if (i.c !== 'serve-idle') i.loop = scrapeLoop(i.serving.port, o.periodS, ONLY_JOB[i.c]);
-    }
-    // Dropped: what serve does once per attachment (the kept profiler's JIT reset on Node 22+ and the
-    // target's re-warm after it, source maps through Debugger.enable, the address book), and the
-    // peer's start. Every target works DROP_PERIODS periods, in turn, before the measured rounds.
-    for (const i of instances) {
-      await measure(i.t, DROP_PERIODS * windowMs);
-      checkLoop(i);
-    }
-    for (let round = 0; round < o.rounds; round++) {
-      for (const c of roundOrder(o.conditions, round)) {
-        const i = instances.find((x) => x.c === c)!;
-        const w = await measure(i.t, windowMs);
+    for (let phase = 0; phase < phases; phase++) {
+      for (const i of instances) {
+        i.c = crossoverCondition(o.conditions, i.slot, phase);
+        await profile(i);
+      }
+      // Dropped: what serve does once per attachment (the kept profiler's JIT reset on Node 22+ and
+      // the target's re-warm after it, source maps through Debugger.enable, the address book), the
+      // peer's start, and the re-warm of a target whose profiler just went away. Every target works
+      // DROP_PERIODS periods, in turn, before the phase's measured rounds.
+      for (const i of instances) {
+        await measure(i.t, DROP_PERIODS * windowMs);
         checkLoop(i);
-        runs.get(c)!.push(w);
-        o.log(
-          `P9 node ${major} ${fixture} round ${round + 1}/${o.rounds} ${c}: ${w.rate.toFixed(1)}/s, ${w.perCpuS.toFixed(1)}/CPU-s, loop delay p99 ${w.eldP99.toFixed(1)} ms${w.p99 === undefined ? '' : `, request p99 ${w.p99.toFixed(1)} ms`}`,
-        );
       }
-    }
-    for (const i of instances) {
-      await i.loop?.stop();
-      checkLoop(i);
-      if (i.serving) {
-        i.serving.cli.proc.kill('SIGINT');
-        await i.serving.cli.exited;
+      for (let r = 0; r < roundsPerPhase; r++) {
+        const round = phase * roundsPerPhase + r;
+        phaseOf.push(phase);
+        for (const c of roundOrder(o.conditions, round)) {
+          const i = instances.find((x) => x.c === c)!;
+          const w = await measure(i.t, windowMs);
+          checkLoop(i);
+          runs.get(c)!.push(w);
+          o.log(
+            `P9 node ${major} ${fixture} phase ${phase + 1}/${phases} round ${round + 1}/${phases * roundsPerPhase} ${c} (target ${i.slot + 1}): ${w.rate.toFixed(1)}/s, ${w.perCpuS.toFixed(1)}/CPU-s, loop delay p99 ${w.eldP99.toFixed(1)} ms${w.p99 === undefined ? '' : `, request p99 ${w.p99.toFixed(1)} ms`}`,
+          );
+        }
       }
-      if (i.c === 'dd') ddExportMs.push(Number((await ask(i.t, 'dd-stop', /dd stopped ([\d.]+)\n/))[1]));
-      await stopTarget(i.t);
+      for (const i of instances) await unprofile(i);
     }
-    return { version, runs, ddExportMs };
+    for (const i of instances) await stopTarget(i.t);
+    return { version, runs, phaseOf, ddExportMs };
   } finally {
     agent.destroy();
     for (const i of instances) {
@@ -297,7 +300,7 @@ export async function measureP9(o: P9Options): Promise<Measure> {
     return r;
   });
   const loadAtEnd = os.loadavg();
-  for (const { version, fixture, runs, ddExportMs } of results) {
+  for (const { version, fixture, runs, phaseOf, ddExportMs } of results) {
     const label = `Node ${version.replace(/^v/, '')}, ${fixture === 'cpu' ? 'CPU' : 'HTTP'} target`;
     const base = runs.get('plain')!;
     for (const c of o.conditions) {
@@ -305,8 +308,12 @@ export async function measureP9(o: P9Options): Promise<Measure> {
       const ws = runs.get(c)!;
       const ratio = summarize(ws.map((w, i) => w.rate / base[i]!.rate));
       const addedEld = summarize(ws.map((w, i) => w.eldP99 - base[i]!.eldP99));
+      // Each phase pairs the condition's target with another unprofiled one: the phases' medians
+      // show how much of the spread is which process ran what.
+      const phases = [...new Set(phaseOf)].map((p) => summarize(ws.flatMap((w, i) => (phaseOf[i] === p ? [w.rate / base[i]!.rate] : []))).median);
       const extra: Record<string, string> = {
         'overhead (median)': pct(ratio.median),
+        ...(phases.length > 1 ? { 'median per phase': phases.map((x) => x.toFixed(3)).join(', ') } : {}),
         'added loop delay p99, ms (median)': addedEld.median.toFixed(1),
       };
       if (fixture === 'http') extra['added request p99, ms (median)'] = summarize(ws.map((w, i) => w.p99! - base[i]!.p99!)).median.toFixed(1);
@@ -351,7 +358,7 @@ export async function measureP9(o: P9Options): Promise<Measure> {
     id: 'P9',
     title: 'cost of continuous profiling: serve attached and scraped for good, and @datadog/pprof, windows alternated between one target per condition',
     status: 'measured',
-    method: `Per Node version and fixture, one target per condition, pinned to one core, warmed alike; serve attached once per target and scraped by the loop (profile?seconds=${o.periodS - 1}, allocs, goroutine, mutex, block, started together, each job every ${o.periodS} s or when its last answer came if later) for the whole run, the peer started once; each target then works ${DROP_PERIODS} periods unmeasured (serve's once-per-attachment work: on Node 22+ the kept profiler's JIT reset and the re-warm; the peer's start); then ${o.rounds} rounds of one ${o.periodS} s window per target (${o.conditions.join(', ')}), the order rotated and reversed every round, the others idle meanwhile; ratios against the round's unprofiled window. Loop delay: perf_hooks.monitorEventLoopDelay (10 ms resolution) in the target over the window. Work per CPU-second: the window's units or requests over the target's CPU time (/proc, every thread), which a machine shared with other work disturbs far less than throughput does.`,
+    method: `Per Node version and fixture, one target process per condition, pinned to one core, warmed alike; ${o.crossover ? `crossover: ${o.conditions.length} phases, in each every target takes another condition (target k runs conditions[(k + phase) mod ${o.conditions.length}]), so each process runs every condition once and a fast or slow process weighs on all conditions alike; ` : ''}in a phase serve is attached once per served target and scraped by the loop (profile?seconds=${o.periodS - 1}, allocs, goroutine, mutex, block, started together, each job every ${o.periodS} s or when its last answer came if later) for the whole phase, the peer started once, and both stopped at the phase's end; each target then works ${DROP_PERIODS} periods unmeasured (serve's once-per-attachment work: on Node 22+ the kept profiler's JIT reset and the re-warm; the peer's start; the re-warm after a profiler went away); then ${o.crossover ? `${Math.max(1, Math.ceil(o.rounds / o.conditions.length))} rounds per phase` : `${o.rounds} rounds`} of one ${o.periodS} s window per target (${o.conditions.join(', ')}), the order rotated and reversed every round, the others idle meanwhile; ratios against the round's unprofiled window. Loop delay: perf_hooks.monitorEventLoopDelay (10 ms resolution) in the target over the window. Work per CPU-second: the window's units or requests over the target's CPU time (/proc, every thread), which a machine shared with other work disturbs far less than throughput does.`,
     goal: 'serve + scraper >= 0.98 of unprofiled (median), no worse than @datadog/pprof; added loop delay p99 < 10 ms',
     rows,
     notes,

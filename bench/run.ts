@@ -14,6 +14,7 @@ import { measureP4, measureP5 } from './p4-p5-latency.js';
 import { measureP6 } from './p6-facade.js';
 import { measureP6Windows } from './p6-windows.js';
 import { measureP10 } from './p10-profiler-start.js';
+import { measureP9S } from './p9-scrape-cost.js';
 import { measureP9, P9_CONDITIONS, type Condition as P9Condition } from './p9-continuous.js';
 import { killAll, ROOT, runScript } from './lib/procs.js';
 import { NOTES_MARKER, renderMarkdown, type MachineFacts, type Measure, type Results } from './lib/report.js';
@@ -34,6 +35,7 @@ interface Args {
   p9Period?: number;
   p9Conditions?: P9Condition[];
   p9Base?: string;
+  p9NoCrossover?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -51,6 +53,7 @@ function parseArgs(argv: string[]): Args {
         .filter((n) => n > 0);
     else if (x === '--p9-nodes') a.p9Nodes = (argv[++i] ?? '').split(',').filter((s) => /^\d+$/.test(s));
     else if (x === '--p9-base') a.p9Base = path.resolve(argv[++i] ?? '.');
+    else if (x === '--p9-no-crossover') a.p9NoCrossover = true;
     else if (x === '--p9-period') a.p9Period = positive(x, argv[++i]);
     else if (x === '--p9-conditions')
       a.p9Conditions = (argv[++i] ?? '').split(',').filter((s): s is P9Condition => (P9_CONDITIONS as readonly string[]).includes(s));
@@ -68,7 +71,7 @@ function parseArgs(argv: string[]): Args {
         .filter((s): s is 'cpu' | 'http' => s === 'cpu' || s === 'http');
     else {
       process.stderr.write(
-        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W,P9,P10 (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http; for P9: --p9-nodes 20,22 --p9-period 5 --p9-conditions plain,serve,serve-1ms,dd (and --rounds, --fixtures; serve-base runs serve from --p9-base <dir of another build>)\n`,
+        `bench: unknown argument ${x}; use --quick, --out <dir>, --only P1,P1D,P1E,P2,P3,P4,P5,P6,P6W,P9,P9S,P10 (P1 includes P1D and P1E, P6 includes P6W), --compare-dist <dist of another revision>, --sizes 1,10,100 (P2, MB), and for P1: --rounds N, --measure-ms N, --conditions plain,nodeprof-1ms,cpu-prof,... --fixtures cpu,http; for P9: --p9-nodes 20,22 --p9-period 5 --p9-conditions plain,serve,serve-1ms,dd (and --rounds, --fixtures, --p9-no-crossover; serve-base runs serve from --p9-base <dir of another build>)\n`,
       );
       process.exit(2);
     }
@@ -171,6 +174,12 @@ async function main(): Promise<number> {
     ],
     // P10: Profiler.start's cost on the target's main thread against heap size.
     ['P10', () => measureP10({ sizesMB: q ? [1, 20] : [1, 100, 500], rounds: q ? 1 : 3, log })],
+    // P9S: each scrape's cost in the target's CPU time, idle target, against the peer's continuous cost.
+    [
+      'P9S',
+      () =>
+        measureP9S({ majors: args.p9Nodes ?? (q ? [process.versions.node.split('.')[0]!] : ['20', '22']), reps: q ? 3 : 20, idleMs: q ? 3000 : 10_000, log }),
+    ],
     // P9: continuous profiling (serve under Alloy's default jobs) against unprofiled and @datadog/pprof.
     [
       'P9',
@@ -178,7 +187,8 @@ async function main(): Promise<number> {
         measureP9({
           majors: args.p9Nodes ?? (q ? [process.versions.node.split('.')[0]!] : ['20', '22']),
           fixtures: args.fixtures ?? (q ? ['cpu'] : ['cpu', 'http']),
-          rounds: args.rounds ?? (q ? 1 : 4),
+          rounds: args.rounds ?? (q ? 1 : 6),
+          crossover: !args.p9NoCrossover,
           periodS: args.p9Period ?? (q ? 2 : 5),
           conditions: args.p9Conditions ?? ['plain', 'serve', 'dd'],
           warmUnits: q ? 300 : 3000,

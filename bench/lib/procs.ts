@@ -255,3 +255,54 @@ export async function windowStarted(cli: Child, timeoutMs: number): Promise<void
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** CPU time of a process so far, s (utime + stime of every thread, from /proc; NaN elsewhere). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The node binary of a major version: the bench's own for its major, else scripts/fetch-node.js's. */
+export function nodeBinary(major: string): string {
+  if (process.versions.node.split('.')[0] === major) return process.execPath;
+  return execFileSync(process.execPath, [path.join(ROOT, 'scripts/fetch-node.js'), major], { encoding: 'utf8', timeout: 300_000 }).trim();
+}
+
+/** Sends `cmd` to a fixture and waits for the next line of its stdout matching `re` after it. */
+export async function ask(t: Child, cmd: string, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  const from = t.stdout().length;
+  t.send(cmd);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = re.exec(t.stdout().slice(from));
+    if (m) return m;
+    if (t.proc.exitCode !== null) throw new Error(`the target exited: ${t.stderr().trim().split('\n').pop()}`);
+    if (Date.now() > deadline) throw new Error(`no ${re} from the target within ${timeoutMs} ms (after ${cmd})`);
+    await sleep(10);
+  }
+}
+
+/**
+ * CPU time of a process's live threads so far, s, at nanosecond resolution (the sum of
+ * /proc/<pid>/task/<tid>/schedstat; /proc/<pid>/stat counts in 10 ms ticks). A thread that exits
+ * takes its time out of the sum: use across spans where no thread starts or ends.
+ */
+export function cpuSecondsFine(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return ns / 1e9;
+  } catch {
+    return NaN;
+  }
+}
