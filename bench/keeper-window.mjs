@@ -7,84 +7,15 @@
 // resolution) around each step. The target is the synthetic app, busy (bench/fixtures/cpu-work.js
 // loop), with about `ballastMiB` MiB of live objects on its heap (Profiler.start's cost grows with the heap).
 // Usage: npm run build && node bench/keeper-window.mjs [majors=20,22] [reps=5] [windowS=4] [ballastMiB=100]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import { median, nodeFor, session, sleep, startTarget } from './lib/busy-target.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const majors = (process.argv[2] ?? '20,22').split(',');
 const reps = Number(process.argv[3] ?? 5);
 const windowS = Number(process.argv[4] ?? 4);
 const ballastMiB = Number(process.argv[5] ?? 100);
 const INTERVAL_US = 10_000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-
-function nodeFor(major) {
-  if (process.versions.node.split('.')[0] === major) return process.execPath;
-  return execFileSync(process.execPath, [path.join(root, 'scripts/fetch-node.js'), major], { encoding: 'utf8' }).trim();
-}
-
-async function startTarget(node) {
-  const proc = spawn(node, ['--inspect=127.0.0.1:0', path.join(root, 'bench/fixtures/cpu-work.js'), 'loop'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (err += d));
-  for (let i = 0; i < 300; i++) {
-    const ws = /ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+/.exec(err)?.[0];
-    if (ws && /ready/.test(out)) {
-      const ask = async (cmd, re) => {
-        const from = out.length;
-        proc.stdin.write(`${cmd}\n`);
-        for (let j = 0; j < 24000; j++) {
-          const m = re.exec(out.slice(from));
-          if (m) return m;
-          await sleep(5);
-        }
-        throw new Error(`no ${re} after ${cmd}`);
-      };
-      return { proc, ws, ask };
-    }
-    await sleep(20);
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`target did not start: ${err}`);
-}
-
-/** A raw CDP websocket: send() resolves with the answer's arrival time and text; events are counted by size. */
-function session(url) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 2 ** 30 });
-    let id = 0;
-    const waiting = new Map();
-    const events = [];
-    ws.on('message', (data) => {
-      const at = performance.now();
-      const text = data.toString('utf8');
-      const m = /^\{"id":(\d+)/.exec(text);
-      const w = m && waiting.get(Number(m[1]));
-      if (w) {
-        waiting.delete(Number(m[1]));
-        w({ at, text });
-      } else if (!m) events.push({ method: /"method":"([^"]+)"/.exec(text)?.[1], bytes: text.length });
-    });
-    ws.on('open', () =>
-      resolve({
-        send(method, params = {}) {
-          const n = ++id;
-          ws.send(JSON.stringify({ id: n, method, params }));
-          return new Promise((r) => waiting.set(n, r));
-        },
-        events,
-        close: () => ws.close(),
-      }),
-    );
-    ws.on('error', reject);
-  });
-}
 
 /** Round trip of one command, ms, and the target's largest loop delay around it, ms. */
 async function timed(t, s, method, params) {

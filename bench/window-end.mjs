@@ -5,81 +5,18 @@
 // The target is the synthetic app, busy (bench/fixtures/cpu-work.js loop); each window runs on a
 // websocket of its own, as serve's do. Rows: interval 10 ms (serve's default) and 1 ms (attach's).
 // Usage: npm run build && node bench/window-end.mjs [majors=20,22] [reps=3] [windowS=14] [intervalsUs=10000,1000,0 (0: no profiler)]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { cpuProfileToBuilder } from '../dist/src/pprof/cpu-profile.js';
 import { gzipPprof } from '../dist/src/pprof/encode.js';
+import { median, nodeFor, session, sleep, startTarget } from './lib/busy-target.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const majors = (process.argv[2] ?? '20,22').split(',');
 const reps = Number(process.argv[3] ?? 3);
 const windowS = Number(process.argv[4] ?? 14);
 const intervals = (process.argv[5] ?? '10000,1000,0').split(',').map(Number);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-
-function nodeFor(major) {
-  if (process.versions.node.split('.')[0] === major) return process.execPath;
-  return execFileSync(process.execPath, [path.join(root, 'scripts/fetch-node.js'), major], { encoding: 'utf8' }).trim();
-}
-
-async function startTarget(node) {
-  const proc = spawn(node, ['--inspect=127.0.0.1:0', path.join(root, 'bench/fixtures/cpu-work.js'), 'loop'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (err += d));
-  for (let i = 0; i < 300; i++) {
-    const ws = /ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+/.exec(err)?.[0];
-    if (ws && /ready/.test(out)) {
-      const ask = async (cmd, re) => {
-        const from = out.length;
-        proc.stdin.write(`${cmd}\n`);
-        for (;;) {
-          const m = re.exec(out.slice(from));
-          if (m) return m;
-          await sleep(5);
-        }
-      };
-      return { proc, ws, ask };
-    }
-    await sleep(20);
-  }
-  throw new Error(`target did not start: ${err}`);
-}
-
-function session(url) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 2 ** 30 });
-    let id = 0;
-    const waiting = new Map();
-    ws.on('message', (data) => {
-      const at = performance.now();
-      const text = data.toString('utf8');
-      const m = /^\{"id":(\d+)/.exec(text);
-      const w = m && waiting.get(Number(m[1]));
-      if (w) {
-        waiting.delete(Number(m[1]));
-        w({ at, text });
-      }
-    });
-    ws.on('open', () =>
-      resolve({
-        send(method, params = {}) {
-          const n = ++id;
-          ws.send(JSON.stringify({ id: n, method, params }));
-          return new Promise((r) => waiting.set(n, r));
-        },
-        close: () => ws.close(),
-      }),
-    );
-    ws.on('error', reject);
-  });
-}
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-window-end-'));
 for (const major of majors) {

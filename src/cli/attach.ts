@@ -8,7 +8,8 @@ import type { Format } from '../jobs/job.js';
 import { FORMATS } from '../output/writers/index.js';
 import { parseDuration, parseDurationMicros } from '../duration.js';
 import { UsageError } from '../errors.js';
-import { parsePick, parseTarget, type TargetSpec } from '../target/target-spec.js';
+import { parseTarget } from '../target/target-spec.js';
+import { sourceMapsOption, targetFromArgs, targetOptions } from './target-options.js';
 import { createProgress } from './progress.js';
 import { terminalText } from '../output/terminal-text.js';
 import type { CommandContext } from './context.js';
@@ -18,10 +19,7 @@ export function attachCommand(ctx: CommandContext) {
     command: 'attach [target]',
     describe: 'Attach to a running Node.js process and collect profiles',
     builder: (y: Argv) =>
-      y
-        .positional('target', { type: 'string', describe: 'port (9229), host:port, [::1]:9229, ws://host:port/<id>, pid:<PID>, auto or cmd:<regex>' })
-        .option('pid', { type: 'string', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
-        .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
+      sourceMapsOption(targetOptions(y), 'map frames to original sources (TypeScript, bundles)')
         .option('workers', { type: 'boolean', default: false, describe: 'also profile worker threads; samples get a thread label' })
         .option('cpu', { type: 'string', describe: 'CPU profile for this long (30s, 500ms, 2m, 1m30s)' })
         .option('interval', { type: 'string', default: '1ms', describe: 'CPU sampling interval' })
@@ -49,11 +47,6 @@ export function attachCommand(ctx: CommandContext) {
           type: 'boolean',
           default: false,
           describe: 'open the result: go tool pprof -http, else (no Go, or --format html) the HTML flame graph in the browser',
-        })
-        .option('source-maps', {
-          type: 'boolean',
-          default: true,
-          describe: 'map frames to original sources (TypeScript, bundles) through source maps; --no-source-maps to keep generated JavaScript',
         })
         .option('repair', {
           type: 'boolean',
@@ -124,15 +117,4 @@ export function attachCommand(ctx: CommandContext) {
       }
     },
   };
-}
-
-/** The positional target or --pid (exactly one of them); shared by the commands that take a target. */
-export async function targetFromArgs(argv: Record<string, unknown>): Promise<TargetSpec> {
-  const hasPid = argv.pid !== undefined;
-  if (hasPid && argv.target !== undefined) throw new UsageError('give either a target or --pid, not both');
-  if (hasPid) return parseTarget(`pid:${String(argv.pid)}`);
-  if (argv.target === undefined) throw new UsageError('give a target: a port (9229), host:port, ws://..., pid:<PID> or --pid <PID>');
-  // auto and cmd:<regex> name the one process they match (pick.ts), loaded only for them.
-  if (parsePick(String(argv.target))) return (await import('../target/pick.js')).resolveTarget(String(argv.target));
-  return parseTarget(String(argv.target));
 }

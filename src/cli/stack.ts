@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { parseDuration } from '../duration.js';
 import { EXIT_INTERRUPTED, NodeprofError } from '../errors.js';
 import type { StackFrame, ThreadStack } from '../collect/stack.js';
-import { targetFromArgs } from './attach.js';
+import { sourceMapsOption, targetFromArgs, targetOptions } from './target-options.js';
 import type { CommandContext } from './context.js';
 
 export function stackCommand(ctx: CommandContext) {
@@ -13,17 +13,9 @@ export function stackCommand(ctx: CommandContext) {
     command: 'stack [target]',
     describe: 'Print the current JavaScript stack of a running Node.js process (like py-spy dump)',
     builder: (y: Argv) =>
-      y
-        .positional('target', { type: 'string', describe: 'port (9229), host:port, ws://host:port/<id>, pid:<PID>, auto or cmd:<regex>' })
-        .option('pid', { type: 'number', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
+      sourceMapsOption(targetOptions(y), 'show original sources (TypeScript, bundles)')
         .option('workers', { type: 'boolean', default: false, describe: 'also each worker thread' })
         .option('timeout', { type: 'string', default: '5s', describe: 'how long to wait for a thread to pause' })
-        .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
-        .option('source-maps', {
-          type: 'boolean',
-          default: true,
-          describe: 'show original sources (TypeScript, bundles) through source maps; --no-source-maps for generated JavaScript',
-        })
         .option('json', { type: 'boolean', default: false, describe: 'JSON instead of text' })
         .strict()
         .example('$0 stack pid:1234', 'where is it spending its time right now?')

@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import { parseCpuInterval } from '../serve/cpu-rate.js';
-import { targetFromArgs } from './attach.js';
+import { sourceMapsOption, targetFromArgs, targetOptions } from './target-options.js';
 import type { CommandContext } from './context.js';
 
 /** Each refresh is one window of this long. */
@@ -16,17 +16,9 @@ export function topCommand(ctx: CommandContext) {
     command: 'top [target]',
     describe: 'Show live which functions use the CPU of a running Node.js process (like py-spy top)',
     builder: (y: Argv) =>
-      y
-        .positional('target', { type: 'string', describe: 'port (9229), host:port, ws://host:port/<id>, pid:<PID>, auto or cmd:<regex>' })
-        .option('pid', { type: 'number', describe: 'a local Node process by pid (same as the target pid:<PID>)' })
+      sourceMapsOption(targetOptions(y), 'show original sources (TypeScript, bundles)')
         .option('workers', { type: 'boolean', default: false, describe: 'also each worker thread (Tab switches between them)' })
         .option('cpu-interval', { type: 'string', default: '10ms', describe: 'CPU sampling interval, 100us to 1s (10ms: 100 Hz, as py-spy)' })
-        .option('keep-inspector', { type: 'boolean', default: false, describe: 'pid targets: leave the inspector nodeprof opened open' })
-        .option('source-maps', {
-          type: 'boolean',
-          default: true,
-          describe: 'show original sources (TypeScript, bundles) through source maps; --no-source-maps for generated JavaScript',
-        })
         .strict()
         .example('$0 top pid:1234', 'which functions are busy right now?')
         .example('$0 top 9229 --workers', 'the main thread and every worker (Tab switches)'),

@@ -1,7 +1,8 @@
 // The terminal top table (self and cumulative per function), for users without go tool pprof.
 
 import type { Profile } from 'pprof-format';
-import { sampleTypeIndex, sampleTypeUnit, stacks, str } from '../pprof/query.js';
+import { locationFrames, sumFrames, type LocationFrame } from '../pprof/frame-sums.js';
+import { sampleTypeIndex, sampleTypeUnit, str } from '../pprof/query.js';
 import { terminalText } from './terminal-text.js';
 
 export function formatValue(v: number, unit: string): string {
@@ -23,26 +24,21 @@ export function topTable(profile: Profile, opts: { rows?: number; sampleType?: s
   const idx = sampleTypeIndex(profile, opts.sampleType);
   const unit = sampleTypeUnit(profile, idx);
   const type = str(profile, profile.sampleType[idx]!.type);
-  const flat = new Map<string, number>();
-  const cum = new Map<string, number>();
   let total = 0;
-  for (const s of stacks(profile)) {
-    const v = s.values[idx] ?? 0;
-    if (v === 0) continue;
-    total += v;
-    const leaf = s.frames[0];
-    const key = (f: { name: string; file: string }) => (f.file ? `${f.name} ${f.file}` : f.name);
-    if (leaf) flat.set(key(leaf), (flat.get(key(leaf)) ?? 0) + v);
-    for (const k of new Set(s.frames.map(key))) cum.set(k, (cum.get(k) ?? 0) + v);
-  }
-  const rows = [...cum.keys()].sort((a, b) => (flat.get(b) ?? 0) - (flat.get(a) ?? 0) || (cum.get(b) ?? 0) - (cum.get(a) ?? 0)).slice(0, opts.rows ?? 20);
+  for (const sample of profile.sample) total += Number(sample.value[idx] ?? 0);
+  const keyOf = (f: LocationFrame) => {
+    const key = f.file ? `${f.name} ${f.file}` : f.name;
+    return { key, id: key };
+  };
+  const sums = sumFrames(profile, locationFrames(profile), keyOf, [idx]);
+  const rows = sums.sort((a, b) => b.flat[0]! - a.flat[0]! || b.cum[0]! - a.cum[0]!).slice(0, opts.rows ?? 20);
   const pct = (v: number) => (total ? `${((100 * v) / total).toFixed(1)}%` : '0%');
   const lines = [`Showing top ${rows.length} by flat ${type} of ${formatValue(total, unit)} total`];
   lines.push(`${'flat'.padStart(10)} ${'flat%'.padStart(6)} ${'cum'.padStart(10)} ${'cum%'.padStart(6)}  function`);
-  for (const k of rows) {
-    const f = flat.get(k) ?? 0;
-    const c = cum.get(k) ?? 0;
-    lines.push(`${formatValue(f, unit).padStart(10)} ${pct(f).padStart(6)} ${formatValue(c, unit).padStart(10)} ${pct(c).padStart(6)}  ${terminalText(k)}`);
+  for (const r of rows) {
+    const f = r.flat[0]!;
+    const c = r.cum[0]!;
+    lines.push(`${formatValue(f, unit).padStart(10)} ${pct(f).padStart(6)} ${formatValue(c, unit).padStart(10)} ${pct(c).padStart(6)}  ${terminalText(r.id)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -5,7 +5,8 @@
 
 import type { Profile } from 'pprof-format';
 import { IDLE } from '../pprof/cpu-profile.js';
-import { sampleTypeIndex, str } from '../pprof/query.js';
+import { locationFrames, sumFrames, type FrameKey, type LocationFrame } from '../pprof/frame-sums.js';
+import { sampleTypeIndex } from '../pprof/query.js';
 
 /** Frames V8 puts where no JavaScript function runs. */
 const GC = '(garbage collector)';
@@ -67,59 +68,36 @@ export interface Recent {
 export function countWindow(p: Profile, ms: number): WindowCounts {
   const countIdx = sampleTypeIndex(p, 'samples');
   const cpuIdx = sampleTypeIndex(p, 'cpu');
-  const fns = new Map(p.function.map((f) => [Number(f.id), f]));
-  const frames = new Map<number, { fn: FunctionId; line: FunctionId }>();
-  for (const loc of p.location) {
-    const ln = loc.line[0];
-    const f = ln ? fns.get(Number(ln.functionId)) : undefined;
-    const name = f ? str(p, f.name) : '?';
-    const file = f ? str(p, f.filename) : '';
-    frames.set(Number(loc.id), { fn: { name, file, line: Number(f?.startLine ?? 0) }, line: { name, file, line: Number(ln?.line ?? 0) } });
-  }
+  const frames = locationFrames(p);
   const w: WindowCounts = { ms, samples: 0, idle: 0, gc: 0, intervalUs: Number(p.period) / 1000, byFunction: new Map(), byLine: new Map() };
-  for (const s of p.sample) {
+  const counted = new Uint8Array(p.sample.length);
+  p.sample.forEach((s, i) => {
     const n = Number(s.value[countIdx] ?? 0);
-    const ns = Number(s.value[cpuIdx] ?? 0);
-    if (n <= 0) continue;
+    if (n <= 0) return;
     w.samples += n;
-    const stack = s.locationId.map((id) => frames.get(Number(id)));
-    const leaf = stack[0];
-    if (leaf?.fn.name === IDLE) {
-      w.idle += n;
-      continue;
+    const leaf = s.locationId.length ? frames.get(Number(s.locationId[0])) : undefined;
+    if (leaf?.name === IDLE) w.idle += n;
+    else {
+      if (leaf?.name === GC) w.gc += n;
+      counted[i] = 1;
     }
-    if (leaf?.fn.name === GC) w.gc += n;
-    add(w.byFunction, stack, n, ns, (f) => f.fn);
-    add(w.byLine, stack, n, ns, (f) => f.line);
+  });
+  const include = (_leaf: LocationFrame | undefined, i: number) => counted[i] === 1;
+  const byFunction = (f: LocationFrame) => id({ name: f.name, file: f.file, line: f.startLine });
+  const byLine = (f: LocationFrame) => id({ name: f.name, file: f.file, line: f.line });
+  for (const [into, keyOf] of [
+    [w.byFunction, byFunction],
+    [w.byLine, byLine],
+  ] as const) {
+    for (const c of sumFrames(p, frames, keyOf, [countIdx, cpuIdx], include)) {
+      into.set(c.key, { id: c.id, own: c.flat[0]!, total: c.cum[0]!, ownNs: c.flat[1]!, totalNs: c.cum[1]! });
+    }
   }
   return w;
 }
 
-function keyOf(id: FunctionId): string {
-  return `${id.name}\u0000${id.file}\u0000${id.line}`;
-}
-
-type Frame = { fn: FunctionId; line: FunctionId };
-
-function add(into: Map<string, Counts>, stack: Array<Frame | undefined>, n: number, ns: number, pick: (f: Frame) => FunctionId): void {
-  const seen = new Set<string>();
-  stack.forEach((frame, depth) => {
-    if (!frame) return;
-    const id = pick(frame);
-    const key = keyOf(id);
-    let c = into.get(key);
-    if (!c) into.set(key, (c = { id, own: 0, total: 0, ownNs: 0, totalNs: 0 }));
-    if (depth === 0) {
-      c.own += n;
-      c.ownNs += ns;
-    }
-    // A recursive function is on the stack once per sample, however deep.
-    if (!seen.has(key)) {
-      seen.add(key);
-      c.total += n;
-      c.totalNs += ns;
-    }
-  });
+function id(f: FunctionId): FrameKey<FunctionId> {
+  return { key: `${f.name}\u0000${f.file}\u0000${f.line}`, id: f };
 }
 
 /** The windows of the last `spanMs` and the time per function since the start (or the last reset). */
