@@ -22,7 +22,9 @@
 // (an A/A check of the method); "serve-base" runs serve from another build (--p9-base), for a
 // before/after in one run; "serve-cpuonly" (the profile job alone), "serve-allocs" and
 // "serve-goroutine" (the profile job and one other) and "serve-idle" (attached, not scraped: its
-// heap sampler alone) split serve's cost.
+// heap sampler alone) split serve's cost; "cpu-prof" is V8's CPU profiler alone at serve's 100 Hz,
+// started in-process as `node --cpu-prof` does and never read: the floor any 100 Hz V8 profiler
+// sets, whoever reads it.
 
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -58,10 +60,22 @@ export interface P9Options {
 
 /** serve-1ms: serve at the sampling rate it had before 100 Hz became its default. */
 export type Condition =
-  'plain' | 'plain-b' | 'serve' | 'serve-base' | 'serve-cpuonly' | 'serve-allocs' | 'serve-goroutine' | 'serve-1ms' | 'serve-nojit' | 'serve-idle' | 'dd';
+  | 'plain'
+  | 'plain-b'
+  | 'cpu-prof'
+  | 'serve'
+  | 'serve-base'
+  | 'serve-cpuonly'
+  | 'serve-allocs'
+  | 'serve-goroutine'
+  | 'serve-1ms'
+  | 'serve-nojit'
+  | 'serve-idle'
+  | 'dd';
 export const P9_CONDITIONS: readonly Condition[] = [
   'plain',
   'plain-b',
+  'cpu-prof',
   'serve',
   'serve-base',
   'serve-cpuonly',
@@ -86,6 +100,7 @@ const SERVE_ARGS: Partial<Record<Condition, string[]>> = {
 const NAMES: Record<Condition, string> = {
   plain: 'unprofiled',
   'plain-b': 'a second unprofiled target (A/A)',
+  'cpu-prof': "V8's CPU profiler alone at 100 Hz, kept running, never read (node --cpu-prof's)",
   serve: 'nodeprof serve (100 Hz default) + Alloy loop',
   'serve-base': 'nodeprof serve of the --p9-base build + Alloy loop',
   'serve-cpuonly': 'nodeprof serve + the profile job alone',
@@ -99,6 +114,8 @@ const NAMES: Record<Condition, string> = {
 const DD_INTERVAL_US = Math.round(1e6 / 99);
 const DD_HEAP_BYTES = 512 * 1024;
 const DD_RESTART_MS = 60_000;
+/** cpu-prof: the sampling interval of V8's profiler run alone, µs (serve's default rate). */
+const CPU_PROF_US = 10_000;
 /** Conditions scraped by the profile job and at most one other ('' : the profile job alone). */
 const ONLY_JOB: Partial<Record<Condition, string>> = { 'serve-cpuonly': '', 'serve-allocs': 'allocs', 'serve-goroutine': 'goroutine' };
 /** Periods each target works, unmeasured, once profiled: see runTarget. */
@@ -221,6 +238,7 @@ async function runTarget(
   // Profiled for the phase: serve attached with its scrape loop running, or the peer started.
   const profile = async (i: Instance) => {
     if (i.c === 'dd') await ask(i.t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
+    if (i.c === 'cpu-prof') await ask(i.t, `inproc-start ${CPU_PROF_US}`, /inproc started\n/);
     const args = SERVE_ARGS[i.c];
     if (!args) return;
     if (i.c === 'serve-base' && !o.baseDir) throw new Error('serve-base needs --p9-base <dir of another build>');
@@ -238,6 +256,7 @@ async function runTarget(
       await i.serving.cli.exited;
       i.serving = undefined;
     }
+    if (i.c === 'cpu-prof') await ask(i.t, 'inproc-stop', /inproc stopped \d+\n/, 300_000);
     if (i.c === 'dd') ddExportMs.push(Number((await ask(i.t, 'dd-stop', /dd stopped ([\d.]+)\n/))[1]));
   };
   try {
