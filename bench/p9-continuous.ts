@@ -24,7 +24,7 @@
 // "serve-goroutine" (the profile job and one other) and "serve-idle" (attached, not scraped: its
 // heap sampler alone) split serve's cost; "cpu-prof" is V8's CPU profiler alone at serve's 100 Hz,
 // started in-process as `node --cpu-prof` does and never read: the floor any 100 Hz V8 profiler
-// sets, whoever reads it.
+// sets, whoever reads it; "heap-prof" the same for V8's sampling heap profiler at 512 KiB.
 
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -63,6 +63,7 @@ export type Condition =
   | 'plain'
   | 'plain-b'
   | 'cpu-prof'
+  | 'heap-prof'
   | 'serve'
   | 'serve-base'
   | 'serve-cpuonly'
@@ -76,6 +77,7 @@ export const P9_CONDITIONS: readonly Condition[] = [
   'plain',
   'plain-b',
   'cpu-prof',
+  'heap-prof',
   'serve',
   'serve-base',
   'serve-cpuonly',
@@ -101,6 +103,7 @@ const NAMES: Record<Condition, string> = {
   plain: 'unprofiled',
   'plain-b': 'a second unprofiled target (A/A)',
   'cpu-prof': "V8's CPU profiler alone at 100 Hz, kept running, never read (node --cpu-prof's)",
+  'heap-prof': "V8's sampling heap profiler alone at 512 KiB, kept running, never read (node --heap-prof's)",
   serve: 'nodeprof serve (100 Hz default) + Alloy loop',
   'serve-base': 'nodeprof serve of the --p9-base build + Alloy loop',
   'serve-cpuonly': 'nodeprof serve + the profile job alone',
@@ -116,6 +119,8 @@ const DD_HEAP_BYTES = 512 * 1024;
 const DD_RESTART_MS = 60_000;
 /** cpu-prof: the sampling interval of V8's profiler run alone, µs (serve's default rate). */
 const CPU_PROF_US = 10_000;
+/** heap-prof: the sampling interval of V8's heap sampler run alone, bytes (serve's and the peer's). */
+const HEAP_PROF_BYTES = 512 * 1024;
 /** Conditions scraped by the profile job and at most one other ('' : the profile job alone). */
 const ONLY_JOB: Partial<Record<Condition, string>> = { 'serve-cpuonly': '', 'serve-allocs': 'allocs', 'serve-goroutine': 'goroutine' };
 /** Periods each target works, unmeasured, once profiled: see runTarget. */
@@ -239,6 +244,7 @@ async function runTarget(
   const profile = async (i: Instance) => {
     if (i.c === 'dd') await ask(i.t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
     if (i.c === 'cpu-prof') await ask(i.t, `inproc-start ${CPU_PROF_US}`, /inproc started\n/);
+    if (i.c === 'heap-prof') await ask(i.t, `inproc-heap-start ${HEAP_PROF_BYTES}`, /inproc started\n/);
     const args = SERVE_ARGS[i.c];
     if (!args) return;
     if (i.c === 'serve-base' && !o.baseDir) throw new Error('serve-base needs --p9-base <dir of another build>');
@@ -257,6 +263,7 @@ async function runTarget(
       i.serving = undefined;
     }
     if (i.c === 'cpu-prof') await ask(i.t, 'inproc-stop', /inproc stopped \d+\n/, 300_000);
+    if (i.c === 'heap-prof') await ask(i.t, 'inproc-heap-stop', /inproc stopped \d+\n/, 300_000);
     if (i.c === 'dd') ddExportMs.push(Number((await ask(i.t, 'dd-stop', /dd stopped ([\d.]+)\n/))[1]));
   };
   try {
