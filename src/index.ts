@@ -12,6 +12,7 @@ import { errorMessage } from './errors.js';
 import { tokenProblem } from './serve/security.js';
 import { settingsFromEnv, useSettings } from './settings.js';
 import { parseCpuInterval } from './serve/cpu-rate.js';
+import { parseSize } from './size.js';
 
 export type { InProcessOptions } from './serve/in-process.js';
 
@@ -28,12 +29,19 @@ export function pprofHandler(opts: Omit<InProcessOptions, 'listen' | 'quiet'> = 
   // The app's process is this entry's edge: NODEPROF_* bounds (answer timeout, ...) read here, once.
   useSettings(settingsFromEnv(process.env, false));
   let cpuIntervalUs: number | undefined;
+  let heapIntervalBytes: number | undefined;
   try {
     cpuIntervalUs = opts.cpuInterval === undefined ? undefined : parseCpuInterval(opts.cpuInterval, 'cpuInterval');
+    heapIntervalBytes = opts.heapInterval === undefined ? undefined : parseSize(opts.heapInterval, 'heapInterval');
   } catch (err) {
     throw new TypeError(`nodeprof: pprofHandler's ${errorMessage(err)}`);
   }
-  const facade = new Facade(inProcessTransport('same-thread'), { heapMode: opts.heapMode ?? 'inuse', maxSeconds: opts.maxSeconds ?? 300, cpuIntervalUs });
+  const facade = new Facade(inProcessTransport('same-thread'), {
+    heapMode: opts.heapMode ?? 'inuse',
+    heapIntervalBytes,
+    maxSeconds: opts.maxSeconds ?? 300,
+    cpuIntervalUs,
+  });
   const ready = facade.start();
   ready.catch(() => undefined);
   const handle = createRequestHandler(facade, { token: opts.token, hosts: opts.hosts }, opts.logRequests ? (l) => process.stderr.write(`${l}\n`) : undefined);

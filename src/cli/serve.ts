@@ -2,6 +2,7 @@
 
 import type { Argv } from 'yargs';
 import { parseDuration } from '../duration.js';
+import { parseSize } from '../size.js';
 import { UsageError } from '../errors.js';
 import type { HeapMode } from '../pprof/heap-profile.js';
 import { parseListen } from '../serve/listen.js';
@@ -42,6 +43,12 @@ export function serveCommand(ctx: CommandContext) {
           default: 'inuse',
           describe: 'what the one heap sampler records: live objects or all allocations',
         })
+        .option('heap-interval', {
+          type: 'string',
+          default: '512KiB',
+          describe:
+            'heap sampling interval: about one sample per this many bytes allocated (512KiB, as Go and dd-trace; larger is cheaper for an app that allocates fast, and coarser)',
+        })
         .option('heap-read-interval', {
           type: 'string',
           default: '60s',
@@ -78,6 +85,9 @@ export function serveCommand(ctx: CommandContext) {
       const heapReadIntervalMs = /^0+(\.0+)?(us|ms|s|m|h)?$/.test(String(argv['heap-read-interval']).trim())
         ? 0
         : parseDuration(String(argv['heap-read-interval']), '--heap-read-interval');
+      const heapIntervalBytes = parseSize(String(argv['heap-interval']), '--heap-interval');
+      const cpuIntervalUs = parseCpuInterval(String(argv['cpu-interval']));
+      const jitReset = argv.jitReset !== false;
       const fleetOnly = ['match', 'exclude', 'open-inspectors'].filter((o) => argv[o] !== undefined && argv[o] !== false);
       if (argv.all) {
         if (argv.target !== undefined) throw new UsageError('give either --all or --target, not both');
@@ -86,8 +96,11 @@ export function serveCommand(ctx: CommandContext) {
           listen: parseListen(String(argv.listen)),
           token: (argv.token as string | undefined) ?? (process.env.NODEPROF_TOKEN || undefined),
           heapMode: argv['heap-mode'] as HeapMode,
+          heapIntervalBytes,
           heapReadIntervalMs,
           maxSeconds,
+          cpuIntervalUs,
+          jitReset,
           quiet: ctx.quiet(),
           match: argv.match !== undefined ? parseRegex(String(argv.match), '--match') : undefined,
           exclude: argv.exclude !== undefined ? parseRegex(String(argv.exclude), '--exclude') : undefined,
@@ -116,10 +129,11 @@ export function serveCommand(ctx: CommandContext) {
         listen: parseListen(String(argv.listen)),
         token: (argv.token as string | undefined) ?? (process.env.NODEPROF_TOKEN || undefined),
         heapMode: argv['heap-mode'] as HeapMode,
+        heapIntervalBytes,
         heapReadIntervalMs,
         maxSeconds,
-        cpuIntervalUs: parseCpuInterval(String(argv['cpu-interval'])),
-        jitReset: argv.jitReset !== false,
+        cpuIntervalUs,
+        jitReset,
         quiet: ctx.quiet(),
       };
       // Loaded only when serving: other commands start faster without the facade's modules.

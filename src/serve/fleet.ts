@@ -37,9 +37,15 @@ export interface FleetPlan {
   listen: ListenAddress;
   token?: string;
   heapMode: HeapMode;
+  /** --heap-interval, bytes. */
+  heapIntervalBytes?: number;
   /** --heap-read-interval, ms. */
   heapReadIntervalMs?: number;
   maxSeconds: number;
+  /** --cpu-interval, µs. */
+  cpuIntervalUs?: number;
+  /** --no-jit-reset. */
+  jitReset?: boolean;
   quiet: boolean;
   /** Only processes whose command line matches. */
   match?: RegExp;
@@ -220,8 +226,11 @@ export class Fleet {
       };
       const facade = new Facade(transport, {
         heapMode: this.plan.heapMode,
+        heapIntervalBytes: this.plan.heapIntervalBytes,
         heapReadIntervalMs: this.plan.heapReadIntervalMs,
         maxSeconds: this.plan.maxSeconds,
+        cpuIntervalUs: this.plan.cpuIntervalUs,
+        jitReset: this.plan.jitReset,
         log,
       });
       m.facade = facade;

@@ -11,6 +11,8 @@ export interface InProcessOptions {
   token?: string;
   /** NODEPROF_HEAP_MODE: inuse (default) or alloc. */
   heapMode?: HeapMode;
+  /** NODEPROF_HEAP_INTERVAL: the heap sampler's interval as a size (512KiB, 1MiB), default 512KiB. */
+  heapInterval?: string;
   /** NODEPROF_CPU_INTERVAL: CPU sampling interval as a duration, 100us to 1s, default 10ms (100 Hz). */
   cpuInterval?: string;
   /** NODEPROF_MAX_SECONDS, default 300. */
@@ -31,6 +33,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): InProcessOptions {
     listen: env.NODEPROF_LISTEN || '127.0.0.1:6060',
     token: env.NODEPROF_TOKEN || undefined,
     heapMode: mode === 'alloc' ? 'alloc' : 'inuse',
+    heapInterval: env.NODEPROF_HEAP_INTERVAL || undefined,
     cpuInterval: env.NODEPROF_CPU_INTERVAL || undefined,
     maxSeconds: Number(env.NODEPROF_MAX_SECONDS) > 0 ? Number(env.NODEPROF_MAX_SECONDS) : 300,
     hosts: env.NODEPROF_HOSTS === '*' ? '*' : env.NODEPROF_HOSTS?.split(',').filter(Boolean),

@@ -12,6 +12,7 @@ import { isLoopbackHost, tokenProblem } from './security.js';
 import { inProcessTransport } from './transport.js';
 import { useSettings } from '../settings.js';
 import { parseCpuInterval, SERVE_CPU_INTERVAL_US } from './cpu-rate.js';
+import { parseSize } from '../size.js';
 
 const opts = workerData as InProcessOptions;
 useSettings(opts.settings ?? {});
@@ -31,14 +32,17 @@ async function main(): Promise<void> {
     return;
   }
   let cpuIntervalUs: number;
+  let heapIntervalBytes: number | undefined;
   try {
     cpuIntervalUs = opts.cpuInterval === undefined ? SERVE_CPU_INTERVAL_US : parseCpuInterval(opts.cpuInterval, 'NODEPROF_CPU_INTERVAL');
+    heapIntervalBytes = opts.heapInterval === undefined ? undefined : parseSize(opts.heapInterval, 'NODEPROF_HEAP_INTERVAL');
   } catch (err) {
     say(`nodeprof/register: not serving on ${opts.listen}: ${errorMessage(err)}`);
     return;
   }
   const facade = new Facade(inProcessTransport('main-thread-from-worker'), {
     heapMode: opts.heapMode ?? 'inuse',
+    heapIntervalBytes,
     maxSeconds: opts.maxSeconds ?? 300,
     cpuIntervalUs,
   });

@@ -17,6 +17,8 @@ export interface ServePlan {
   listen: ListenAddress;
   token?: string;
   heapMode: HeapMode;
+  /** --heap-interval: the heap sampler's interval, bytes. */
+  heapIntervalBytes?: number;
   /** --heap-read-interval, ms: the heap sampler is read from the target at most this often. */
   heapReadIntervalMs?: number;
   maxSeconds: number;
@@ -83,6 +85,7 @@ export async function runServe(plan: ServePlan, io: ServeIO): Promise<number> {
   }
   const facade = new Facade(remoteTransport(target), {
     heapMode: plan.heapMode,
+    heapIntervalBytes: plan.heapIntervalBytes,
     heapReadIntervalMs: plan.heapReadIntervalMs,
     maxSeconds: plan.maxSeconds,
     cpuIntervalUs: plan.cpuIntervalUs,

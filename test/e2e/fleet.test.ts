@@ -161,10 +161,25 @@ describe('serve --all --open-inspectors, scraped like Grafana Alloy', () => {
     const inspectedBefore = listening(inspected.pid);
     expect(inspectedBefore).toHaveLength(1);
 
-    // --match keeps serve to this test's processes (this machine runs many other Node processes).
-    const serve: CliRun = startCli(['serve', '--all', '--open-inspectors', '--match', path.basename(dir), '--listen', '127.0.0.1:0', '--quiet'], {
-      timeoutMs: 300_000,
-    });
+    // --match keeps serve to this test's processes (this machine runs many other Node processes);
+    // the sampling settings reach every process's facade.
+    const serve: CliRun = startCli(
+      [
+        'serve',
+        '--all',
+        '--open-inspectors',
+        '--match',
+        path.basename(dir),
+        '--listen',
+        '127.0.0.1:0',
+        '--quiet',
+        '--cpu-interval',
+        '20ms',
+        '--heap-interval',
+        '1MiB',
+      ],
+      { timeoutMs: 300_000 },
+    );
     let err = '';
     serve.proc.stderr!.on('data', (d) => (err += d));
     await serve.waitForStderr(/serving http:\/\/\S+\//, 30_000);
@@ -202,6 +217,10 @@ describe('serve --all --open-inspectors, scraped like Grafana Alloy', () => {
         });
         const profiles = await scrape(entry);
         expect({ pid: t.pid, top: topFunction(profiles.get('process_cpu')!) }).toEqual({ pid: t.pid, top: t.hot });
+        expect({ cpu: Number(profiles.get('process_cpu')!.period), heap: Number(profiles.get('memory')!.period) }).toEqual({
+          cpu: 20_000_000,
+          heap: 1024 * 1024,
+        });
       };
       for (const t of all) await checkTarget(t, entries);
 

@@ -70,6 +70,32 @@ describe('CPU sampling rate', () => {
     }
   }, 120_000);
 
+  test("--heap-interval sets the heap sampler's interval, in the heap profile's period; a bad one is one line, exit 2", async () => {
+    const t = await startTarget('retain.js');
+    const s = await startServe(t.port, ['--quiet', '--heap-interval', '64KiB']);
+    const heap = loadProfile((await request(`${s.url}heap?gc=1`)).body);
+    expect(Number(heap.period)).toBe(64 * 1024);
+    for (const v of ['0', 'big', '-1MiB', '4GiB']) {
+      const r = await runCli(['serve', '--target', '9', '--listen=127.0.0.1:0', '--heap-interval', v], { timeoutMs: 30_000 });
+      expect({ v, code: r.code, lines: r.stderr.trimEnd().split('\n') }).toEqual({
+        v,
+        code: 2,
+        lines: [expect.stringMatching(/^nodeprof: invalid --heap-interval/)],
+      });
+    }
+    const inProcess = await startTarget('inprocess-app.js', {
+      inspect: false,
+      nodeArgs: ['--import', 'nodeprof/register'],
+      env: { NODEPROF_LISTEN: '127.0.0.1:0', NODEPROF_HEAP_INTERVAL: '128KiB' },
+    });
+    let url = '';
+    for (let i = 0; i < 200 && !url; i++) {
+      if (/serving http/.test(inProcess.stderr())) url = urlFrom(inProcess.stderr()).url;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(Number(loadProfile((await request(`${url}heap?gc=1`)).body).period)).toBe(128 * 1024);
+  }, 120_000);
+
   test('the register takes NODEPROF_CPU_INTERVAL, and refuses a bad one with a line', async () => {
     const t = await startTarget('inprocess-app.js', {
       inspect: false,
