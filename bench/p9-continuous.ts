@@ -25,6 +25,7 @@
 // heap sampler alone) split serve's cost; "cpu-prof" is V8's CPU profiler alone at serve's 100 Hz,
 // started in-process as `node --cpu-prof` does and never read: the floor any 100 Hz V8 profiler
 // sets, whoever reads it; "heap-prof" the same for V8's sampling heap profiler at 512 KiB.
+// "serve-heap4m" is serve with its heap sampler at 4 MiB instead of 512 KiB (--heap-interval).
 
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -72,6 +73,7 @@ export type Condition =
   | 'serve-1ms'
   | 'serve-nojit'
   | 'serve-idle'
+  | 'serve-heap4m'
   | 'dd';
 export const P9_CONDITIONS: readonly Condition[] = [
   'plain',
@@ -86,6 +88,7 @@ export const P9_CONDITIONS: readonly Condition[] = [
   'serve-1ms',
   'serve-nojit',
   'serve-idle',
+  'serve-heap4m',
   'dd',
 ];
 /** serve's arguments per condition. */
@@ -98,6 +101,7 @@ const SERVE_ARGS: Partial<Record<Condition, string[]>> = {
   'serve-1ms': ['--cpu-interval', '1ms'],
   'serve-nojit': ['--no-jit-reset'],
   'serve-idle': [],
+  'serve-heap4m': ['--heap-interval', '4MiB'],
 };
 const NAMES: Record<Condition, string> = {
   plain: 'unprofiled',
@@ -112,6 +116,7 @@ const NAMES: Record<Condition, string> = {
   'serve-1ms': 'nodeprof serve --cpu-interval 1ms + Alloy loop',
   'serve-nojit': 'nodeprof serve --no-jit-reset + Alloy loop',
   'serve-idle': 'nodeprof serve attached, not scraped (its heap sampler only)',
+  'serve-heap4m': 'nodeprof serve --heap-interval 4MiB + Alloy loop',
   dd: '@datadog/pprof at dd-trace defaults (99 Hz, heap 512 KiB)',
 };
 const DD_INTERVAL_US = Math.round(1e6 / 99);
