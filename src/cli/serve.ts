@@ -47,7 +47,7 @@ export function serveCommand(ctx: CommandContext) {
           type: 'string',
           default: '512KiB',
           describe:
-            'heap sampling interval: about one sample per this many bytes allocated (512KiB, as Go and dd-trace; larger is cheaper for an app that allocates fast, and coarser)',
+            'heap sampling interval: about one sample per this many bytes allocated (512KiB, as Go and dd-trace; larger: fewer samples, a coarser heap profile)',
         })
         .option('heap-read-interval', {
           type: 'string',
