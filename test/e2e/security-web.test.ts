@@ -8,7 +8,7 @@ import path from 'node:path';
 import { cpuProfilerThreads } from '../helpers/inspect.js';
 import { loadProfile } from '../helpers/profiles.js';
 import { killAll, ROOT, runCli, startCli, startTarget } from '../helpers/processes.js';
-import { connects, externalAddress, request, startServe, urlFrom, type HttpAnswer } from '../helpers/serve.js';
+import { connects, externalAddress, registerServing, request, startServe, urlFrom, type HttpAnswer } from '../helpers/serve.js';
 
 afterEach(killAll);
 
@@ -136,8 +136,7 @@ describe('R11 requests a web page sends are refused unless they carry the token'
 
   test('nodeprof/register refuses them too', async () => {
     const app = await startTarget('inprocess-app.js', { inspect: false, nodeArgs: ['--import', 'nodeprof/register'], env: { NODEPROF_LISTEN: '127.0.0.1:0' } });
-    for (let i = 0; i < 200 && !/serving http/.test(app.stderr()); i++) await new Promise((r) => setTimeout(r, 100));
-    const { url, port } = urlFrom(app.stderr());
+    const { url, port } = await registerServing(app);
     expectRefused(await request(`${url}profile?seconds=1`, { headers: page(`a7.localhost:${port}`) }), /Sec-Fetch-Site: cross-site/);
     expect((await request(`${url}heap`)).status).toBe(200);
   }, 120_000);

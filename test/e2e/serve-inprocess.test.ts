@@ -2,21 +2,16 @@
 // answers while the app's main thread is blocked) and pprofHandler mounted on the app's server.
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { byFunction, loadProfile } from '../helpers/profiles.js';
-import { killAll, startTarget, type RunningTarget } from '../helpers/processes.js';
-import { request, urlFrom } from '../helpers/serve.js';
+import { killAll, startTarget } from '../helpers/processes.js';
+import { registerServing, request } from '../helpers/serve.js';
 import { waitFor } from '../helpers/wait.js';
 
 afterEach(killAll);
 
-async function servingUrl(t: RunningTarget): Promise<string> {
-  await waitFor(() => /serving http/.test(t.stderr()), 20_000, 'a serving line from the app');
-  return urlFrom(t.stderr()).url;
-}
-
 describe('in-process facade', () => {
   test('--import nodeprof/register serves from a worker, and answers while the main thread is blocked', async () => {
     const t = await startTarget('inprocess-app.js', { inspect: false, nodeArgs: ['--import', 'nodeprof/register'], env: { NODEPROF_LISTEN: '127.0.0.1:0' } });
-    const url = await servingUrl(t);
+    const { url } = await registerServing(t);
     expect(t.stderr()).toMatch(/in process \d+ \(heap sampler in inuse mode\)/);
     expect((await request(`${url}cmdline`)).text.split('\0')).toContain('nodeprof/register');
     const idle = loadProfile((await request(`${url}profile?seconds=2`)).body);

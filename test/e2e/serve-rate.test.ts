@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import type { Profile } from 'pprof-format';
 import { loadProfile } from '../helpers/profiles.js';
 import { killAll, runCli, startTarget } from '../helpers/processes.js';
-import { request, startServe, urlFrom } from '../helpers/serve.js';
+import { registerServing, request, startServe } from '../helpers/serve.js';
 import { str } from '../../src/pprof/query.js';
 
 afterEach(killAll);
@@ -88,11 +88,7 @@ describe('CPU sampling rate', () => {
       nodeArgs: ['--import', 'nodeprof/register'],
       env: { NODEPROF_LISTEN: '127.0.0.1:0', NODEPROF_HEAP_INTERVAL: '128KiB' },
     });
-    let url = '';
-    for (let i = 0; i < 200 && !url; i++) {
-      if (/serving http/.test(inProcess.stderr())) url = urlFrom(inProcess.stderr()).url;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
+    const { url } = await registerServing(inProcess);
     expect(Number(loadProfile((await request(`${url}heap?gc=1`)).body).period)).toBe(128 * 1024);
   }, 120_000);
 
@@ -102,11 +98,7 @@ describe('CPU sampling rate', () => {
       nodeArgs: ['--import', 'nodeprof/register'],
       env: { NODEPROF_LISTEN: '127.0.0.1:0', NODEPROF_CPU_INTERVAL: '20ms' },
     });
-    let url = '';
-    for (let i = 0; i < 200 && !url; i++) {
-      if (/serving http/.test(t.stderr())) url = urlFrom(t.stderr()).url;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
+    const { url } = await registerServing(t);
     expect(rate(loadProfile((await request(`${url}profile?seconds=1`)).body)).period).toBe(20_000_000);
 
     const bad = await startTarget('inprocess-app.js', {

@@ -3,7 +3,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
-import { startCli, type CliRun } from './processes.js';
+import { startCli, type CliRun, type RunningTarget } from './processes.js';
+import { waitFor } from './wait.js';
 
 export interface Serving {
   run: CliRun;
@@ -25,6 +26,12 @@ export function urlFrom(stderr: string): { url: string; port: number } {
   const m = /serving (http:\/\/[^\s/]+:(\d+)\/debug\/pprof\/)/.exec(stderr);
   if (!m) throw new Error(`no serving line in: ${stderr}`);
   return { url: m[1]!, port: Number(m[2]) };
+}
+
+/** The address an app started with `--import nodeprof/register` prints once it serves. */
+export async function registerServing(t: RunningTarget): Promise<{ url: string; port: number }> {
+  await waitFor(() => /serving http/.test(t.stderr()), 20_000, 'a serving line from the app');
+  return urlFrom(t.stderr());
 }
 
 export interface HttpAnswer {
