@@ -107,10 +107,16 @@ export class CpuWindows {
     const wantEnd = now + ms;
     // A window fits if it covers this request's seconds (but a little) and ends soon enough after
     // them that the answer comes at most twice as late as its own window would (or 1 s).
+    // A window every client left is being stopped (it keeps its slot until its session closes):
+    // one that shared it would get the stop instead of a profile.
     const fits = [...this.running]
       .filter(
         (w) =>
-          w.intervalUs === intervalUs && w.startedAtMs <= now && w.endsAtMs >= wantEnd - graceMs(ms) && w.endsAtMs <= wantEnd + Math.max(SHARE_LATE_MS, ms),
+          !w.stop.signal.aborted &&
+          w.intervalUs === intervalUs &&
+          w.startedAtMs <= now &&
+          w.endsAtMs >= wantEnd - graceMs(ms) &&
+          w.endsAtMs <= wantEnd + Math.max(SHARE_LATE_MS, ms),
       )
       .sort((a, b) => a.endsAtMs - b.endsAtMs);
     // A window ending about when this request would: share it (no cost to the target). Otherwise

@@ -42,8 +42,11 @@ export interface HttpAnswer {
 }
 
 export function request(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpAnswer> {
+  // Node's client frames a GET's body by nothing (no Content-Length, not chunked): the server would
+  // read it as the next request, answer Node's bare 400 and drop the connection mid-answer.
+  const headers = opts.body === undefined ? opts.headers : { 'Content-Length': String(Buffer.byteLength(opts.body)), ...opts.headers };
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

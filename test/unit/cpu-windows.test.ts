@@ -70,6 +70,29 @@ describe('CpuWindows', () => {
     expect(slow.count).toBe(0);
   });
 
+  test('a window every client left is not shared: the next request gets a window of its own', async () => {
+    // As after a client hung up (or sent a request Node's parser refused) just before another came.
+    const records: number[] = [];
+    const windows = new CpuWindows(2, async (ms, stop) => {
+      const at = Date.now();
+      records.push(ms);
+      // a stopped window ends a little later (its session closes), as the facade's do
+      await new Promise((r) => setTimeout(r, ms));
+      stop.throwIfAborted();
+      return fakeWindow(at, ms);
+    });
+    const gone = new AbortController();
+    const a = windows.take(300, gone.signal);
+    gone.abort(new Error('client closed'));
+    await expect(a).rejects.toThrow('client closed');
+    expect(windows.count).toBe(1); // its slot is held until record() ends
+    const t0 = Date.now();
+    while (Date.now() === t0) await new Promise((r) => setImmediate(r));
+    const b = await windows.take(250, never);
+    expect(records).toEqual([300, 250]);
+    expect(b.profile.samples!.length).toBe(250);
+  });
+
   test('a window is shared only by requests at its sampling rate', async () => {
     const rates: Array<number | undefined> = [];
     const windows = new CpuWindows(2, async (ms, _stop, intervalUs) => {
