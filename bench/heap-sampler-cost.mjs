@@ -62,23 +62,17 @@ async function parent() {
 }
 
 async function child(opts) {
-  const { unit } = await import(path.join(here, 'fixtures/app.js'));
+  const { requestBody } = await import(path.join(here, 'fixtures/request-work.js'));
   const session = new inspector.Session();
   session.connect();
   const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
   await post('HeapProfiler.enable');
 
-  // http-server.js's handler, its response object and headers standing in for the socket's
-  const catalogue = Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item-${i}`, price: (i * 7919) % 1000, tags: ['a', 'b', String(i % 7)] }));
+  // http-server.js's request work, its response headers and body standing in for the socket's
   let sink = 0;
   function handle(n) {
     const url = new URL(`/items?min=${100 + (n & 63)}`, 'http://localhost');
-    const min = Number(url.searchParams.get('min') ?? 100);
-    const items = catalogue
-      .filter((c) => c.price >= min)
-      .sort((a, b) => a.price - b.price || a.id - b.id)
-      .slice(0, 50);
-    const body = JSON.stringify({ items, n: items.length, work: unit() & 0xff });
+    const body = requestBody(Number(url.searchParams.get('min') ?? 100));
     const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     sink ^= Buffer.from(body).length + Object.keys(headers).length;
   }
