@@ -149,7 +149,12 @@ function listening(pid: number, netns = false): string[] {
   const out = netns
     ? execFileSync('nsenter', [`--target=${pid}`, '--net', 'ss', '-ltnpH'], { encoding: 'utf8' })
     : execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(`pid=${pid},`));
+  // ss pads its columns to the widest socket on the machine, so the same socket prints differently as other
+  // processes come and go: compare fields, not padding.
+  return out
+    .split('\n')
+    .filter((l) => l.includes(`pid=${pid},`))
+    .map((l) => l.trim().split(/\s+/).join(' '));
 }
 
 describe('serve --all --open-inspectors, scraped like Grafana Alloy', () => {
