@@ -26,6 +26,7 @@
 // started in-process as `node --cpu-prof` does and never read: the floor any 100 Hz V8 profiler
 // sets, whoever reads it; "heap-prof" the same for V8's sampling heap profiler at 512 KiB.
 // "serve-heap4m" is serve with its heap sampler at 4 MiB instead of 512 KiB (--heap-interval).
+// "dd-heap" is the peer's heap sampler alone, to compare with heap-prof (the inspector's).
 
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -74,7 +75,8 @@ export type Condition =
   | 'serve-nojit'
   | 'serve-idle'
   | 'serve-heap4m'
-  | 'dd';
+  | 'dd'
+  | 'dd-heap';
 export const P9_CONDITIONS: readonly Condition[] = [
   'plain',
   'plain-b',
@@ -90,6 +92,7 @@ export const P9_CONDITIONS: readonly Condition[] = [
   'serve-idle',
   'serve-heap4m',
   'dd',
+  'dd-heap',
 ];
 /** serve's arguments per condition. */
 const SERVE_ARGS: Partial<Record<Condition, string[]>> = {
@@ -118,6 +121,7 @@ const NAMES: Record<Condition, string> = {
   'serve-idle': 'nodeprof serve attached, not scraped (its heap sampler only)',
   'serve-heap4m': 'nodeprof serve --heap-interval 4MiB + Alloy loop',
   dd: '@datadog/pprof at dd-trace defaults (99 Hz, heap 512 KiB)',
+  'dd-heap': "@datadog/pprof's heap sampler alone (512 KiB, 64 frames)",
 };
 const DD_INTERVAL_US = Math.round(1e6 / 99);
 const DD_HEAP_BYTES = 512 * 1024;
@@ -248,6 +252,7 @@ async function runTarget(
   // Profiled for the phase: serve attached with its scrape loop running, or the peer started.
   const profile = async (i: Instance) => {
     if (i.c === 'dd') await ask(i.t, `dd-start ${DD_INTERVAL_US} ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
+    if (i.c === 'dd-heap') await ask(i.t, `dd-start 0 ${DD_HEAP_BYTES} ${DD_RESTART_MS}`, /dd started\n/);
     if (i.c === 'cpu-prof') await ask(i.t, `inproc-start ${CPU_PROF_US}`, /inproc started\n/);
     if (i.c === 'heap-prof') await ask(i.t, `inproc-heap-start ${HEAP_PROF_BYTES}`, /inproc started\n/);
     const args = SERVE_ARGS[i.c];
@@ -269,6 +274,7 @@ async function runTarget(
     }
     if (i.c === 'cpu-prof') await ask(i.t, 'inproc-stop', /inproc stopped \d+\n/, 300_000);
     if (i.c === 'heap-prof') await ask(i.t, 'inproc-heap-stop', /inproc stopped \d+\n/, 300_000);
+    if (i.c === 'dd-heap') await ask(i.t, 'dd-stop', /dd stopped ([\d.]+)\n/);
     if (i.c === 'dd') ddExportMs.push(Number((await ask(i.t, 'dd-stop', /dd stopped ([\d.]+)\n/))[1]));
   };
   try {
