@@ -165,7 +165,7 @@ function sleepUnless(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Alloy's default jobs: started together, each then on its own loop. */
-const jobs = (periodS: number) => [`profile?seconds=${periodS - 1}`, 'allocs', 'goroutine', 'mutex', 'block'];
+export const jobs = (periodS: number) => [`profile?seconds=${periodS - 1}`, 'allocs', 'goroutine', 'mutex', 'block'];
 
 /**
  * Alloy's scrape loops against one serve, one per job as a Prometheus-style scraper runs them: a

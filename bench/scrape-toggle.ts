@@ -14,21 +14,17 @@ import { execFileSync } from 'node:child_process';
 import { newAgent, runLoad } from './lib/load.js';
 import { cpuSecondsFine, nodeBinary, pinned, runScript, startTarget, stopTarget } from './lib/procs.js';
 import { get, startServe } from './lib/serve.js';
-import { roundOrder } from './lib/stats.js';
+import { roundOrder, summarize } from './lib/stats.js';
+import { jobs } from './p9-continuous.js';
 
 type Cond = 'off' | 'all' | 'profile' | 'others';
 const CONNECTIONS = 8;
 
+/** P9's Alloy jobs for a window of windowS (the profile job first), or part of them. */
 function scrapes(c: Cond, windowS: number): string[] {
-  const profile = `profile?seconds=${windowS - 1}`;
-  const others = ['allocs', 'goroutine', 'mutex', 'block'];
-  return c === 'off' ? [] : c === 'profile' ? [profile] : c === 'others' ? others : [profile, ...others];
+  const [profile, ...others] = jobs(windowS);
+  return c === 'off' ? [] : c === 'profile' ? [profile!] : c === 'others' ? others : [profile!, ...others];
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function main(): Promise<number> {
   const [major = '20', roundsArg = '30', windowArg = '5', condArg = 'off,all,profile,others'] = process.argv.slice(2);
@@ -79,7 +75,7 @@ async function main(): Promise<number> {
     const mean = diff.reduce((a, b) => a + b, 0) / diff.length;
     const sd = Math.sqrt(diff.reduce((a, b) => a + (b - mean) ** 2, 0) / (diff.length - 1));
     lines.push(
-      `${c} / off: median ${median(ratio).toFixed(3)}; difference mean ${mean.toFixed(1)} ± ${(sd / Math.sqrt(diff.length)).toFixed(1)} points (standard error), better than off in ${diff.filter((d) => d > 0).length} of ${diff.length}`,
+      `${c} / off: median ${summarize(ratio).median.toFixed(3)}; difference mean ${mean.toFixed(1)} ± ${(sd / Math.sqrt(diff.length)).toFixed(1)} points (standard error), better than off in ${diff.filter((d) => d > 0).length} of ${diff.length}`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
