@@ -13,10 +13,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import inspector from 'node:inspector';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
+import { checksum, requestWindow } from './lib/request-loop.mjs';
 
 if (process.argv[2] === 'child') await child(JSON.parse(process.argv[3]));
 else await parent();
@@ -62,29 +60,11 @@ async function parent() {
 }
 
 async function child(opts) {
-  const { requestBody } = await import(path.join(here, 'fixtures/request-work.js'));
   const session = new inspector.Session();
   session.connect();
   const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
   await post('HeapProfiler.enable');
 
-  // http-server.js's request work, its response headers and body standing in for the socket's
-  let sink = 0;
-  function handle(n) {
-    const url = new URL(`/items?min=${100 + (n & 63)}`, 'http://localhost');
-    const body = requestBody(Number(url.searchParams.get('min') ?? 100));
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    sink ^= Buffer.from(body).length + Object.keys(headers).length;
-  }
-  function at(depth, n) {
-    if (depth === 0) return handle(n);
-    at(depth - 1, n);
-    return sink;
-  }
-  const cpuMs = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
   const dd = opts.intervals.some((i) => i < 0) ? createRequire(import.meta.url)('@datadog/pprof') : undefined;
   async function window(interval, keepCollected = false) {
     if (interval < 0) dd.heap.start(-interval, 64);
@@ -94,12 +74,7 @@ async function child(opts) {
         includeObjectsCollectedByMajorGC: keepCollected,
         includeObjectsCollectedByMinorGC: keepCollected,
       });
-    const c0 = cpuMs();
-    const t0 = performance.now();
-    let n = 0;
-    while (performance.now() - t0 < opts.windowMs) for (let i = 0; i < 10; i++) at(opts.depth, n++);
-    const cpu = cpuMs() - c0;
-    const wall = performance.now() - t0;
+    const { n, cpu, wall } = requestWindow(opts.windowMs, opts.depth);
     let samples = 0;
     if (interval < 0) dd.heap.stop();
     else if (interval) {
@@ -142,6 +117,6 @@ async function child(opts) {
   }
   const base = rows.find((r) => r.interval === 524288) ?? rows[0];
   const allocMBps = (base.samplesPerS * base.interval) / 1e6;
-  process.stdout.write(JSON.stringify({ version: process.version, rows, offRate, allocMBps, sink }));
+  process.stdout.write(JSON.stringify({ version: process.version, rows, offRate, allocMBps, sink: checksum() }));
   session.disconnect();
 }

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { newAgent, runLoad } from './lib/load.js';
 import { cpuSecondsFine, nodeBinary, pinned, runScript, startTarget, stopTarget } from './lib/procs.js';
 import { get, startServe } from './lib/serve.js';
-import { roundOrder, summarize } from './lib/stats.js';
+import { pairedPoints, roundOrder, summarize } from './lib/stats.js';
 import { jobs } from './p9-continuous.js';
 
 type Cond = 'off' | 'all' | 'profile' | 'others';
@@ -71,11 +71,14 @@ async function main(): Promise<number> {
   const lines = [`Node ${version}, HTTP fixture, ${rounds} rounds of ${windowS} s windows; ${how}`];
   for (const c of conds.filter((c) => c !== 'off')) {
     const ratio = perRound.map((r) => r[c]! / r.off!);
-    const diff = perRound.map((r) => ((r[c]! - r.off!) / r.off!) * 100);
-    const mean = diff.reduce((a, b) => a + b, 0) / diff.length;
-    const sd = Math.sqrt(diff.reduce((a, b) => a + (b - mean) ** 2, 0) / (diff.length - 1));
+    const off = perRound.map((r) => r.off!);
+    const d = pairedPoints(
+      perRound.map((r) => r[c]!),
+      off,
+      off,
+    );
     lines.push(
-      `${c} / off: median ${summarize(ratio).median.toFixed(3)}; difference mean ${mean.toFixed(1)} ± ${(sd / Math.sqrt(diff.length)).toFixed(1)} points (standard error), better than off in ${diff.filter((d) => d > 0).length} of ${diff.length}`,
+      `${c} / off: median ${summarize(ratio).median.toFixed(3)}; difference mean ${d.mean.toFixed(1)} ± ${d.se.toFixed(1)} points (standard error), better than off in ${d.above} of ${d.n}`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -25,3 +25,15 @@ export function roundOrder<T>(items: readonly T[], round: number): T[] {
   const rotated = [...items.slice(k), ...items.slice(0, k)];
   return round % 2 ? rotated.reverse() : rotated;
 }
+
+/**
+ * Paired differences a[i] - b[i] as percentage points of base[i]: their mean, standard error, and
+ * in how many pairs a was above b.
+ */
+export function pairedPoints(a: number[], b: number[], base: number[]): { mean: number; se: number; above: number; n: number } {
+  const d = a.map((x, i) => ((x - b[i]!) / base[i]!) * 100);
+  const n = d.length;
+  const mean = d.reduce((s, x) => s + x, 0) / n;
+  const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, n - 1));
+  return { mean, se: sd / Math.sqrt(n), above: d.filter((x) => x > 0).length, n };
+}
