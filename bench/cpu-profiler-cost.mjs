@@ -119,6 +119,9 @@ async function child(opts) {
     return { rate: w.n / w.cpu, samplesPerS: (samples / ms) * 1000 };
   }
 
+  const PARTS = ['insp', 'keeper', 'insp1ms', 'heap', 'dd', 'ddheap'];
+  const unknown = opts.conds.flatMap((c) => c.split('+')).filter((p) => !PARTS.includes(p));
+  if (unknown.length) throw new Error(`unknown condition part(s): ${unknown.join(', ')} (known: ${PARTS.join(', ')})`);
   const conds = ['off', ...opts.conds];
   for (let i = 0; i < 6; i++) for (const c of conds) await window(c); // warm up
   const ratios = new Map(opts.conds.map((c) => [c, []]));
