@@ -4,19 +4,22 @@
 // transfer), and what nodeprof then does with it (JSON.parse, conversion, encode, gzip, write).
 // The target is the synthetic app, busy (bench/fixtures/cpu-work.js loop); each window runs on a
 // websocket of its own, as serve's do. Rows: interval 10 ms (serve's default) and 1 ms (attach's).
-// Usage: npm run build && node bench/window-end.mjs [majors=20,22] [reps=3] [windowS=14] [intervalsUs=10000,1000,0 (0: no profiler)]
+// With `cold`, each conversion runs in a fresh process of this Node (bench/lib/convert-cold.mjs), as attach's does;
+// without, in this one (warm after the first rep, as serve's are).
+// Usage: npm run build && node bench/window-end.mjs [majors=20,22] [reps=3] [windowS=14] [intervalsUs=10000,1000,0 (0: no profiler)] [cold]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cpuProfileToBuilder } from '../dist/src/pprof/cpu-profile.js';
 import { gzipPprof } from '../dist/src/pprof/encode.js';
-import { median, nodeFor, session, sleep, startTarget } from './lib/busy-target.mjs';
+import { median, nodeFor, root, session, sleep, startTarget } from './lib/busy-target.mjs';
 
 const majors = (process.argv[2] ?? '20,22').split(',');
 const reps = Number(process.argv[3] ?? 3);
 const windowS = Number(process.argv[4] ?? 14);
 const intervals = (process.argv[5] ?? '10000,1000,0').split(',').map(Number);
+const cold = process.argv[6] === 'cold';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodeprof-window-end-'));
 for (const major of majors) {
@@ -42,20 +45,35 @@ for (const major of majors) {
         const { at, text } = await s.send('Profiler.stop');
         r.v8.push(at - t0);
         r.bytes.push(text.length);
-        const t1 = performance.now();
-        const profile = JSON.parse(text).result.profile;
-        const t2 = performance.now();
-        const raw = cpuProfileToBuilder(profile, { intervalUs, startedAtMs: Date.now() }).encode();
-        const t3 = performance.now();
-        const gz = gzipPprof(raw);
-        const t4 = performance.now();
-        fs.writeFileSync(path.join(tmp, 'p.pb.gz'), gz);
-        const t5 = performance.now();
-        r.parse.push(t2 - t1);
-        r.convert.push(t3 - t2);
-        r.gzip.push(t4 - t3);
-        r.write.push(t5 - t4);
-        r.samples.push(profile.samples.length);
+        let steps;
+        let samples;
+        if (cold) {
+          const msg = path.join(tmp, 'stop.json');
+          fs.writeFileSync(msg, text);
+          steps = JSON.parse(
+            execFileSync(process.execPath, [path.join(root, 'bench/lib/convert-cold.mjs'), msg, String(intervalUs), path.join(tmp, 'p.pb.gz')], {
+              encoding: 'utf8',
+            }),
+          );
+          samples = JSON.parse(text).result.profile.samples.length;
+        } else {
+          const t1 = performance.now();
+          const profile = JSON.parse(text).result.profile;
+          const t2 = performance.now();
+          const raw = cpuProfileToBuilder(profile, { intervalUs, startedAtMs: Date.now() }).encode();
+          const t3 = performance.now();
+          const gz = gzipPprof(raw);
+          const t4 = performance.now();
+          fs.writeFileSync(path.join(tmp, 'p.pb.gz'), gz);
+          const t5 = performance.now();
+          steps = { parse: t2 - t1, convert: t3 - t2, gzip: t4 - t3, write: t5 - t4 };
+          samples = profile.samples.length;
+        }
+        r.parse.push(steps.parse);
+        r.convert.push(steps.convert);
+        r.gzip.push(steps.gzip);
+        r.write.push(steps.write);
+        r.samples.push(samples);
         await s.send('Profiler.disable');
       }
       await sleep(300);
@@ -73,7 +91,7 @@ for (const major of majors) {
   console.log(rows.join('\n'));
 }
 console.log(
-  `(columns: Node | interval | loop stall at window end: max event-loop delay over the last 2 s, ms | its p99 | Profiler.stop sent → message whole, ms | its size | JSON.parse | convert+encode | gzip | write; median (min-max) of ${reps}, ${windowS} s windows; load ${os
+  `(columns: Node | interval | loop stall at window end: max event-loop delay over the last 2 s, ms | its p99 | Profiler.stop sent → message whole, ms | its size | JSON.parse | convert+encode | gzip | write; median (min-max) of ${reps}, ${windowS} s windows, conversion ${cold ? 'cold, in a fresh process each' : 'in this process'}; load ${os
     .loadavg()
     .map((x) => x.toFixed(1))
     .join(', ')})`,
