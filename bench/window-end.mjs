@@ -4,15 +4,14 @@
 // transfer), and what nodeprof then does with it (JSON.parse, conversion, encode, gzip, write).
 // The target is the synthetic app, busy (bench/fixtures/cpu-work.js loop); each window runs on a
 // websocket of its own, as serve's do. Rows: interval 10 ms (serve's default) and 1 ms (attach's).
-// With `cold`, each conversion runs in a fresh process of this Node (bench/lib/convert-cold.mjs), as attach's does;
+// With `cold`, each conversion runs in a fresh process of this Node (bench/lib/convert-steps.mjs), as attach's does;
 // without, in this one (warm after the first rep, as serve's are).
 // Usage: npm run build && node bench/window-end.mjs [majors=20,22] [reps=3] [windowS=14] [intervalsUs=10000,1000,0 (0: no profiler)] [cold]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuProfileToBuilder } from '../dist/src/pprof/cpu-profile.js';
-import { gzipPprof } from '../dist/src/pprof/encode.js';
+import { convertSteps } from './lib/convert-steps.mjs';
 import { median, nodeFor, root, session, sleep, startTarget } from './lib/busy-target.mjs';
 
 const majors = (process.argv[2] ?? '20,22').split(',');
@@ -45,35 +44,21 @@ for (const major of majors) {
         const { at, text } = await s.send('Profiler.stop');
         r.v8.push(at - t0);
         r.bytes.push(text.length);
+        const out = path.join(tmp, 'p.pb.gz');
         let steps;
-        let samples;
         if (cold) {
           const msg = path.join(tmp, 'stop.json');
           fs.writeFileSync(msg, text);
-          steps = JSON.parse(
-            execFileSync(process.execPath, [path.join(root, 'bench/lib/convert-cold.mjs'), msg, String(intervalUs), path.join(tmp, 'p.pb.gz')], {
-              encoding: 'utf8',
-            }),
-          );
-          samples = JSON.parse(text).result.profile.samples.length;
+          const argv = [path.join(root, 'bench/lib/convert-steps.mjs'), msg, String(intervalUs), out];
+          steps = JSON.parse(execFileSync(process.execPath, argv, { encoding: 'utf8' }));
         } else {
-          const t1 = performance.now();
-          const profile = JSON.parse(text).result.profile;
-          const t2 = performance.now();
-          const raw = cpuProfileToBuilder(profile, { intervalUs, startedAtMs: Date.now() }).encode();
-          const t3 = performance.now();
-          const gz = gzipPprof(raw);
-          const t4 = performance.now();
-          fs.writeFileSync(path.join(tmp, 'p.pb.gz'), gz);
-          const t5 = performance.now();
-          steps = { parse: t2 - t1, convert: t3 - t2, gzip: t4 - t3, write: t5 - t4 };
-          samples = profile.samples.length;
+          steps = await convertSteps(text, intervalUs, out);
         }
         r.parse.push(steps.parse);
         r.convert.push(steps.convert);
         r.gzip.push(steps.gzip);
         r.write.push(steps.write);
-        r.samples.push(samples);
+        r.samples.push(steps.samples);
         await s.send('Profiler.disable');
       }
       await sleep(300);
